@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras = Target.Dependency.product(name: "CryptoExtras", package: "swift-crypto")
+
+let package = Package(
+    name: "trustvault",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "KeyVault", targets: ["KeyVault"]),
+        .executable(name: "trustvault", targets: ["trustvault"]),
+        .executable(name: "piv-emulator", targets: ["piv-emulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // System libraries (Debian: libsodium-dev, libpcsclite-dev, libssl-dev).
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]),
+        .systemLibrary(
+            name: "CPCSCLite", pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
+
+        // Bottom: errors, secrets in sodium_malloc'ed memory, canonical JSON, atomic files.
+        .target(name: "TrustCore", dependencies: ["CSodium"], swiftSettings: swiftSettings),
+        // PEM, DER/PKCS#8 (plain, encrypted, notary's variants), X.509, client bundles.
+        .target(
+            name: "Formats",
+            dependencies: ["TrustCore", "COpenSSL", "CSodium", x509, asn1, crypto, cryptoExtras, "ZIPFoundation"],
+            swiftSettings: swiftSettings),
+        // PC/SC transport and the PIV session.
+        .target(
+            name: "SmartCard", dependencies: ["TrustCore", "Formats", "CPCSCLite", "COpenSSL", crypto],
+            swiftSettings: swiftSettings),
+        // Notary/TUF metadata: model, key IDs, signing, verification, transitions.
+        .target(
+            name: "Metadata", dependencies: ["TrustCore", "Formats", x509, asn1, crypto, cryptoExtras],
+            swiftSettings: swiftSettings),
+        // The vault: key records, backends, passphrases, backup, ceremonies.
+        .target(
+            name: "KeyVault",
+            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", crypto],
+            swiftSettings: swiftSettings),
+        // The CLI: parsing, prompts, tables, exit codes.
+        .executableTarget(
+            name: "trustvault",
+            dependencies: ["KeyVault", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        // Test support: a PIV card emulator (library + vpcd client) and peer harnesses.
+        .target(
+            name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "piv-emulator", dependencies: ["PIVEmulator"], swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport", dependencies: ["TrustCore"], path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SmartCardTests", dependencies: ["SmartCard", "PIVEmulator", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "KeyVaultTests", dependencies: ["KeyVault", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TrustVaultCLITests", dependencies: ["trustvault", "piv-emulator", "TestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,1 @@
+// The KeyVault module; see docs/architecture.md.

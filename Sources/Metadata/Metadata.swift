@@ -1,0 +1,1 @@
+// The Metadata module; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The PIVEmulator module; see docs/architecture.md.

@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Crash-safe file operations: every write goes to a temporary file in the same directory,
+/// is fsynced, renamed into place, and the directory is fsynced. A crash at any instant leaves
+/// either the old or the new file, never a mix. Temporary files start with `.tmp-` so readers
+/// can skip them and writers can clean them up.
+public enum AtomicFile {
+    public static let temporaryPrefix = ".tmp-"
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws(TrustVaultError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw errnoError("cannot read \(path)", path: path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw errnoError("cannot read \(path)", path: path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return out
+    }
+
+    /// Replaces (or creates) `path` atomically with `bytes`, mode `mode`.
+    public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o600) throws(TrustVaultError) {
+        let temp = try writeTemporary(bytes, besides: path, mode: mode)
+        guard rename(temp, path) == 0 else {
+            let e = errnoError("cannot replace \(path)", path: path)
+            unlink(temp)
+            throw e
+        }
+        try syncDirectory(of: path)
+    }
+
+    /// Creates `path` atomically with `bytes`; fails with `.alreadyExists` if it exists.
+    /// Uses `link(2)`, which never replaces an existing name.
+    public static func create(_ bytes: [UInt8], at path: String, mode: UInt32 = 0o600) throws(TrustVaultError) {
+        let temp = try writeTemporary(bytes, besides: path, mode: mode)
+        defer { unlink(temp) }
+        guard link(temp, path) == 0 else {
+            if errno == EEXIST { throw TrustVaultError(.alreadyExists, "\(path) already exists") }
+            throw errnoError("cannot create \(path)", path: path)
+        }
+        unlink(temp)
+        try syncDirectory(of: path)
+    }
+
+    /// Removes `path` and makes the removal durable.
+    public static func remove(_ path: String) throws(TrustVaultError) {
+        guard unlink(path) == 0 else { throw errnoError("cannot remove \(path)", path: path) }
+        try syncDirectory(of: path)
+    }
+
+    /// Creates a directory with `mode` (default 0700) and fsyncs its parent.
+    public static func makeDirectory(_ path: String, mode: UInt32 = 0o700) throws(TrustVaultError) {
+        guard mkdir(path, mode_t(mode)) == 0 else {
+            if errno == EEXIST { throw TrustVaultError(.alreadyExists, "\(path) already exists") }
+            throw errnoError("cannot create directory \(path)", path: path)
+        }
+        chmod(path, mode_t(mode))  // mkdir applies the umask; the mode is the contract
+        try syncDirectory(of: path)
+    }
+
+    /// Creates every missing directory on the way to `path` (each 0700).
+    public static func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(TrustVaultError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if isDirectory(current) { continue }
+            do { try makeDirectory(current, mode: mode) } catch where error.code == .alreadyExists {}
+        }
+    }
+
+    /// fsyncs a directory so that renames and creations inside it survive a crash.
+    public static func syncDirectory(of path: String) throws(TrustVaultError) {
+        let dir = parent(of: path)
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw errnoError("cannot open directory \(dir)", path: dir) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw errnoError("cannot sync directory \(dir)", path: dir) }
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func fileName(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names in a directory, without `.`/`..` and without temporary files.
+    public static func list(_ directory: String) throws(TrustVaultError) -> [String] {
+        guard let dir = opendir(directory) else {
+            throw errnoError("cannot list \(directory)", path: directory)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." || name.hasPrefix(temporaryPrefix) { continue }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+
+    /// Removes temporary files a crashed writer left in `directory`.
+    public static func removeStaleTemporaries(in directory: String) {
+        guard let dir = opendir(directory) else { return }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(temporaryPrefix) { stale.append(name) }
+        }
+        closedir(dir)
+        for name in stale { unlink(directory + "/" + name) }
+    }
+
+    private static func writeTemporary(_ bytes: [UInt8], besides path: String, mode: UInt32) throws(TrustVaultError) -> String {
+        let dir = parent(of: path)
+        let suffix = Sodium.randomBytes(8).map { String($0, radix: 16) }.joined()
+        let temp = dir + "/" + temporaryPrefix + fileName(of: path) + "-" + suffix
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw errnoError("cannot write in \(dir)", path: dir) }
+        var ok = false
+        defer {
+            close(fd)
+            if !ok { unlink(temp) }
+        }
+        fchmod(fd, mode_t(mode))
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw errnoError("cannot write \(path)", path: path)
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw errnoError("cannot sync \(path)", path: path) }
+        ok = true
+        return temp
+    }
+
+    /// Maps `errno` to an error with a helpful code.
+    public static func errnoError(_ what: String, path: String) -> TrustVaultError {
+        let code = errno
+        let reason = String(cString: strerror(code))
+        switch code {
+        case ENOENT: return .notFound("\(what): \(reason)")
+        case EACCES, EPERM:
+            return TrustVaultError(.insecurePermissions, "\(what): \(reason)", recovery: "check the owner and mode of \(path)")
+        case ENOSPC: return .io("\(what): \(reason)", recovery: "free disk space and retry; nothing was changed")
+        default: return .io("\(what): \(reason)")
+        }
+    }
+}

@@ -1,0 +1,164 @@
+/// A JSON document as Notary/TUF metadata needs it: integers only (no floats), objects that
+/// keep their keys as exact UTF-8 strings, and two serialisations that match Go byte for byte.
+///
+/// * ``canonicalBytes`` is Go's `MarshalCanonical` (docker/go canonical/json): no whitespace,
+///   object keys sorted by their UTF-8 bytes, only `"` and `\` escaped, every other byte raw.
+///   This is what gets signed.
+/// * ``goHTMLEscaped(_:)`` applies what Go's `encoding/json` does when it embeds those bytes
+///   in the on-disk envelope: `<`, `>`, `&`, U+2028 and U+2029 become `\u003c` and so on.
+///
+/// Objects are stored as an ordered list of members, compared by UTF-8 bytes, because Swift
+/// `String` equality is Unicode canonical equivalence and would merge keys that differ in bytes.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case string(String)
+    case array([JSONValue])
+    case object([Member])
+
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
+        public init(_ key: String, _ value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+        public static func == (a: Member, b: Member) -> Bool {
+            a.key.utf8.elementsEqual(b.key.utf8) && a.value == b.value
+        }
+    }
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.integer(x), .integer(y)): return x == y
+        case let (.string(x), .string(y)): return x.utf8.elementsEqual(y.utf8)
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.sortedByKey().elementsEqual(y.sortedByKey(), by: ==)
+        default: return false
+        }
+    }
+
+    /// Builds an object from `(key, value)` pairs; later duplicates replace earlier ones.
+    public static func obj(_ pairs: KeyValuePairs<String, JSONValue>) -> JSONValue {
+        var v = JSONValue.object([])
+        for (k, x) in pairs { v[k] = x }
+        return v
+    }
+
+    // MARK: Access
+
+    public subscript(key: String) -> JSONValue? {
+        get {
+            guard case .object(let members) = self else { return nil }
+            return members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
+        }
+        set {
+            guard case .object(var members) = self else { return }
+            let index = members.firstIndex { $0.key.utf8.elementsEqual(key.utf8) }
+            switch (index, newValue) {
+            case let (i?, v?): members[i].value = v
+            case let (i?, nil): members.remove(at: i)
+            case let (nil, v?): members.append(Member(key, v))
+            case (nil, nil): break
+            }
+            self = .object(members)
+        }
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var intValue: Int64? { if case .integer(let i) = self { i } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var objectValue: [Member]? { if case .object(let o) = self { o } else { nil } }
+    public var isNull: Bool { if case .null = self { true } else { false } }
+
+    // MARK: Serialisation
+
+    /// Go-canonical bytes (what is signed and hashed for key IDs).
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        writeCanonical(into: &out)
+        return out
+    }
+
+    /// Go-canonical text; convenient for files that are not byte-exact interop artefacts.
+    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    public func writeCanonical(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: Self.nullBytes)
+        case .bool(let b): out.append(contentsOf: b ? Self.trueBytes : Self.falseBytes)
+        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .string(let s): Self.writeCanonicalString(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.writeCanonical(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (i, m) in members.sortedByKey().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeCanonicalString(m.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                m.value.writeCanonical(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let nullBytes = Array("null".utf8)
+    private static let trueBytes = Array("true".utf8)
+    private static let falseBytes = Array("false".utf8)
+
+    private static func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// What Go's `encoding/json` does to already-compact JSON it embeds (`json.Compact` with
+    /// HTML escaping): `<` `>` `&` become `\u003c` `\u003e` `\u0026`, U+2028/U+2029 become
+    /// `\u2028`/`\u2029`. Everything else is copied unchanged.
+    public static func goHTMLEscaped(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var i = 0
+        let hex = Array("0123456789abcdef".utf8)
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&") {
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+                i += 1
+            } else if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80,
+                bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9
+            {
+                out.append(contentsOf: Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                i += 3
+            } else {
+                out.append(b)
+                i += 1
+            }
+        }
+        return out
+    }
+}
+
+extension [JSONValue.Member] {
+    /// Members in Go's map order: by the keys' UTF-8 bytes.
+    func sortedByKey() -> [JSONValue.Member] {
+        sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    }
+}

@@ -1,0 +1,53 @@
+internal import CSodium
+
+/// Argon2id cost settings. The three named profiles are libsodium's own constants.
+///
+/// The vault records its profile in `vault.json`; every sealed record also carries the exact
+/// `opslimit`/`memlimit` it was made with, so a record opens even if the profile changes later.
+public struct KDFProfile: Hashable, Sendable, CustomStringConvertible {
+    public let name: String
+    public let opsLimit: UInt64
+    public let memLimit: UInt64
+
+    public init(name: String, opsLimit: UInt64, memLimit: UInt64) {
+        self.name = name
+        self.opsLimit = opsLimit
+        self.memLimit = memLimit
+    }
+
+    /// 2 passes, 64 MiB: for tests and throwaway vaults.
+    public static let interactive = KDFProfile(
+        name: "interactive",
+        opsLimit: UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE),
+        memLimit: UInt64(crypto_pwhash_MEMLIMIT_INTERACTIVE))
+    /// 3 passes, 256 MiB: the default, and the minimum for root keys.
+    public static let moderate = KDFProfile(
+        name: "moderate",
+        opsLimit: UInt64(crypto_pwhash_OPSLIMIT_MODERATE),
+        memLimit: UInt64(crypto_pwhash_MEMLIMIT_MODERATE))
+    /// 4 passes, 1 GiB: for backups and the most valuable keys.
+    public static let sensitive = KDFProfile(
+        name: "sensitive",
+        opsLimit: UInt64(crypto_pwhash_OPSLIMIT_SENSITIVE),
+        memLimit: UInt64(crypto_pwhash_MEMLIMIT_SENSITIVE))
+
+    public static let all: [KDFProfile] = [.interactive, .moderate, .sensitive]
+
+    public static func named(_ name: String) -> KDFProfile? {
+        all.first { $0.name == name }
+    }
+
+    /// The stronger of two profiles (by memory, then passes).
+    public func atLeast(_ other: KDFProfile) -> KDFProfile {
+        (memLimit, opsLimit) >= (other.memLimit, other.opsLimit) ? self : other
+    }
+
+    public var description: String {
+        "\(name) (Argon2id, \(opsLimit) passes, \(memLimit / (1024 * 1024)) MiB)"
+    }
+
+    /// Bounds that a file may ask for before we refuse to spend the memory (a tampered file
+    /// must not make us allocate terabytes).
+    package static let maximumMemLimit: UInt64 = 4 * 1024 * 1024 * 1024
+    package static let maximumOpsLimit: UInt64 = 64
+}

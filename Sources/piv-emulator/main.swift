@@ -1,0 +1,1 @@
+print("piv-emulator: not yet built")
