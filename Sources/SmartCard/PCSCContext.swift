@@ -143,6 +143,8 @@ public final class PCSCCard: APDUTransport, @unchecked Sendable {
         let rv = PCSCStatus(
             SCardTransmit(handle, CPCSCLite_PCI_T1(), apdu, DWORD(apdu.count), nil, &response, &length))
         guard rv == .success else { throw .pcsc(rv, "sending a command to the card", reader: reader) }
+        // vpcd (and some readers) report success with an empty answer when the card vanished.
+        guard length >= 2 else { throw .pcsc(.removedCard, "sending a command to the card", reader: reader) }
         return Array(response.prefix(Int(length)))
     }
 
