@@ -223,3 +223,30 @@ struct VaultCLITests {
         }
     }
 }
+
+@Suite("trustvault CLI: terminal prompts")
+struct PromptCLITests {
+    /// Runs trustvault on a pseudo-terminal (util-linux `script`), typing `lines` with pauses.
+    func onTerminal(_ args: [String], typing lines: [String]) throws -> ProcessResult {
+        let script = try requireTool("script", package: "util-linux")
+        let command = ([TrustVaultCLI.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+        let feeder = lines.map { "sleep 0.6; printf '%s\\n' '\($0)'" }.joined(separator: "; ") + "; sleep 2"
+        return try Run.program("/bin/sh", ["-c", "(\(feeder)) | \(script) -qec \"\(command)\" /dev/null"])
+    }
+
+    @Test func newPassphrasesAreAskedTwiceWithoutEchoAndAtLeast8Characters() throws {
+        let v = try CLIVault()
+        let r = try onTerminal(["--vault", v.path, "key", "generate", "--role", "targets/tty"],
+                               typing: ["short", "first passphrase", "different one", "typed passphrase", "typed passphrase"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("at least 8 characters"))
+        #expect(r.stdout.contains("differ"))
+        #expect(!r.stdout.contains("typed passphrase"), "the passphrase must not be echoed")
+        let id = try #require(r.stdout.split(whereSeparator: \.isNewline).last.map { $0.trimmingCharacters(in: .whitespaces) })
+        // The typed passphrase is the one that unlocks the key.
+        let out = v.dir.sub("tty.pem")
+        var env = CLIVault.env
+        env["TRUSTVAULT_DELEGATION_PASSPHRASE"] = "typed passphrase"
+        #expect(try v.run(["key", "export", id, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out], env: env).status == 0)
+    }
+}
