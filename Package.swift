@@ -70,8 +70,13 @@ let package = Package(
             name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras],
             swiftSettings: swiftSettings),
         .executableTarget(name: "piv-emulator", dependencies: ["PIVEmulator"], swiftSettings: swiftSettings),
+
+        // Benchmarks (run with `swift run -c release NAME`; see docs/benchmarks.md).
+        .executableTarget(
+            name: "kdf-benchmark", dependencies: ["KeyVault", "Formats", "TrustCore", "COpenSSL"],
+            path: "Benchmarks/KDF", swiftSettings: swiftSettings),
         .target(
-            name: "TestSupport", dependencies: ["TrustCore", "SmartCard"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
 
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),
