@@ -15,6 +15,8 @@ public final class VirtualCardConnection {
     /// Test hook: drop the connection (as if the card were pulled) when a signing GENERAL
     /// AUTHENTICATE arrives, without answering it.
     public var dropOnSign = false
+    /// Test hook: drop the connection when a command with this INS arrives.
+    public var dropOnINS: UInt8?
     /// Where each APDU and its status word are logged (never the data, which holds PINs).
     public var log: ((String) -> Void)?
 
@@ -97,7 +99,9 @@ public final class VirtualCardConnection {
                 }
                 continue
             }
-            if dropOnSign, payload.count > 3, payload[1] == 0x87, payload[3] != 0x9B {
+            if dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
+                || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS
+            {
                 log?("dropping the connection on a signing command")
                 return
             }

@@ -164,8 +164,20 @@ public final class PCSCCard: APDUTransport, @unchecked Sendable {
     /// Releases the card; with `reset` the card forgets a verified PIN and management key.
     public func disconnect(reset: Bool) {
         guard connected else { return }
+        OpenCards.remove(reader: reader)
         endTransaction()
         _ = SCardDisconnect(handle, DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
         connected = false
     }
+}
+
+/// Readers on which this process holds an open PIV session inside a transaction. Listing cards
+/// must not send commands there: another handle's transaction would block until it ends.
+enum OpenCards {
+    nonisolated(unsafe) private static var byReader: [String: PIVCardInfo] = [:]
+    private static let lock = NSLock()
+
+    static func add(_ info: PIVCardInfo) { lock.withLock { byReader[info.reader] = info } }
+    static func remove(reader: String) { _ = lock.withLock { byReader.removeValue(forKey: reader) } }
+    static func info(reader: String) -> PIVCardInfo? { lock.withLock { byReader[reader] } }
 }

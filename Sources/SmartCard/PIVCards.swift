@@ -30,6 +30,10 @@ public enum PIVCards {
         if let context { ctx = context } else { ctx = try PCSCContext() }
         var out: [PIVCardInfo] = []
         for reader in try ctx.readers() {
+            if let held = OpenCards.info(reader: reader) {
+                out.append(held)
+                continue
+            }
             guard (try? ctx.isCardPresent(in: reader)) == true else { continue }
             guard let card = try? ctx.connect(reader) else { continue }
             defer { card.disconnect(reset: false) }
@@ -79,6 +83,7 @@ public enum PIVCards {
             card.disconnect(reset: false)
             throw .notFound("the card in reader \"\(chosen.reader)\" is no longer the one with serial \(serial)")
         }
+        OpenCards.add(chosen)
         return (session, chosen)
     }
 
@@ -91,6 +96,21 @@ public enum PIVCards {
         context: PCSCContext? = nil, pin: () throws(TrustVaultError) -> SecretBytes
     ) throws(TrustVaultError) -> CardSigningKey {
         let (session, _) = try open(serial: serial, context: context)
+        do {
+            return try signingKey(
+                session: session, serial: serial, slot: slot, expectedPublicKey: expectedPublicKey, options: options, pin: pin)
+        } catch {
+            (session.transport as? PCSCCard)?.disconnect(reset: true)
+            throw error
+        }
+    }
+
+    /// The key in `slot` of an already open session on card `serial`, with the same checks as
+    /// ``openSigningKey(serial:slot:expectedPublicKey:options:context:pin:)``.
+    public static func signingKey(
+        session: PIVSession, serial: UInt32, slot: PIVSlot, expectedPublicKey: PublicKey, options: CardUnlockOptions,
+        pin: () throws(TrustVaultError) -> SecretBytes
+    ) throws(TrustVaultError) -> CardSigningKey {
         guard let onCard = try session.slotPublicKey(slot) else {
             throw .notFound(
                 "card \(serial) has no key in slot \(slot)",

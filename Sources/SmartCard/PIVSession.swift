@@ -315,7 +315,7 @@ public final class PIVSession: @unchecked Sendable {
     // MARK: keys
 
     /// Builds the notary public key for a card EC point.
-    static func publicKey(_ key: PublicKeyBytes) throws(TrustVaultError) -> PublicKey {
+    public static func publicKey(_ key: PublicKeyBytes) throws(TrustVaultError) -> PublicKey {
         guard key.algorithm == 0x11, let k = try? P256.Signing.PublicKey(x963Representation: key.point) else {
             throw .unsupported(
                 String(format: "the card key uses algorithm 0x%02X; trustvault signs with P-256 keys", key.algorithm))

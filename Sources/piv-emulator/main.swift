@@ -1,6 +1,6 @@
 // piv-emulator: a virtual PIV card (YubiKey 5 behaviour) for vsmartcard's vpcd reader.
 //
-//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign]
+//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]
 //
 // STATE_FILE keeps the card (keys, PIN, objects) across restarts; a missing file is a factory-fresh
 // card. PORT is the vpcd slot port (35963 for "Virtual PCD 00 00" in Debian's default config).
@@ -17,6 +17,7 @@ var version: [UInt8] = [5, 4, 3]
 var host = "127.0.0.1"
 var logPath: String?
 var dropOnSign = false
+var dropOnINS: UInt8?
 var positional: [String] = []
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -36,21 +37,26 @@ while !args.isEmpty {
         args.removeFirst()
     case "--drop-on-sign":
         dropOnSign = true
+    case "--drop-on-ins":
+        guard let h = args.first, let v = UInt8(h, radix: 16) else { fail("--drop-on-ins needs a hex INS byte") }
+        dropOnINS = v
+        args.removeFirst()
     case "-h", "--help":
-        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign]")
+        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
         exit(0)
     default:
         positional.append(a)
     }
 }
 guard positional.count == 3, let port = UInt16(positional[1]), let serial = UInt32(positional[2]) else {
-    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign]")
+    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
 }
 signal(SIGPIPE, SIG_IGN)
 do {
     let card = try PIVCard(stateFile: positional[0], serial: serial, version: version)
     let connection = try VirtualCardConnection(card: card, host: host, port: port)
     connection.dropOnSign = dropOnSign
+    connection.dropOnINS = dropOnINS
     if let logPath {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         if let handle = FileHandle(forWritingAtPath: logPath) {
