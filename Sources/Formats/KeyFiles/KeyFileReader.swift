@@ -167,7 +167,7 @@ public enum KeyFileReader {
                 })
                 switch result {
                 case .success(let entry): report.entries.append(entry)
-                case .failure(let error): report.refuse(source, block, error.located(place))
+                case .failure(let error): report.refuse(source, block, withRecovery(error).located(place))
                 }
             default:
                 report.refuse(
@@ -303,6 +303,23 @@ public enum KeyFileReader {
         case "RSA PRIVATE KEY": return try PrivateKeyDER.parsePKCS1(der)
         case "ED25519 PRIVATE KEY": return try PrivateKeyDER.parseNotaryEd25519(der)
         default: throw .unsupported("unsupported key block type \(type)")
+        }
+    }
+
+    /// Adds a generic "what to do" to errors from the DER parsers, which only say what is wrong.
+    static func withRecovery(_ error: TrustVaultError) -> TrustVaultError {
+        guard error.recovery == nil else { return error }
+        switch error.code {
+        case .corruptData:
+            return TrustVaultError(
+                error.code, error.message,
+                recovery: "the key file is damaged or truncated; copy it again from where it came from")
+        case .unsupported:
+            return TrustVaultError(
+                error.code, error.message,
+                recovery: "notary and trustvault use ECDSA P-256, RSA (2048 bits or more) and Ed25519 keys")
+        default:
+            return error
         }
     }
 
