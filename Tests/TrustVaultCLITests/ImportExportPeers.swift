@@ -103,9 +103,10 @@ struct Peers {
 
     /// The canonical key ID of the private key in `file`, computed only with OpenSSL: SHA-256 of
     /// `{"keytype":T,"keyval":{"private":null,"public":B64}}` over the SPKI OpenSSL derives.
-    func opensslKeyID(privateKey file: String, passphrase: String? = nil) throws -> String {
+    func opensslKeyID(privateKey file: String, passphrase: String? = nil, isPublic: Bool = false) throws -> String {
         var args = ["pkey", "-in", file, "-pubout", "-outform", "DER", "-out", file + ".spki"]
         if let passphrase { args += ["-passin", "pass:\(passphrase)"] }
+        if isPublic { args.insert("-pubin", at: 1) }
         try openssl(args)
         let spki = try Data(contentsOf: URL(fileURLWithPath: path(file + ".spki")))
         let text = try openssl(["pkey", "-in", file + ".spki", "-inform", "DER", "-pubin", "-text_pub", "-noout"]).stdout

@@ -64,6 +64,26 @@ struct ImportExportTests {
         }
     }
 
+    /// `notary key generate -o NAME` writes an encrypted key without a `path:` header, which
+    /// `notary key import` itself cannot read back (upstream #1473); trustvault imports it with
+    /// the ID notary printed and the role from its header.
+    @Test func notaryKeyGenerateOutputImports() throws {
+        let p = try Peers()
+        let env = ["NOTARY_DELEGATION_PASSPHRASE": "n-deleg"]
+        try p.run(p.notary, ["-d", p.path("n"), "key", "generate", "ecdsa", "--role", "targets/releases",
+                             "-o", p.path("releases")], env: env)
+        // notary writes the public key next to it (releases.pem, with a role: header OpenSSL
+        // does not accept): its ID, computed by OpenSSL, is the key's ID.
+        try p.shell("grep -v ': ' releases.pem > releases-pub.pem")
+        let id = try p.opensslKeyID(privateKey: "releases-pub.pem", isPublic: true)
+        #expect(try !p.read("releases-key.pem").contains("path:"))
+        let v = try CLIVault()
+        let r = try v.run(["key", "import", p.path("releases-key.pem")], env: CLIVault.env.merging(env) { $1 })
+        #expect(r.status == 0, "\(r)")
+        #expect(keyIDLines(r) == [id])
+        #expect(try listedKeys(v).first?["role"] as? String == "targets/releases")
+    }
+
     /// What trustvault exports is imported by `notary key import`, listed with the right role
     /// and GUN, and really decrypts in notary (`notary key passwd` must unlock it).
     @Test func notaryImportsWhatTrustvaultExports() throws {
