@@ -187,6 +187,13 @@ struct KeyFileReaderTests {
         #expect(der.refusals.first?.error.recovery?.contains("openssl pkey -inform DER") == true)
     }
 
+    @Test func oversizedFilesAreRefusedUnread() throws {
+        let f = try OpenSSLFixtures()
+        try f.write("huge.pem", [UInt8](repeating: 0x41, count: KeyFileReader.maximumFileSize + 1))
+        let error = try #require(KeyFileReader.read(file: f.path("huge.pem"), passphrase: noPassphrase).refusals.first?.error)
+        #expect(error.code == .corruptData && error.message.contains("too large"))
+    }
+
     @Test func publicKeysAloneAreNotFound() throws {
         let f = try OpenSSLFixtures()
         try f.ecKey("k.pem")

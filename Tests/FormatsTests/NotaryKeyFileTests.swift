@@ -97,7 +97,7 @@ struct NotaryKeyFileTests {
 
     /// Compares our file with one the real docker CLI wrote (docker uses notary's key store):
     /// same outer and inner structure, field by field, payloads aside.
-    @Test func matchesAKeyWrittenByDocker() throws {
+    @Test func matchesKeysWrittenByDockerAndNotary() throws {
         let docker = try requireTool("docker", package: "docker.io")
         let f = try OpenSSLFixtures()
         let env = ["DOCKER_CONFIG": f.path("docker"), "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "docker pw"]
@@ -123,6 +123,18 @@ struct NotaryKeyFileTests {
         try f.write("theirs-inner.der", try OpenSSLCrypto.decryptPKCS8(theirs.bytes, passphrase: Passphrase("docker pw")).unsafeCopy())
         try f.write("mine-inner.der", try OpenSSLCrypto.decryptPKCS8(mine.bytes, passphrase: Passphrase("pw")).unsafeCopy())
         #expect(try f.asn1Outline(derFile: "theirs-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
+        // And with a key file the real notary wrote (`notary key generate` into a trust dir).
+        let notary = try requireTool("notary", package: "notary")
+        let gen = try Run.program(notary, ["-d", f.path("notary"), "key", "generate", "ecdsa", "--role", "targets/ci"],
+                                  environment: ["NOTARY_DELEGATION_PASSPHRASE": "notary pw"])
+        #expect(gen.status == 0, "\(gen)")
+        let notaryFile = try #require(try FileManager.default.contentsOfDirectory(atPath: f.path("notary/private")).first)
+        let notaryBlock = try #require(try PEM.parse(try f.read("notary/private/" + notaryFile), source: notaryFile).first)
+        try f.write("notary.der", notaryBlock.bytes)
+        #expect(try f.asn1Outline(derFile: "notary.der") == f.asn1Outline(derFile: "mine.der"))
+        try f.write("notary-inner.der",
+                    try OpenSSLCrypto.decryptPKCS8(notaryBlock.bytes, passphrase: Passphrase("notary pw")).unsafeCopy())
+        #expect(try f.asn1Outline(derFile: "notary-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
         // Byte-identical text layout: the same header lines and line lengths.
         let theirLines = String(decoding: theirText, as: UTF8.self).split(separator: "\n").map(\.count)
         let myLines = PEM.encode(mine).split(separator: "\n").map(\.count)

@@ -108,11 +108,23 @@ public struct KeyImportDefaults: Sendable, Hashable {
 /// GUN; every other role loses its GUN. Unlike notary, an encrypted block needs no `path:`
 /// header (the key ID is computed from the key after decryption).
 public enum KeyFileReader {
+    /// Larger inputs are refused before reading (a bundle of hundreds of keys is < 1 MiB).
+    public static let maximumFileSize = 4 << 20
+
     /// Reads one file. Never throws: a file that cannot be read is a refusal in the report.
     public static func read(
         file path: String, defaults: KeyImportDefaults = KeyImportDefaults(), now: Date = Date(),
         passphrase: KeyFilePassphraseProvider
     ) -> KeyFileReport {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumFileSize {
+            var report = KeyFileReport()
+            report.refuse(
+                path, nil,
+                .corrupt(
+                    "\(path) is \(size) bytes, far too large for a key file",
+                    recovery: "give the key file itself (key files and bundles are a few KiB)"))
+            return report
+        }
         let bytes: [UInt8]
         switch Result(catching: { () throws(TrustVaultError) in try AtomicFile.read(path) }) {
         case .success(let b): bytes = b

@@ -47,7 +47,8 @@ public enum PrivateKeyDER {
         let algorithm = try children(fields[1], what: "PKCS#8 algorithm identifier")
         guard let first = algorithm.first else { throw .corrupt("the PKCS#8 algorithm identifier is empty") }
         let oid = try objectIdentifier(first, what: "PKCS#8 algorithm")
-        let inner = try octets(fields[2], what: "PKCS#8 privateKey")
+        var inner = try octets(fields[2], what: "PKCS#8 privateKey")
+        defer { wipe(&inner) }
         switch oid {
         case oidECPublicKey:
             var curve: ASN1ObjectIdentifier?
@@ -63,7 +64,8 @@ public enum PrivateKeyDER {
             return try parsePKCS1(inner)
         case oidEd25519:
             // CurvePrivateKey ::= OCTET STRING, itself inside the privateKey OCTET STRING.
-            let seed = try octets(try node(inner, what: "Ed25519 private key"), what: "Ed25519 private key")
+            var seed = try octets(try node(inner, what: "Ed25519 private key"), what: "Ed25519 private key")
+            defer { wipe(&seed) }
             guard seed.count == 32 else { throw .corrupt("the Ed25519 private key has \(seed.count) bytes instead of 32") }
             return try ed25519(seed: seed, expectedPublic: [])
         case oidNotaryEd25519:
