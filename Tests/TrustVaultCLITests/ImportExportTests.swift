@@ -82,6 +82,14 @@ struct ImportExportTests {
         #expect(r.status == 0, "\(r)")
         #expect(keyIDLines(r) == [id])
         #expect(try listedKeys(v).first?["role"] as? String == "targets/releases")
+
+        // Without -o the key goes into the trust dir; the ID notary prints is the one imported.
+        let generated = try p.run(p.notary, ["-d", p.path("n2"), "key", "generate", "ecdsa", "--role", "targets/ci"], env: env)
+        let printed = try #require(generated.stdout.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(printed.count == 64, "\(generated)")
+        let v2 = try CLIVault()
+        let r2 = try v2.run(["key", "import", p.path("n2")], env: CLIVault.env.merging(env) { $1 })
+        #expect(keyIDLines(r2) == [printed], "\(r2)")
     }
 
     /// What trustvault exports is imported by `notary key import`, listed with the right role
