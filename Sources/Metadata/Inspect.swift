@@ -89,7 +89,7 @@ public struct InspectReport: Sendable {
         for e in expiries {
             if e.expires <= now {
                 warnings.append("\(e.role) expired on \(e.expires.display)")
-            } else if e.expires <= now.adding(seconds: Verifier.warningSeconds) {
+            } else if e.role != "timestamp", e.expires <= now.adding(seconds: Verifier.warningSeconds) {
                 warnings.append("\(e.role) expires on \(e.expires.display), within 6 months")
             }
         }

@@ -85,6 +85,11 @@ public struct TUFKey: Sendable, Hashable {
         try Self.parseCertificates(publicBytes).map { $0 }
     }
 
+    /// The leaf certificate's NotAfter (x509 types only).
+    public var certificateNotAfter: TUFTime? {
+        (try? certificates().first).flatMap { $0.map { TUFTime($0.notValidAfter) } }
+    }
+
     /// Whether `public` is exactly what Go's PEM encoder would write for the parsed certificates.
     public var isGoEncodedPEM: Bool {
         guard let certs = try? Self.parseCertificates(publicBytes) else { return false }
