@@ -221,9 +221,8 @@ extension TrustVault {
             for w in report.warnings { printOut("warning: \(w)") }
             if let first = report.problems.first {
                 for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") }
-                TrustVault.writeError("error: \(first)")
-                if report.problems.count > 1 { TrustVault.writeError("hint: \(report.problems.count) problems in total, listed above") }
-                throw ExitCode(1)
+                throw TrustVaultError.verification(
+                    first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are listed above" : nil)
             }
             printOut("Verified: \(gun) in \(dir)")
         }

@@ -6,7 +6,8 @@ public import Foundation
 /// When the binary is missing, ``start()`` throws; with `CI=true` that is a failure, never a skip.
 public final class NotaryServer: @unchecked Sendable {
     public let port: Int
-    public let directory: String
+    let temporary: TemporaryDirectory
+    public var directory: String { temporary.path }
     let process: RunningProcess
     private var stopped = false
 
@@ -22,7 +23,8 @@ public final class NotaryServer: @unchecked Sendable {
         guard let binary = Run.which("notary-server") else {
             throw TestFailure("notary-server is not installed (Debian package 'notary'); CI must install it")
         }
-        let dir = try Temp.directory("notary-server")
+        let temporary = TemporaryDirectory("notary-server")
+        let dir = temporary.path
         for _ in 0..<5 {
             let port = try freePort()
             let config = """
@@ -33,16 +35,16 @@ public final class NotaryServer: @unchecked Sendable {
                 """
             try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
             let process = try Run.start(binary, ["-config", dir + "/config.json"])
-            let server = NotaryServer(port: port, directory: dir, process: process)
+            let server = NotaryServer(port: port, temporary: temporary, process: process)
             if server.waitForHealth(timeout: 15) { return server }
             server.stop()
         }
         throw TestFailure("notary-server did not become healthy on loopback (see \(dir))")
     }
 
-    init(port: Int, directory: String, process: RunningProcess) {
+    init(port: Int, temporary: TemporaryDirectory, process: RunningProcess) {
         self.port = port
-        self.directory = directory
+        self.temporary = temporary
         self.process = process
     }
 
@@ -124,15 +126,6 @@ public final class NotaryServer: @unchecked Sendable {
         }
         guard ok else { throw TestFailure("could not find a free port") }
         return Int(UInt16(bigEndian: addr.sin_port))
-    }
-}
-
-/// Temporary directories for tests (mode 0700).
-public enum Temp {
-    public static func directory(_ label: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.path + "/tv-\(label)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return path
     }
 }
 

@@ -73,9 +73,10 @@ public struct Ceremonies: Sendable {
     func canonicalIDs(_ keys: [TUFKey]) -> [String] { keys.map(\.displayID) }
 
     /// Signers for the root role of `root`: every root key that is in the vault (or on a card).
-    func rootSigners(_ root: Root, gun: String) throws(TrustVaultError) -> [any SigningKey] {
+    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false) throws(TrustVaultError) -> [any SigningKey] {
         let wanted = canonicalIDs(root.keys(of: .root))
         let recs = try records(forCanonicalIDs: wanted)
+        if recs.isEmpty, allowNone { return [] }
         guard !recs.isEmpty else {
             throw .notFound(
                 "none of \(gun)'s root keys (\(wanted.map { String($0.prefix(12)) }.joined(separator: ", "))) is in the vault at \(vault.path)",
@@ -231,7 +232,8 @@ public struct Ceremonies: Sendable {
             guard !canonicalIDs(root.keys(of: .root)).contains(rec.id) else {
                 throw .invalid("key \(rec.id.prefix(12)) already is \(gun)'s root key")
             }
-            let oldSigners = try rootSigners(root, gun: gun)
+            // The old root key may be held by someone else: they add their signature with 'root sign'.
+            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
             let newSigner = try vault.signer(for: rec, secrets: secrets)
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateRoot(current: current, newRoot: newSigner, oldRootSigners: oldSigners, snapshotSigner: snap, now: now)
