@@ -74,7 +74,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "piv-emulator", dependencies: ["PIVEmulator"], swiftSettings: swiftSettings),
         .target(
-            name: "TestSupport", dependencies: ["TrustCore"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["TrustCore", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
 
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),

@@ -1,1 +1,0 @@
-// The KeyVault module; see docs/architecture.md.

@@ -1,0 +1,218 @@
+import ArgumentParser
+import Formats
+import Foundation
+import KeyVault
+import TrustCore
+
+extension TrustVault {
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate, list, import, export and manage keys.",
+            subcommands: [Generate.self, List.self, Export.self, Passwd.self, Remove.self])
+    }
+}
+
+extension TrustVault.Key {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a new key in the vault.",
+            discussion: """
+                The key is sealed under the passphrase of its role (TRUSTVAULT_ROOT_PASSPHRASE, \
+                TRUSTVAULT_TARGETS_PASSPHRASE, TRUSTVAULT_SNAPSHOT_PASSPHRASE or \
+                TRUSTVAULT_DELEGATION_PASSPHRASE), or one typed twice at a prompt. The last line \
+                of output is the key ID, as 'notary key list' shows it.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "root, targets, snapshot, targets/<name>, delegation, or a signer name.")
+        var role: String
+
+        @Option(help: "The repository (GUN); required for targets and snapshot keys.")
+        var gun: String?
+
+        @Option(help: "ecdsa (P-256, default), ed25519 or rsa (2048 bits).")
+        var algorithm: String = "ecdsa"
+
+        func validate() throws {
+            guard let algorithm = KeyAlgorithm(rawValue: algorithm) else {
+                throw ValidationError("--algorithm must be ecdsa, ed25519 or rsa, not '\(self.algorithm)'")
+            }
+            if role == "root", algorithm == .ed25519 {
+                throw ValidationError("root keys must be ecdsa or rsa: notary's root certificates cannot hold Ed25519 keys")
+            }
+        }
+
+        func run() throws {
+            let context = CLIContext(global)
+            let vault = try context.openVault()
+            let algorithm = KeyAlgorithm(rawValue: algorithm) ?? .ecdsa
+            let gun = try KeyRole.normalise(role: role, gun: gun)
+            let passphrase = try context.secrets.passphrase(for: .key(role: role), creating: true)
+            let key = try PrivateKey.generate(algorithm)
+            let record = try vault.add(key, role: role, gun: gun, passphrase: passphrase)
+            printOut("Generated \(record.algorithm) \(record.role) key\(record.gun.map { " for \($0)" } ?? "") in \(vault.path)")
+            printOut(record.id)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the vault's keys (no passphrase needed).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print a JSON array instead of a table.")
+        var json = false
+
+        func run() throws {
+            let vault = try CLIContext(global).openVault()
+            let records = try vault.records()
+            if json {
+                let items = records.map { r in
+                    JSONValue.obj([
+                        "id": .string(r.id),
+                        "role": .string(r.role),
+                        "gun": r.gun.map(JSONValue.string) ?? .null,
+                        "algorithm": .string(r.algorithm.rawValue),
+                        "location": .string(r.location.description),
+                        "certificate": .bool(r.certificatePEM != nil),
+                        "created": .string(r.created),
+                    ])
+                }
+                printOut(JSONValue.array(items).canonicalString)
+                return
+            }
+            if records.isEmpty {
+                printOut("No keys in \(vault.path). Create one with 'trustvault key generate --role root'.")
+                return
+            }
+            let rows = records.map { [$0.role, $0.gun ?? "", $0.id, $0.algorithm.rawValue, $0.location.description] }
+            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION"], rows: rows)
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write keys for other tools.",
+            discussion: """
+                --format public writes each key's public key (or its certificate) as PEM. \
+                --format pem writes unencrypted PKCS#8 and needs --i-understand-this-is-unencrypted.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Key IDs (or unique prefixes).")
+        var keyIDs: [String]
+
+        @Option(help: "Output file (created with mode 0600; never overwritten).")
+        var out: String
+
+        @Option(help: "pem or public.")
+        var format: String = "public"
+
+        @Flag(name: .customLong("i-understand-this-is-unencrypted"), help: "Allow --format pem.")
+        var unencryptedOK = false
+
+        func validate() throws {
+            guard ["pem", "public"].contains(format) else {
+                throw ValidationError("--format must be pem or public, not '\(format)'")
+            }
+            if format == "pem", !unencryptedOK {
+                throw ValidationError("--format pem writes private keys unencrypted; add --i-understand-this-is-unencrypted")
+            }
+        }
+
+        func run() throws {
+            let context = CLIContext(global)
+            let vault = try context.openVault()
+            var records: [KeyRecord] = []
+            for id in keyIDs { records.append(try vault.record(matching: id)) }
+            var text = ""
+            for record in records {
+                switch format {
+                case "public":
+                    text += record.certificatePEM ?? record.publicKey.pemString
+                default:
+                    let key = try vault.unlock(record, passphrase: context.secrets.passphrase(for: .key(role: record.role)))
+                    text += key.unencryptedPKCS8PEM()
+                }
+            }
+            var bytes = Array(text.utf8)
+            defer { Sodium.wipe(&bytes) }
+            try createOutputFile(bytes, at: out, mode: format == "public" ? 0o644 : 0o600)
+            printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format))")
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a key's passphrase.",
+            discussion: "The current passphrase comes from the role's variable, the new one from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The key ID (or a unique prefix).")
+        var keyID: String
+
+        func run() throws {
+            let context = CLIContext(global)
+            let vault = try context.openVault()
+            let record = try vault.record(matching: keyID)
+            let old = try context.secrets.passphrase(for: .key(role: record.role))
+            _ = try vault.unlock(record, passphrase: old)  // fail before asking for the new one
+            let new = try context.secrets.passphrase(for: .newPassphrase(role: record.role), creating: true)
+            try vault.changePassphrase(record, from: old, to: new)
+            printOut("Changed the passphrase of \(record.role) key")
+            printOut(record.id)
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a key from the vault for good.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The key ID (or a unique prefix).")
+        var keyID: String
+
+        @Flag(help: "Do not ask for confirmation (required without a terminal).")
+        var yes = false
+
+        func run() throws {
+            let context = CLIContext(global)
+            let vault = try context.openVault()
+            let record = try vault.record(matching: keyID)
+            if !yes {
+                guard let answer = context.confirm("Remove \(record.role) key \(record.id)? It cannot be undone without a backup.") else {
+                    throw TrustVaultError(.invalidArgument, "removing a key needs confirmation", recovery: "add --yes to confirm without a terminal")
+                }
+                guard answer else {
+                    printOut("Nothing removed.")
+                    return
+                }
+            }
+            try vault.remove(record)
+            printOut("Removed \(record.role) key \(record.id)")
+        }
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+func printTable(header: [String], rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ")
+    }
+    printOut(line(header))
+    for row in rows { printOut(line(row)) }
+}
+
+/// Creates an output file atomically, never replacing an existing one.
+func createOutputFile(_ bytes: [UInt8], at path: String, mode: UInt32 = 0o600) throws(TrustVaultError) {
+    if AtomicFile.exists(path) {
+        throw TrustVaultError(.alreadyExists, "\(path) already exists", recovery: "choose another --out path or remove it first")
+    }
+    try AtomicFile.create(bytes, at: path, mode: mode)
+}

@@ -1,1 +1,0 @@
-// Test harnesses for real peers.
