@@ -17,6 +17,7 @@ struct TrustVault: ParsableCommand {
         subcommands: [
             Init.self,
             Key.self,
+            Backup.self,
         ])
 
     @OptionGroup var global: GlobalOptions
