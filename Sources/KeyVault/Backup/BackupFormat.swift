@@ -108,12 +108,14 @@ public struct BackupHeader: Sendable, Equatable {
 }
 
 /// One file of the vault inside a backup.
-public struct BackupEntry: Sendable, Equatable {
+public struct BackupEntry: Sendable, Equatable, CustomStringConvertible {
     /// Relative to the vault directory, `/`-separated, e.g. `keys/<id>.json`.
     public let path: String
     /// Permission bits as they were in the vault (restored as at most 0600).
     public let mode: UInt32
     public let data: [UInt8]
+
+    public var description: String { "\(path) (\(String(mode, radix: 8)), \(data.count) bytes)" }
 
     public init(path: String, mode: UInt32, data: [UInt8]) {
         self.path = path

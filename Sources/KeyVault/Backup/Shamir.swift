@@ -18,9 +18,11 @@ internal import CSodium
 /// "constant-time-ish": it avoids the cache-timing leaks that log/exp tables would have.
 package enum Shamir {
     /// One share: its x coordinate (the share number, 1…255) and one y byte per secret byte.
-    package struct Share: Sendable, Equatable {
+    package struct Share: Sendable, Equatable, CustomStringConvertible {
         package let index: UInt8
         package let value: [UInt8]
+        /// Never shows the share bytes.
+        package var description: String { "Share(\(index), \(value.count) bytes, redacted)" }
         package init(index: UInt8, value: [UInt8]) {
             self.index = index
             self.value = value

@@ -14,7 +14,7 @@ internal import Formats
 /// and the overall check. The same record is shown as a QR code (libqrencode) whose text is
 /// `TVSHARE1:` followed by the record and the overall check in upper-case hex; a file holding
 /// that one line (as a scanner writes it) is read as well.
-public struct BackupShare: Sendable, Equatable {
+public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
     public static let recordVersion: UInt8 = 1
     static let bytesPerLine = 8
     static let qrPrefix = "TVSHARE1:"
@@ -34,6 +34,9 @@ public struct BackupShare: Sendable, Equatable {
         self.number = number
         self.value = value
     }
+
+    /// Never shows the share bytes.
+    public var description: String { "BackupShare(\(number) of \(count), threshold \(threshold), backup \(backupIDHex), redacted)" }
 
     var shamirShare: Shamir.Share { Shamir.Share(index: UInt8(number), value: value) }
 
