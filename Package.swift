@@ -73,6 +73,11 @@ let package = Package(
             name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras],
             swiftSettings: swiftSettings),
         .executableTarget(name: "piv-emulator", dependencies: ["PIVEmulator"], swiftSettings: swiftSettings),
+
+        // Benchmarks (run with `swift run -c release NAME`; see docs/benchmarks.md).
+        .executableTarget(
+            name: "kdf-benchmark", dependencies: ["KeyVault", "Formats", "TrustCore", "COpenSSL"],
+            path: "Benchmarks/KDF", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

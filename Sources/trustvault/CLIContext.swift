@@ -93,9 +93,9 @@ enum TerminalPrompt {
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             quiet.c_lflag |= tcflag_t(ECHONL)
-            tcsetattr(fd, TCSAFLUSH, &quiet)
+            tcsetattr(fd, TCSANOW, &quiet)
         }
-        defer { if haveTermios { tcsetattr(fd, TCSAFLUSH, &saved) } }
+        defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
         let capacity = 1024
         var length = 0
         let line = SecretBytes(count: capacity) { buffer in

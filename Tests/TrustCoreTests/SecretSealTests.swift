@@ -46,9 +46,9 @@ struct SecretSealTests {
         #expect(!"\(p.secret)".contains("hunter"))
     }
 
-    @Test func profilesAreLibsodiumsAndOrdered() {
+    @Test func profilesAreRecordedAndOrdered() {
         #expect(KDFProfile.interactive.memLimit == 64 << 20)
-        #expect(KDFProfile.moderate.memLimit == 256 << 20)
+        #expect(KDFProfile.moderate.memLimit == 512 << 20 && KDFProfile.moderate.opsLimit == 4)
         #expect(KDFProfile.sensitive.memLimit == 1 << 30)
         #expect(KDFProfile.interactive.atLeast(.moderate) == .moderate)
         #expect(KDFProfile.sensitive.atLeast(.moderate) == .sensitive)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages trustvault's build, demo and tests need.
+set -euo pipefail
+packages=(
+  libsodium-dev libpcsclite-dev libssl-dev libqrencode-dev pkg-config  # build
+  notary curl openssl zip unzip                                         # notary interop tests
+  pcscd vsmartcard-vpcd yubico-piv-tool opensc                          # PIV card tests
+)
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "install-deps: ${#packages[@]} packages present"
