@@ -9,12 +9,15 @@ import TrustCore
 final class BackupFixture {
     let dir = TemporaryDirectory("backup-test")
     let vault: Vault
-    let passphrases = ["root": "root-pass-1", "targets": "targets-pass-2", "targets/releases": "deleg-pass-3"]
+    let passphrases = ["root": "root-pass-1", "delegation": "deleg-pass-0", "targets": "targets-pass-2", "targets/releases": "deleg-pass-3"]
     var records: [KeyRecord] = []
 
-    init() throws {
+    /// `withRoot` adds a vault root key, sealed with at least the moderate profile (slow): only
+    /// the full round-trip test needs it; the others use a delegation key in its place.
+    init(withRoot: Bool = false) throws {
         vault = try Vault.create(at: dir.sub("vault"), profile: .interactive)
-        records.append(try vault.add(PrivateKey.generate(.ecdsa), role: "root", gun: nil, passphrase: Passphrase(passphrases["root"]!)))
+        records.append(try vault.add(PrivateKey.generate(.ecdsa), role: withRoot ? "root" : "delegation", gun: nil,
+                                     passphrase: Passphrase(passphrases[withRoot ? "root" : "delegation"]!)))
         records.append(try vault.add(PrivateKey.generate(.ed25519), role: "targets", gun: "example.com/app", passphrase: Passphrase(passphrases["targets"]!)))
         records.append(try vault.add(PrivateKey.generate(.ecdsa), role: "targets/releases", gun: nil, passphrase: Passphrase(passphrases["targets/releases"]!)))
         let cardKey = try PrivateKey.generate(.ecdsa)
@@ -39,7 +42,7 @@ final class BackupFixture {
 @Suite("Backup and restore of a vault")
 struct BackupVaultTests {
     @Test func sharesBackupRestoresIdenticalKeysThatSign() throws {
-        let f = try BackupFixture()
+        let f = try BackupFixture(withRoot: true)
         let (file, shares) = try f.shareBackup(3, 5)
         #expect(shares.count == 5)
         for path in shares + [file] {
@@ -183,7 +186,7 @@ struct BackupVaultTests {
         let shared = f.records[0]
         let sharedBytes = try AtomicFile.read(f.dir.sub("tmp-full") + "/keys/\(shared.id).json")
         try AtomicFile.create(sharedBytes, at: other.path + "/keys/\(shared.id).json")
-        try other.changePassphrase(shared, from: Passphrase(f.passphrases["root"]!), to: Passphrase("changed"))
+        try other.changePassphrase(shared, from: Passphrase(f.passphrases["delegation"]!), to: Passphrase("changed"))
         let changedBytes = try AtomicFile.read(other.path + "/keys/\(shared.id).json")
         let vaultJSON = try AtomicFile.read(other.path + "/vault.json")
 
@@ -200,6 +203,20 @@ struct BackupVaultTests {
         // Restoring again adds nothing.
         let again = try Backup.restore(file, unlock: .shares(shares), into: other.path)
         #expect(again.added.isEmpty)
+    }
+
+    /// docs/recovery.md, "Forgotten key passphrase": remove the record, restore an older backup
+    /// into the same vault, and the key opens again with the passphrase it had then.
+    @Test func forgottenPassphraseRecoveryProcedure() throws {
+        let f = try BackupFixture()
+        let (file, shares) = try f.shareBackup(2, 3)
+        let key = f.records[1]
+        try f.vault.changePassphrase(key, from: Passphrase(f.passphrases["targets"]!), to: Passphrase("since forgotten"))
+        try f.vault.remove(key)
+        let report = try Backup.restore(file, unlock: .shares([shares[0], shares[2]]), into: f.vault.path)
+        #expect(report.added.map(\.id) == [key.id])
+        let unlocked = try f.vault.unlock(key, passphrase: Passphrase(f.passphrases["targets"]!))
+        #expect(unlocked.publicKey == key.publicKey)
     }
 
     @Test func mergeRefusesAConflictingRecordAndChangesNothing() throws {
@@ -232,8 +249,13 @@ struct BackupVaultTests {
         // An empty directory receives the vault; a stale staging directory is cleaned up.
         let empty = f.dir.sub("empty")
         try AtomicFile.makeDirectory(empty)
-        try AtomicFile.makeDirectory(f.dir.sub(Backup.stagingPrefix + "empty-deadbeef"))
+        try AtomicFile.makeDirectory(f.dir.sub(Backup.stagingPrefix + "empty-0123456789ab"))
+        // A sibling target's staging directory ("empty-x") is not touched.
+        try AtomicFile.makeDirectory(f.dir.sub(Backup.stagingPrefix + "empty-x-0123456789ab"))
         _ = try Backup.restore(file, unlock: .shares(shares), into: empty)
+        #expect(!AtomicFile.exists(f.dir.sub(Backup.stagingPrefix + "empty-0123456789ab")))
+        #expect(AtomicFile.exists(f.dir.sub(Backup.stagingPrefix + "empty-x-0123456789ab")))
+        Vault.removeTree(f.dir.sub(Backup.stagingPrefix + "empty-x-0123456789ab"))
         #expect(try Vault.open(at: empty).records().count == f.records.count)
         #expect(f.parentHasNoLeftovers(f.dir.sub("never-made")))
     }

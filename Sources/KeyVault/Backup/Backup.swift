@@ -326,7 +326,12 @@ public enum Backup {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name.hasPrefix(prefix) { stale.append(name) }
+            // prefix + exactly 12 hex digits, so that the staging directory of a sibling
+            // target whose name merely starts with this one's is left alone.
+            if name.hasPrefix(prefix), name.utf8.count == prefix.utf8.count + 12,
+                name.dropFirst(prefix.count).allSatisfy(\.isHexDigit) {
+                stale.append(name)
+            }
         }
         closedir(dir)
         for name in stale { Vault.removeTree(parent + "/" + name) }
