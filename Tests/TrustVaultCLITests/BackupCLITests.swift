@@ -151,6 +151,42 @@ struct BackupCLITests {
         #expect(treeFingerprint(target + "/keys") == before)
     }
 
+    /// The terminal QR code on a share sheet decodes (zbarimg, a real QR reader) to the share,
+    /// and the decoded text, saved to a file, opens the backup together with another share.
+    @Test func shareQRCodeScansAndRestores() throws {
+        let zbarimg = try requireTool("zbarimg", package: "zbar-tools")
+        let s = try Setup()
+        let (file, shares) = try s.shareBackup("2/3")
+        let sheet = try String(contentsOfFile: shares[1], encoding: .utf8)
+        let lines = sheet.components(separatedBy: "\n")
+        let marker = try #require(lines.firstIndex { $0.contains("can be passed to --share as well") })
+        let block = lines[(marker + 2)...].filter { !$0.isEmpty }
+        // Half blocks back to modules: each text line holds two module rows.
+        var grid: [[Bool]] = []
+        for line in block {
+            grid.append(line.map { $0 == "\u{2588}" || $0 == "\u{2580}" })
+            grid.append(line.map { $0 == "\u{2588}" || $0 == "\u{2584}" })
+        }
+        let width = try #require(grid.map(\.count).max())
+        let scale = 6
+        var pbm = "P1\n\(width * scale) \(grid.count * scale)\n"
+        for row in grid {
+            let padded = row + Array(repeating: false, count: width - row.count)
+            let line = padded.flatMap { Array(repeating: $0 ? "1" : "0", count: scale) }.joined(separator: " ")
+            for _ in 0..<scale { pbm += line + "\n" }
+        }
+        let image = s.dir.sub("share2.pbm")
+        try pbm.write(toFile: image, atomically: true, encoding: .ascii)
+        let scanned = try Run.program(zbarimg, ["--raw", "-q", image])
+        #expect(scanned.status == 0, "\(scanned)")
+        let text = scanned.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(text.hasPrefix("TVSHARE1:"), "\(scanned)")
+        let scannedFile = s.dir.sub("scanned-share-2.txt")
+        try (text + "\n").write(toFile: scannedFile, atomically: true, encoding: .utf8)
+        let verified = try s.run(["backup", "verify", file, "--share", scannedFile, "--share", shares[0]])
+        #expect(verified.status == 0, "\(verified)")
+    }
+
     @Test func tamperedAndTruncatedBackupsAreRefused() throws {
         let s = try Setup()
         let (file, shares) = try s.shareBackup("2/2")
