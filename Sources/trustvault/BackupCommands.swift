@@ -77,7 +77,7 @@ extension TrustVault.Backup {
             printOut("Backed up \(vault.path): \(c.keys.count) key\(c.keys.count == 1 ? "" : "s"), \(c.paths.count) files")
             printOut("Backup ID: \(c.header.backupIDHex)")
             if created.shareFiles.isEmpty {
-                printOut("Protected by the backup passphrase (Argon2id, \(KDFProfile.sensitive)).")
+                printOut("Protected by the backup passphrase: \(KDFProfile.sensitive).")
             } else if let shares {
                 printOut("Any \(shares.threshold) of these \(shares.count) share files open the backup; give one to each custodian:")
                 for file in created.shareFiles { printOut("  \(file)") }
