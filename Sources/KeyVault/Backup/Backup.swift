@@ -279,6 +279,11 @@ public enum Backup {
         removeStaleStaging(in: parent, prefix: prefix)
         let staging = parent + "/" + prefix + Hex.encode(Sodium.randomBytes(6))
         try AtomicFile.makeDirectory(staging)
+        // Held until the end: a concurrent restore of the same target skips a staging
+        // directory that is locked (in use) and removes only those whose owner died.
+        let stagingLock = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if stagingLock >= 0 { flock(stagingLock, LOCK_EX) }
+        defer { if stagingLock >= 0 { close(stagingLock) } }
         do throws(TrustVaultError) {
             try writeTree(contents.entries, into: staging)
             // The staged tree must open as a vault with exactly the backup's keys.
@@ -318,7 +323,7 @@ public enum Backup {
         if !AtomicFile.exists(root + "/.lock") { try AtomicFile.create([], at: root + "/.lock") }
     }
 
-    /// Staging directories that a killed restore of the same target left behind.
+    /// Staging directories that a killed restore of the same target left behind (unlocked ones).
     static func removeStaleStaging(in parent: String, prefix: String) {
         guard let dir = opendir(parent) else { return }
         var stale: [String] = []
@@ -334,7 +339,15 @@ public enum Backup {
             }
         }
         closedir(dir)
-        for name in stale { Vault.removeTree(parent + "/" + name) }
+        for name in stale {
+            let path = parent + "/" + name
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            // Locked means another restore is still writing it.
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            Vault.removeTree(path)
+        }
     }
 
     static func merge(_ contents: BackupContents, into vault: Vault) throws(TrustVaultError) -> RestoreReport {
