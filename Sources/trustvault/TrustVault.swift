@@ -22,6 +22,7 @@ struct TrustVault: ParsableCommand {
             Delegation.self,
             Verify.self,
             Inspect.self,
+            Backup.self,
         ])
 
     @OptionGroup var global: GlobalOptions
