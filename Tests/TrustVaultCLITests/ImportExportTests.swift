@@ -154,6 +154,30 @@ struct ImportExportTests {
         #expect(try p.read("bundle.pem") == text)
     }
 
+    /// `notary init --rootkey FILE` (which reads only encrypted files, with the root passphrase)
+    /// accepts an exported root key, and `notary publish` signs root.json with it.
+    @Test func notaryInitAndPublishWithAnExportedRootKey() throws {
+        let p = try Peers()
+        let server = try ImportExportNotaryServer()
+        let v = try CLIVault()
+        let root = try v.generate("root")
+        var env = CLIVault.env
+        env["TRUSTVAULT_EXPORT_PASSPHRASE"] = Self.exportPass
+        #expect(try v.run(["key", "export", root, "--out", p.path("root.pem")], env: env).status == 0)
+        let notaryEnv = ["NOTARY_ROOT_PASSPHRASE": Self.exportPass, "NOTARY_TARGETS_PASSPHRASE": "t",
+                         "NOTARY_SNAPSHOT_PASSPHRASE": "s"]
+        let trust = p.path("notary")
+        let initialised = try p.run(p.notary, ["-s", server.url, "-d", trust, "init", "example.com/offline-root",
+                                               "--rootkey", p.path("root.pem")], env: notaryEnv)
+        #expect(initialised.stdout.contains(root), "\(initialised)")
+        try p.run(p.notary, ["-s", server.url, "-d", trust, "publish", "example.com/offline-root"], env: notaryEnv)
+        let keys = try p.notaryKeys(trustDir: trust)
+        #expect(keys.contains { $0.id == root && $0.role == "root" })
+        // A fresh client sees the published repository.
+        let fresh = try p.run(p.notary, ["-s", server.url, "-d", p.path("fresh"), "list", "example.com/offline-root"])
+        #expect(fresh.status == 0, "\(fresh)")
+    }
+
     /// `docker trust key load` accepts the export, and the key file really appears in docker's
     /// trust directory (docker reports success even when it writes nothing) and decrypts.
     @Test func dockerLoadsWhatTrustvaultExports() throws {
