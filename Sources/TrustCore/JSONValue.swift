@@ -118,11 +118,26 @@ public enum JSONValue: Sendable, Equatable {
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
 
+    /// Go's canonical string encoding: `"` and `\\` escaped, `\n` `\r` `\t` as short escapes,
+    /// other bytes below 0x20 as `\u00xx` (lowercase hex); everything else copied unchanged.
     private static func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-            out.append(byte)
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            default:
+                out.append(byte)
+            }
         }
         out.append(UInt8(ascii: "\""))
     }
