@@ -287,6 +287,39 @@ struct BackupVaultTests {
         }
     }
 
+    /// Inside the encryption, key records are still sealed: no private key bytes appear in the
+    /// decrypted payload; descriptions never show share bytes; both operations are audited.
+    @Test func nothingLeaksAndOperationsAreAudited() throws {
+        let f = try BackupFixture()
+        let key = try PrivateKey.generate(.ed25519)
+        let record = try f.vault.add(key, role: "targets", gun: "leak.example/app", passphrase: Passphrase("p"))
+        let (file, shares) = try f.shareBackup(2, 2)
+        let contents = try Backup.verify(file, unlock: .shares(shares))
+        let secret = key.exportSecret().unsafeCopy()
+        #expect(secret.count >= 32)
+        for entry in contents.entries {
+            let data = entry.data
+            let found = data.count >= secret.count && (0...(data.count - secret.count)).contains {
+                data[$0..<($0 + secret.count)].elementsEqual(secret)
+            }
+            #expect(!found, "private key bytes in \(entry.path)")
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(!text.contains(Data(secret).base64EncodedString()) && !text.contains(Hex.encode(secret)),
+                    "encoded private key in \(entry.path)")
+        }
+        #expect(contents.keys.contains(record))
+        let share = try BackupShare.parse(String(decoding: try AtomicFile.read(shares[0]), as: UTF8.self), file: shares[0])
+        let hexValue = share.value.map { String($0, radix: 16) }.joined()
+        #expect("\(share)".contains("redacted") && !"\(share)".contains(hexValue))
+        #expect(!"\(share.shamirShare)".contains(hexValue))
+        let sourceLog = String(decoding: try AtomicFile.read(f.vault.path + "/audit.log"), as: UTF8.self)
+        #expect(sourceLog.contains("\"action\":\"backup\"") && sourceLog.contains(contents.header.backupIDHex))
+        let target = f.dir.sub("audited")
+        _ = try Backup.restore(file, unlock: .shares(shares), into: target)
+        let targetLog = String(decoding: try AtomicFile.read(target + "/audit.log"), as: UTF8.self)
+        #expect(targetLog.split(separator: "\n").last?.contains("\"action\":\"restore\"") == true)
+    }
+
     @Test func verifyReportsTheBackupAndWritesNothing() throws {
         let f = try BackupFixture()
         let (file, shares) = try f.shareBackup(2, 3)
