@@ -2,8 +2,9 @@
 /// keep their keys as exact UTF-8 strings, and two serialisations that match Go byte for byte.
 ///
 /// * ``canonicalBytes`` is Go's `MarshalCanonical` (docker/go canonical/json): no whitespace,
-///   object keys sorted by their UTF-8 bytes, only `"` and `\` escaped, every other byte raw.
-///   This is what gets signed.
+///   object keys sorted by their UTF-8 bytes, `"` and `\` escaped, control characters escaped
+///   (they never occur in metadata notary accepts), every other byte — `<`, `>`, `&`, non-ASCII —
+///   raw. This is what gets signed.
 /// * ``goHTMLEscaped(_:)`` applies what Go's `encoding/json` does when it embeds those bytes
 ///   in the on-disk envelope: `<`, `>`, `&`, U+2028 and U+2029 become `\u003c` and so on.
 ///
