@@ -38,6 +38,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
+        .systemLibrary(
+            name: "CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"]), .brew(["qrencode"])]),
 
         // Bottom: errors, secrets in sodium_malloc'ed memory, canonical JSON, atomic files.
         .target(name: "TrustCore", dependencies: ["CSodium"], swiftSettings: swiftSettings),
@@ -57,7 +60,7 @@ let package = Package(
         // The vault: key records, backends, passphrases, backup, ceremonies.
         .target(
             name: "KeyVault",
-            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", crypto],
+            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", "CQREncode", crypto],
             swiftSettings: swiftSettings),
         // The CLI: parsing, prompts, tables, exit codes.
         .executableTarget(

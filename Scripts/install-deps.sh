@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   libsodium-dev libpcsclite-dev libssl-dev libqrencode-dev pkg-config  # build
   notary curl openssl zip unzip                                         # notary interop tests
+  zbar-tools                                                            # backup share QR codes are scanned back
   pcscd vsmartcard-vpcd yubico-piv-tool opensc                          # PIV card tests
 )
 SUDO=""

@@ -141,9 +141,8 @@ public final class Vault: Sendable {
     static func checkPermissions(_ path: String) throws(TrustVaultError) {
         var offenders: [String] = []
         func check(_ p: String) {
-            var st = stat()
-            guard lstat(p, &st) == 0 else { return }
-            if st.st_mode & 0o077 != 0 || st.st_uid != geteuid() { offenders.append(p) }
+            guard let (mode, owner) = AtomicFile.ownership(p) else { return }
+            if mode & 0o077 != 0 || owner != AtomicFile.currentUser { offenders.append(p) }
         }
         check(path)
         for name in (try? AtomicFile.list(path)) ?? [] { check(path + "/" + name) }

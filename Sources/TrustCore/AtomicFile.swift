@@ -105,6 +105,16 @@ public enum AtomicFile {
         return lstat(path, &st) == 0
     }
 
+    /// Permission bits and owner of `path` (not following a final symlink), or nil if absent.
+    public static func ownership(_ path: String) -> (mode: UInt32, owner: UInt32)? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return (UInt32(st.st_mode & 0o7777), UInt32(st.st_uid))
+    }
+
+    /// The effective user ID of this process.
+    public static var currentUser: UInt32 { UInt32(geteuid()) }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

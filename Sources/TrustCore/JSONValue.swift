@@ -2,8 +2,9 @@
 /// keep their keys as exact UTF-8 strings, and two serialisations that match Go byte for byte.
 ///
 /// * ``canonicalBytes`` is Go's `MarshalCanonical` (docker/go canonical/json): no whitespace,
-///   object keys sorted by their UTF-8 bytes, only `"` and `\` escaped, every other byte raw.
-///   This is what gets signed.
+///   object keys sorted by their UTF-8 bytes, `"` and `\` escaped, control characters escaped
+///   (they never occur in metadata notary accepts), every other byte — `<`, `>`, `&`, non-ASCII —
+///   raw. This is what gets signed.
 /// * ``goHTMLEscaped(_:)`` applies what Go's `encoding/json` does when it embeds those bytes
 ///   in the on-disk envelope: `<`, `>`, `&`, U+2028 and U+2029 become `\u003c` and so on.
 ///
@@ -118,11 +119,26 @@ public enum JSONValue: Sendable, Equatable {
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
 
+    /// Go's canonical string encoding: `"` and `\\` escaped, `\n` `\r` `\t` as short escapes,
+    /// other bytes below 0x20 as `\u00xx` (lowercase hex); everything else copied unchanged.
     private static func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-            out.append(byte)
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            default:
+                out.append(byte)
+            }
         }
         out.append(UInt8(ascii: "\""))
     }

@@ -8,7 +8,7 @@ extension TrustVault {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate, list, import, export and manage keys.",
-            subcommands: [Generate.self, List.self, Export.self, Passwd.self, Remove.self, CopyToCard.self])
+            subcommands: [Generate.self, List.self, Import.self, Export.self, Passwd.self, Remove.self, CopyToCard.self])
     }
 }
 
@@ -109,6 +109,12 @@ extension TrustVault.Key {
         static let configuration = CommandConfiguration(
             abstract: "Write keys for other tools.",
             discussion: """
+                --format notary (the default) writes notary's own encrypted key format, \
+                encrypted with TRUSTVAULT_EXPORT_PASSPHRASE (or one typed twice): into a FILE as \
+                a bundle with path:/role:/gun: headers that 'notary key import' and \
+                'docker trust key load' accept, or into a DIRECTORY (existing, or written with a \
+                trailing /) as DIRECTORY/private/<id>.key, a trust-dir fragment to copy into \
+                ~/.notary or ~/.docker/trust. \
                 --format public writes each key's public key (or its certificate) as PEM. \
                 --format pem writes unencrypted PKCS#8 and needs --i-understand-this-is-unencrypted.
                 """)
@@ -118,18 +124,18 @@ extension TrustVault.Key {
         @Argument(help: "Key IDs (or unique prefixes).")
         var keyIDs: [String]
 
-        @Option(help: "Output file (created with mode 0600; never overwritten).")
+        @Option(help: "Output file, or directory for --format notary (created with mode 0600; never overwritten).")
         var out: String
 
-        @Option(help: "pem or public.")
-        var format: String = "public"
+        @Option(help: "notary (default), pem or public.")
+        var format: String = "notary"
 
         @Flag(name: .customLong("i-understand-this-is-unencrypted"), help: "Allow --format pem.")
         var unencryptedOK = false
 
         func validate() throws {
-            guard ["pem", "public"].contains(format) else {
-                throw ValidationError("--format must be pem or public, not '\(format)'")
+            guard ["notary", "pem", "public"].contains(format) else {
+                throw ValidationError("--format must be notary, pem or public, not '\(format)'")
             }
             if format == "pem", !unencryptedOK {
                 throw ValidationError("--format pem writes private keys unencrypted; add --i-understand-this-is-unencrypted")
@@ -141,6 +147,17 @@ extension TrustVault.Key {
             let vault = try context.openVault()
             var records: [KeyRecord] = []
             for id in keyIDs { records.append(try vault.record(matching: id)) }
+            if format == "notary" {
+                let files = try vault.exportNotary(records, to: out, secrets: context.secrets)
+                printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") in notary's format (encrypted with the export passphrase):")
+                for file in files { printOut("  \(file)") }
+                if files.count == 1, files[0] == out {
+                    printOut("On the online machine: notary key import \(out)   or   docker trust key load \(out)")
+                } else {
+                    printOut("On the online machine: copy the private/ files into ~/.notary/private or ~/.docker/trust/private")
+                }
+                return
+            }
             var text = ""
             for record in records {
                 switch format {

@@ -17,6 +17,12 @@ struct TrustVault: ParsableCommand {
         subcommands: [
             Init.self,
             Key.self,
+            Repo.self,
+            Root.self,
+            Delegation.self,
+            Verify.self,
+            Inspect.self,
+            Backup.self,
             Card.self,
         ])
 

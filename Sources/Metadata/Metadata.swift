@@ -1,1 +1,0 @@
-// The Metadata module; see docs/architecture.md.

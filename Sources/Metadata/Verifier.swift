@@ -1,0 +1,239 @@
+public import TrustCore
+internal import Foundation
+internal import X509
+internal import Formats
+
+/// The result of ``Verifier/verify(_:trustedRoot:now:)``: problems make the set invalid;
+/// warnings (expiring within 6 months, missing optional files) do not.
+public struct VerificationReport: Sendable {
+    public var problems: [String] = []
+    public var warnings: [String] = []
+    /// What was checked and held, one line each.
+    public var passed: [String] = []
+    public var isValid: Bool { problems.isEmpty }
+}
+
+/// Full offline verification of a repository's metadata, with notary's rules.
+public enum Verifier {
+    /// 6 months, as notary's `nearExpiry` (`time.Now().AddDate(0, 6, 0)` ≈ 182 days).
+    public static let warningSeconds: Int64 = 182 * 86_400
+
+    public static func verify(_ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now()) -> VerificationReport {
+        var report = VerificationReport()
+        func attempt<T>(_ what: String, _ body: () throws(TrustVaultError) -> T) -> T? {
+            do { return try body() } catch {
+                report.problems.append(error.recovery.map { "\(error.message) (\($0))" } ?? error.message)
+                return nil
+            }
+        }
+        func expiry(_ name: String, _ t: TUFTime) {
+            if t <= now {
+                report.problems.append("\(name) expired on \(t.display)")
+            } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
+                // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
+                report.warnings.append("\(name) expires on \(t.display), within 6 months")
+            }
+        }
+        func exactBytes(_ role: String, _ env: SignedMetadata) {
+            if env.encoded() != set.files[role] {
+                report.problems.append(
+                    "\(role).json is not byte-identical to notary's encoding of its content"
+                        + " (whitespace, escaping, base64 or a trailing newline differ); notary clients would reject it")
+            }
+        }
+
+        // Root.
+        guard let (rootEnv, root) = attempt("root", { () throws(TrustVaultError) in try set.root() }) else { return report }
+        exactBytes("root", rootEnv)
+        attempt("root certs") { () throws(TrustVaultError) in
+            for key in root.keys(of: .root) {
+                try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings)
+            }
+            report.passed.append("root certificates: CN \(set.gun), valid, notary-encoded")
+        }
+        attempt("root self") { () throws(TrustVaultError) in
+            try rootEnv.verify(role: root.role(.root), keys: root.keys, name: "root.json")
+            report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root keys")
+        }
+        if let trustedRoot {
+            attempt("trusted root") { () throws(TrustVaultError) in
+                let old = try SignedMetadata(parsing: trustedRoot, name: "trusted root")
+                let oldRoot = try Root(json: old.signed, name: "trusted root")
+                guard root.version >= oldRoot.version else {
+                    throw .verification("root.json v\(root.version) is older than the trusted root v\(oldRoot.version)")
+                }
+                if root.version == oldRoot.version {
+                    guard old.canonicalSigned == rootEnv.canonicalSigned else {
+                        throw .verification("root.json v\(root.version) differs from the trusted root of the same version")
+                    }
+                } else {
+                    try rootEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "root.json (against the trusted root)")
+                }
+                report.passed.append("root.json chains to the trusted root v\(oldRoot.version)")
+            }
+        }
+        expiry("root.json", root.expires)
+
+        // Targets and delegations.
+        var targetsByRole: [String: Targets] = [:]
+        if let targetsBytes = set.files["targets"] {
+            _ = targetsBytes
+            attempt("targets") { () throws(TrustVaultError) in
+                guard let (env, t) = try set.targets() else { return }
+                exactBytes("targets", env)
+                try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json")
+                expiry("targets.json", t.expires)
+                try checkDelegations(of: t, role: "targets", parentPaths: nil)
+                targetsByRole["targets"] = t
+                report.passed.append("targets.json v\(t.version): \(t.targets.count) target(s), \(t.delegations.count) delegation(s)")
+            }
+        } else {
+            report.problems.append("targets.json is missing")
+        }
+        // Walk delegations breadth first from targets.
+        var queue = ["targets"]
+        var seen: Set<String> = []
+        while !queue.isEmpty {
+            let parentName = queue.removeFirst()
+            guard let parent = targetsByRole[parentName] else { continue }
+            for d in parent.delegations {
+                guard seen.insert(d.name).inserted else { continue }
+                guard set.files[d.name] != nil else { continue }
+                attempt(d.name) { () throws(TrustVaultError) in
+                    guard let (env, t) = try set.targets(d.name) else { return }
+                    exactBytes(d.name, env)
+                    try env.verify(
+                        role: RoleKeys(keyIDs: d.keyIDs, threshold: d.threshold), keys: parent.delegationKeys,
+                        name: "\(d.name).json")
+                    expiry("\(d.name).json", t.expires)
+                    for entry in t.targets where !d.covers(entry.name) {
+                        throw .verification("\(d.name).json signs \"\(entry.name)\", outside its delegated paths \(d.paths)")
+                    }
+                    try checkDelegations(of: t, role: d.name, parentPaths: d.paths)
+                    targetsByRole[d.name] = t
+                    queue.append(d.name)
+                    report.passed.append("\(d.name).json v\(t.version): \(t.targets.count) target(s)")
+                }
+            }
+        }
+        for role in set.delegationRoles where !seen.contains(role) {
+            report.problems.append("\(role).json is present but no parent role delegates to it")
+        }
+
+        // Snapshot.
+        if let snapBytes = set.files["snapshot"] {
+            attempt("snapshot") { () throws(TrustVaultError) in
+                let env = try SignedMetadata(parsing: snapBytes, name: "snapshot.json")
+                exactBytes("snapshot", env)
+                let snap = try MetaListing(json: env.signed, type: "Snapshot", name: "snapshot.json")
+                try env.verify(role: root.role(.snapshot), keys: root.keys, name: "snapshot.json")
+                expiry("snapshot.json", snap.expires)
+                for role in ["root", "targets"] {
+                    guard let m = snap.meta[role], m.hashes["sha256"] != nil else {
+                        throw .verification("snapshot.json has no sha256 entry for \(role)")
+                    }
+                }
+                for (role, bytes) in set.files where role != "snapshot" && role != "timestamp" {
+                    guard let m = snap.meta[role] else {
+                        throw .verification("snapshot.json does not list \(role).json")
+                    }
+                    guard m.matches(bytes) else {
+                        throw .verification(
+                            "\(role).json does not match its length/hashes in snapshot.json (\(bytes.count) bytes, snapshot says \(m.length))")
+                    }
+                }
+                report.passed.append("snapshot.json v\(snap.version): hashes of \(snap.meta.count) file(s) match")
+            }
+        } else {
+            report.warnings.append("no snapshot.json (the server makes it when the snapshot key is server-managed)")
+        }
+
+        // Timestamp.
+        if let tsBytes = set.files["timestamp"] {
+            attempt("timestamp") { () throws(TrustVaultError) in
+                let env = try SignedMetadata(parsing: tsBytes, name: "timestamp.json")
+                exactBytes("timestamp", env)
+                let ts = try MetaListing(json: env.signed, type: "Timestamp", name: "timestamp.json")
+                try env.verify(role: root.role(.timestamp), keys: root.keys, name: "timestamp.json")
+                expiry("timestamp.json", ts.expires)
+                if let snap = set.files["snapshot"] {
+                    guard let m = ts.meta["snapshot"], m.matches(snap) else {
+                        throw .verification("snapshot.json does not match its length/hashes in timestamp.json")
+                    }
+                }
+                report.passed.append("timestamp.json v\(ts.version): snapshot hash matches")
+            }
+        } else {
+            report.warnings.append("no timestamp.json (the server always makes it)")
+        }
+        return report
+    }
+
+    /// Structural rules for the delegations a targets file declares.
+    static func checkDelegations(of t: Targets, role: String, parentPaths: [String]?) throws(TrustVaultError) {
+        var names: Set<String> = []
+        for d in t.delegations {
+            guard DelegatedRole.isValidName(d.name) else {
+                throw .verification("\(role).json delegates to \"\(d.name)\", which is not a valid role name")
+            }
+            guard DelegatedRole.parent(of: d.name) == role else {
+                throw .verification("\(role).json delegates to \"\(d.name)\", which is not its direct child")
+            }
+            guard names.insert(d.name).inserted else { throw .verification("\(role).json lists \(d.name) twice") }
+            guard d.threshold >= 1, d.threshold <= d.keyIDs.count else {
+                throw .verification("\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s)")
+            }
+            for id in d.keyIDs where t.delegationKeys[id] == nil {
+                throw .verification("\(role).json: \(d.name) lists key \(id) that is not in the delegation keys")
+            }
+            if let parentPaths {
+                for p in d.paths where !parentPaths.contains(where: { p.utf8.starts(with: $0.utf8) }) {
+                    throw .verification("\(role).json: \(d.name) path \"\(p)\" is outside the parent's paths")
+                }
+            }
+        }
+    }
+
+    /// notary's root certificate rules (`trustpinning.ValidateRoot`, `utils.ValidateCertificate`).
+    public static func checkRootCertificate(
+        _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String]
+    ) throws(TrustVaultError) {
+        let label = "root key \(key.id.prefix(12))"
+        guard key.isCertificate else {
+            throw .verification("\(label) is \(key.keyType); notary root keys must be ecdsa-x509 or rsa-x509")
+        }
+        guard key.isGoEncodedPEM else {
+            throw .verification(
+                "\(label): the certificate PEM is not encoded as Go encodes it; notary would compute a different key ID")
+        }
+        let certs = try key.certificates()
+        for (i, cert) in certs.enumerated() {
+            let isCA: Bool
+            switch try? cert.extensions.basicConstraints {
+            case .isCertificateAuthority?: isCA = true
+            default: isCA = false
+            }
+            if i == 0, isCA { throw .verification("\(label): the first certificate is a CA, not a leaf") }
+            if i > 0, !isCA { throw .verification("\(label): more than one leaf certificate") }
+        }
+        guard let leaf = certs.first else { throw .verification("\(label): no certificate") }
+        let cn = RootCertificate.commonName(of: leaf) ?? ""
+        let cnMatches = cn == gun || (cn.hasSuffix("*") && gun.hasPrefix(String(cn.dropLast())))
+        guard cnMatches else {
+            throw .verification("\(label): certificate CN \"\(cn)\" does not match the GUN \"\(gun)\"")
+        }
+        let notAfter = TUFTime(leaf.notValidAfter), notBefore = TUFTime(leaf.notValidBefore)
+        guard notAfter > now else { throw .verification("\(label): the certificate expired on \(notAfter.display)") }
+        guard notBefore <= now.adding(days: 1) else {
+            throw .verification("\(label): the certificate is not valid before \(notBefore.display)")
+        }
+        if notAfter <= now.adding(seconds: warningSeconds) {
+            warnings.append("\(label): the certificate expires on \(notAfter.display), within 6 months")
+        }
+        let alg = leaf.signatureAlgorithm
+        guard alg != .sha1WithRSAEncryption, !String(describing: alg).lowercased().contains("sha1") else {
+            throw .verification("\(label): the certificate uses a SHA-1 signature, which notary rejects")
+        }
+        _ = try key.publicKey()
+    }
+}
