@@ -111,7 +111,13 @@ public enum PIVCards {
         session: PIVSession, serial: UInt32, slot: PIVSlot, expectedPublicKey: PublicKey, options: CardUnlockOptions,
         pin: () throws(TrustVaultError) -> SecretBytes
     ) throws(TrustVaultError) -> CardSigningKey {
-        guard let onCard = try session.slotPublicKey(slot) else {
+        let metadata = try session.slotMetadata(slot)
+        let fromMetadata = try metadata?.publicKey.map { (p: PublicKeyBytes) throws(TrustVaultError) -> PublicKey in
+            try PIVSession.publicKey(p)
+        }
+        var found = fromMetadata
+        if found == nil { found = try session.slotPublicKey(slot) }
+        guard let onCard = found else {
             throw .notFound(
                 "card \(serial) has no key in slot \(slot)",
                 recovery: "check that this is the card that holds the key (trustvault key list shows card:SERIAL/SLOT)")
@@ -121,7 +127,7 @@ public enum PIVCards {
                 "the key in slot \(slot) of card \(serial) is not key \(expectedPublicKey.keyID.prefix(12))… (it is \(onCard.keyID.prefix(12))…)",
                 recovery: "insert the card that holds this key; no PIN try was spent")
         }
-        let policy = try session.slotMetadata(slot)?.pinPolicy
+        let policy = metadata?.pinPolicy
         try checkPINBeforeAsking(session: session, serial: serial, options: options)
         let secret = try pin()
         try refuseFactoryPIN(secret, serial: serial, options: options)

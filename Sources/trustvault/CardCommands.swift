@@ -393,3 +393,56 @@ extension TrustVault.Key {
         }
     }
 }
+
+extension TrustVault.Key {
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "register-card-key",
+            abstract: "Record in this vault a key that is already on a PIV card (e.g. a backup card).",
+            discussion: """
+                Reads the slot's public key (and certificate, if stored) from the card; no PIN or \
+                management key is needed. The record's key ID is the key's canonical ID, so a root key \
+                copied with 'key copy-to-card' keeps its ID. The last line of output is the key ID.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "The card's serial.")
+        var card: String
+
+        @Option(help: "The card slot (default 9c).")
+        var slot: String?
+
+        @Option(help: "The key's role (root, targets, ...).")
+        var role: String
+
+        @Option(help: "The repository (GUN), for repository keys.")
+        var gun: String?
+
+        func run() throws {
+            let context = CLIContext(global)
+            let vault = try context.openVault()
+            let gun = try KeyRole.normalise(role: role, gun: gun)
+            let serial = try parseSerial(card)
+            let slot = try slot.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
+            let (session, _) = try PIVCards.open(serial: serial)
+            defer { (session.transport as? PCSCCard)?.disconnect(reset: false) }
+            guard let publicKey = try session.slotPublicKey(slot) else {
+                throw TrustVaultError(.notFound, "card \(serial) has no key in slot \(slot)",
+                                      recovery: "check the slot with 'trustvault card status --serial \(serial)'")
+            }
+            var certificatePEM: String?
+            if let der = try session.readCertificate(slot: slot) {
+                guard (try? CertificateInfo.publicKey(ofCertificate: der)) == publicKey else {
+                    throw TrustVaultError(.verificationFailed, "the certificate in slot \(slot) of card \(serial) is not for the slot's key",
+                                          recovery: "replace or delete the certificate on the card")
+                }
+                certificatePEM = PEMText.encode(type: "CERTIFICATE", der: der)
+            }
+            let record = try vault.addCardKey(publicKey: publicKey, role: role, gun: gun, certificatePEM: certificatePEM,
+                                              serial: String(serial), slot: slot.description)
+            printOut("Recorded the \(role) key on card \(serial) slot \(slot)\(certificatePEM != nil ? " with its certificate" : "")")
+            printOut(record.id)
+        }
+    }
+}

@@ -8,7 +8,7 @@ extension TrustVault {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate, list, import, export and manage keys.",
-            subcommands: [Generate.self, List.self, Import.self, Export.self, Passwd.self, Remove.self, CopyToCard.self])
+            subcommands: [Generate.self, List.self, Import.self, Export.self, Passwd.self, Remove.self, CopyToCard.self, Register.self])
     }
 }
 

@@ -44,4 +44,52 @@ struct CardCeremonyTests {
             #expect(!FileManager.default.fileExists(atPath: online.path("out2") + "/tuf"))
         }
     }
+
+    @Test func rootKeyCopiedToACardSignsARootRotationWithTheSameKeyID() throws {
+        let holder = try CLIVault(), newVault = try CLIVault(), backupVault = try CLIVault()
+        let root = try holder.generate("root"), newRoot = try newVault.generate("root")
+        let serial = "31000002"
+        try PCSCHarness.with(serials: [31_000_002]) { h in
+            #expect(try holder.run(["card", "setup", "--serial", serial], env: CardCLITests.newValues).status == 0)
+            let online = try Online(gun: "example.com/acme/card-backup")
+            _ = try online.createRepository(holder, rootKey: root)
+            let trustedRoot = try online.current("before") + "/root.json"
+
+            // The vault root key goes onto the card; a second vault records the card copy.
+            var env = CLIVault.env
+            env.merge(CardCLITests.setUp) { $1 }
+            let copy = try holder.run(["key", "copy-to-card", root, "--card", serial], env: env)
+            #expect(copy.status == 0, "\(copy)")
+            let reg = try backupVault.run(["key", "register-card-key", "--card", serial, "--role", "root"], env: [:])
+            #expect(reg.status == 0, "\(reg)")
+            #expect(reg.lastLine == root, "the card copy keeps the key ID")
+            #expect(try backupVault.run(["key", "list"]).stdout.contains("card:\(serial)/9c"))
+
+            // A root rotation by the new key's holder, countersigned with the card copy of the old key.
+            let out = online.path("rotated")
+            let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot,
+                                      "--current", try online.current("current"), "--out", out], env: Online.env)
+            #expect(r.status == 0, "\(r)")
+            let rootFile = out + "/tuf/" + online.gun + "/metadata/root.json"
+            let cardLog = h.workDirectory + "/card-31000002-0.log"
+            func commands() throws -> [Substring] {
+                try String(contentsOfFile: cardLog, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("C:") }
+            }
+            let logBefore = try commands().count
+            let started = Date()
+            let sign = try backupVault.run(["root", "sign", rootFile, "--key", root], env: ["TRUSTVAULT_PIN": CardCLITests.setUp["TRUSTVAULT_PIN"]!])
+            let seconds = Date().timeIntervalSince(started)
+            #expect(sign.status == 0, "\(sign)")
+            let apdus = try commands().dropFirst(logBefore)
+            // After the VERIFY, the signature is exactly one GENERAL AUTHENTICATE exchange.
+            let afterVerify = apdus.drop { !$0.hasPrefix("C: 00 20 00 80 (14 bytes) -> 9000") }.dropFirst()
+            #expect(afterVerify.filter { $0.contains(" 87 ") }.count == 1, "\(apdus)")
+            print(String(format: "card root sign: %d APDUs for the whole command, %d GENERAL AUTHENTICATE, %.0f ms",
+                         apdus.count, apdus.filter { $0.hasPrefix("C: 00 87") }.count, seconds * 1000))
+            try online.uploadOut(out)
+            #expect(try online.freshList() == ["v1"])
+            let verify = try TrustVaultCLI.run(["verify", try online.current("after"), "--gun", online.gun, "--root", trustedRoot])
+            #expect(verify.status == 0, "\(verify)")
+        }
+    }
 }
