@@ -36,7 +36,7 @@ public final class PCSCHarness: @unchecked Sendable {
     public let workDirectory: String
     private var daemon: Spawned?
     private var cards: [Int: (Card, Spawned)] = [:]
-    private let lockFD: Int32
+    private var lockFD: Int32 = -1
 
     public static let pcscdPath = "/usr/sbin/pcscd"
     public static let vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -115,7 +115,6 @@ public final class PCSCHarness: @unchecked Sendable {
             daemon = nil
         } else {
             let conf = workDirectory + "/reader.conf.d"
-            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
             let text = """
                 FRIENDLYNAME "TrustVault Test Reader"
                 DEVICENAME   /dev/null:0x9C40
@@ -123,7 +122,13 @@ public final class PCSCHarness: @unchecked Sendable {
                 CHANNELID    0x9C40
 
                 """
-            try text.write(toFile: conf + "/vpcd", atomically: true, encoding: .utf8)
+            do {
+                try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+                try text.write(toFile: conf + "/vpcd", atomically: true, encoding: .utf8)
+            } catch {
+                close(lockFD)
+                throw error
+            }
             readerPrefix = "TrustVault Test Reader"
             basePort = 0x9C40
             var args = ["--foreground", "-c", conf]
@@ -166,7 +171,17 @@ public final class PCSCHarness: @unchecked Sendable {
                             log: workDirectory + "/card-\(serial)-\(slot).stderr")
         let card = Card(slot: slot, reader: readerName(slot: slot), port: port, serial: serial, stateFile: state, logFile: log, pid: p.pid)
         cards[slot] = (card, p)
-        try waitForCard(slot: slot, present: true)
+        do {
+            try waitForCard(slot: slot, present: true, timeout: ownsDaemon ? 10 : 3)
+        } catch where !ownsDaemon {
+            // A reused pcscd can keep a vpcd slot busy after a card vanished mid-command; a
+            // second connection attempt gets through once vpcd has noticed.
+            p.terminate()
+            let again = try Spawned(Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
+                                    log: workDirectory + "/card-\(serial)-\(slot).stderr")
+            cards[slot] = (card, again)
+            try waitForCard(slot: slot, present: true)
+        }
         return card
     }
 
@@ -178,10 +193,10 @@ public final class PCSCHarness: @unchecked Sendable {
         try? waitForCard(slot: slot, present: false)
     }
 
-    /// Waits (up to 10 s) until PC/SC reports the card in `slot` present or absent.
-    public func waitForCard(slot: Int, present: Bool) throws {
+    /// Waits (up to `timeout` seconds) until PC/SC reports the card in `slot` present or absent.
+    public func waitForCard(slot: Int, present: Bool, timeout: TimeInterval = 10) throws {
         let reader = readerName(slot: slot)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let ctx = try? PCSCContext(), (try? ctx.isCardPresent(in: reader)) == present { return }
             if present, let (_, p) = cards[slot], p.hasExited {
@@ -194,24 +209,47 @@ public final class PCSCHarness: @unchecked Sendable {
 
     /// Stops every emulator, then pcscd if this harness started it, and releases the lock.
     public func stop() {
+        let slots = Array(cards.keys)
         for (_, (_, p)) in cards { p.terminate() }
         cards = [:]
+        // A reused pcscd outlives us: leave its readers empty for the next user.
+        if !ownsDaemon { for slot in slots { try? waitForCard(slot: slot, present: false, timeout: 5) } }
         if let d = daemon {
             d.terminate()
             daemon = nil
         }
-        if lockFD >= 0, fcntl(lockFD, F_GETFD) != -1 {
+        if lockFD >= 0 {
             _ = flock(lockFD, LOCK_UN)
             close(lockFD)
+            lockFD = -1
         }
     }
 
     /// The PID of a live pcscd from `/run/pcscd/pcscd.pid`, if any.
     static func runningDaemonPID() -> Int32? {
-        guard let text = try? String(contentsOfFile: "/run/pcscd/pcscd.pid", encoding: .utf8),
+        if let text = try? String(contentsOfFile: "/run/pcscd/pcscd.pid", encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0
-        else { return nil }
-        return pid
+        {
+            return pid
+        }
+        // `pcscd --foreground` writes no PID file: look for the process itself.
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let comm = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == "pcscd",
+                !isZombie(pid)
+            else { continue }
+            return pid
+        }
+        return nil
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     static func configDirectory(ofPID pid: Int32) -> String {
