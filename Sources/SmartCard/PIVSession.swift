@@ -370,7 +370,7 @@ public final class PIVSession: @unchecked Sendable {
     public func slotPublicKey(_ slot: PIVSlot) throws(TrustVaultError) -> PublicKey? {
         if let m = try slotMetadata(slot), let pub = m.publicKey { return try Self.publicKey(pub) }
         guard let der = try readCertificate(slot: slot) else { return nil }
-        return try? CertificateInfo.publicKey(ofCertificate: der)
+        return try? CardCertificate.publicKey(ofCertificate: der)
     }
 
     // MARK: certificates

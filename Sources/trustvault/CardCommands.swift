@@ -433,7 +433,7 @@ extension TrustVault.Key {
             }
             var certificatePEM: String?
             if let der = try session.readCertificate(slot: slot) {
-                guard (try? CertificateInfo.publicKey(ofCertificate: der)) == publicKey else {
+                guard (try? CardCertificate.publicKey(ofCertificate: der)) == publicKey else {
                     throw TrustVaultError(.verificationFailed, "the certificate in slot \(slot) of card \(serial) is not for the slot's key",
                                           recovery: "replace or delete the certificate on the card")
                 }

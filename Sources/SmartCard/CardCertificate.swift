@@ -3,7 +3,7 @@ public import TrustCore
 public import Formats
 
 /// Reads the public key out of a DER X.509 certificate stored on a card (via OpenSSL).
-public enum CertificateInfo {
+public enum CardCertificate {
     public static func publicKey(ofCertificate der: [UInt8]) throws(TrustVaultError) -> PublicKey {
         let cert: OpaquePointer? = der.withUnsafeBufferPointer { buf in
             var p: UnsafePointer<UInt8>? = buf.baseAddress
