@@ -70,7 +70,7 @@ let package = Package(
 
         // Test support: a PIV card emulator (library + vpcd client) and peer harnesses.
         .target(
-            name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras],
+            name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras, x509, asn1],
             swiftSettings: swiftSettings),
         .executableTarget(name: "piv-emulator", dependencies: ["PIVEmulator"], swiftSettings: swiftSettings),
 

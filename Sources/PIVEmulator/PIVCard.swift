@@ -209,7 +209,7 @@ public final class PIVCard: @unchecked Sendable {
         case 0xFA: return setRetries(c)
         case 0xFB: return factoryReset()
         case 0xFF: return setManagementKey(c)
-        case 0xF9: return .sw(0x6D00)
+        case 0xF9: return attest(c)
         default: return .sw(0x6D00)
         }
     }
@@ -538,6 +538,30 @@ public final class PIVCard: @unchecked Sendable {
         state.keys[Self.slotName(c.p2)] = .init(algorithm: c.p1, scalar: scalar, pinPolicy: pin, touchPolicy: touch, origin: 2)
         persist()
         return .ok()
+    }
+
+    /// The attestation key, made (with its 5FFF01 certificate) the first time it is needed.
+    private func attestationKey() -> [UInt8]? {
+        if let k = state.attestationScalar { return k }
+        guard let (scalar, _) = EmulatorCrypto.generateEC(0x11),
+            let cert = try? Attestation.rootCertificate(scalar: scalar, serial: state.serial)
+        else { return nil }
+        state.attestationScalar = scalar
+        state.objects["5fff01"] = TLV.encode(0x70, cert) + TLV.encode(0x71, [0x00]) + TLV.encode(0xFE, [])
+        persist()
+        return scalar
+    }
+
+    private func attest(_ c: Command) -> Reply {
+        guard let key = state.keys[Self.slotName(c.p1)] else { return .sw(0x6A88) }
+        guard key.origin == 1 else { return .sw(0x6A80) }  // only keys generated on the card
+        guard key.algorithm == 0x11, let point = EmulatorCrypto.publicPoint(0x11, scalar: key.scalar),
+            let root = attestationKey(),
+            let cert = try? Attestation.certificate(
+                slot: c.p1, point: point, pinPolicy: key.pinPolicy, touchPolicy: key.touchPolicy, state: state,
+                rootScalar: root)
+        else { return .sw(0x6A80) }
+        return .ok(cert)
     }
 
     private func metadata(_ c: Command) -> Reply {

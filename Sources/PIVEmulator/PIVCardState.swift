@@ -35,6 +35,8 @@ public struct PIVCardState: Codable, Sendable, Equatable {
     public var keys: [String: SlotKey]
     /// Data objects by lower-case hex tag (`"5fc10a"`).
     public var objects: [String: [UInt8]]
+    /// The attestation (F9) key's scalar; made on first use.
+    public var attestationScalar: [UInt8]?
 
     /// A card as it leaves the factory: PIN 123456, PUK 12345678, management key 010203…08
     /// (3DES before firmware 5.7, AES-192 from 5.7), no keys, no objects.
@@ -44,7 +46,7 @@ public struct PIVCardState: Codable, Sendable, Equatable {
             serial: serial, version: version, pin: factoryPIN, puk: factoryPUK,
             pinRetries: 3, pukRetries: 3, pinTriesLeft: 3, pukTriesLeft: 3,
             managementKey: factoryManagementKey, managementKeyAlgorithm: aesDefault ? 0x0A : 0x03,
-            keys: [:], objects: [:])
+            keys: [:], objects: [:], attestationScalar: nil)
     }
 
     /// Loads the state saved at `path`, or `nil` if there is no file.

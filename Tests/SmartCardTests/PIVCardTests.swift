@@ -172,6 +172,11 @@ struct PIVCardTests {
         try session.verifyPIN(secret("123456"))
         let message = Array("targets".utf8)
         #expect(key.publicKey.isValidSignature(try session.signP256(slot: .keyManagement, message: message), for: message, method: "ecdsa"))
+        // Imported keys have no attestation (only keys generated on the card do).
+        #expect(try session.attest(slot: .keyManagement) == nil)
+        _ = try session.generateP256(slot: .signature)
+        let der = try #require(try session.attest(slot: .signature))
+        #expect(try CardCertificate.publicKey(ofCertificate: der) == session.slotPublicKey(.signature))
     }
 
     @Test func stateSurvivesARestart() throws {

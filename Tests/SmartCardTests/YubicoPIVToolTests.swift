@@ -84,6 +84,28 @@ struct YubicoPIVToolTests {
         }
     }
 
+    @Test func attestationChainsToTheCardsF9Certificate() throws {
+        try PCSCHarness.with { h in
+            let dir = h.workDirectory
+            #expect(try piv(h, ["-a", "generate", "-s", "9c", "-A", "ECCP256", "-o", dir + "/pub.pem"]).status == 0)
+            let attest = try piv(h, ["-a", "attest", "-s", "9c", "-o", dir + "/attest.pem"])
+            #expect(attest.status == 0, "\(attest.output)")
+            let f9 = try piv(h, ["-a", "read-certificate", "-s", "f9", "-o", dir + "/f9.pem"])
+            #expect(f9.status == 0, "\(f9.output)")
+            let openssl = try #require(PCSCHarness.which("openssl"))
+            let verify = try PCSCHarness.run(openssl, ["verify", "-CAfile", dir + "/f9.pem", dir + "/attest.pem"])
+            #expect(verify.stdout.contains(": OK"), "\(verify.output)")
+            let attested = try PCSCHarness.run(openssl, ["x509", "-in", dir + "/attest.pem", "-noout", "-pubkey"])
+            #expect(attested.stdout == (try String(contentsOfFile: dir + "/pub.pem", encoding: .utf8)))
+            // trustvault's session reads the same attestation.
+            let (session, _) = try PIVCards.open(serial: 10_000_001)
+            defer { (session.transport as? PCSCCard)?.disconnect(reset: true) }
+            let der = try #require(try session.attest(slot: .signature))
+            #expect(try CardCertificate.publicKey(ofCertificate: der) == session.slotPublicKey(.signature))
+            #expect(try session.attest(slot: .authentication) == nil, "no key in 9a: no attestation")
+        }
+    }
+
     @Test func setManagementKeyRoundTrip() throws {
         try PCSCHarness.with { h in
             let newKey = "0F0E0D0C0B0A090807060504030201000F0E0D0C0B0A0908"
