@@ -101,22 +101,28 @@ public struct FileMeta: Sendable, Hashable {
     }
 
     /// Standard base64 with padding, as Go's `[]byte` JSON encoding writes it.
-    static func isBase64(_ s: String) -> Bool {
-        let u = s.utf8
-        guard u.count % 4 == 0 else { return false }
-        var padding = 0
-        for c in u {
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "+"), UInt8(ascii: "/"):
-                if padding > 0 { return false }
-            case UInt8(ascii: "="):
-                padding += 1
-                if padding > 2 { return false }
-            default: return false
+    static func isBase64(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { u in
+            guard u.count % 4 == 0 else { return false }
+            var padding = 0
+            for c in u {
+                if base64Alphabet[Int(c)] {
+                    if padding > 0 { return false }
+                } else if c == UInt8(ascii: "=") {
+                    padding += 1
+                    if padding > 2 { return false }
+                } else {
+                    return false
+                }
             }
+            return true
         }
-        return true
+    }
+
+    private static let base64Alphabet: [Bool] = (0..<256).map { c in
+        let b = UInt8(c)
+        return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
     }
 
     /// Whether `bytes` match: the length and every known hash (at least one must be known).
