@@ -78,6 +78,9 @@ let package = Package(
         .executableTarget(
             name: "kdf-benchmark", dependencies: ["KeyVault", "Formats", "TrustCore", "COpenSSL"],
             path: "Benchmarks/KDF", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "targets-benchmark", dependencies: ["Metadata", "Formats", "TrustCore", crypto],
+            path: "Benchmarks/Targets", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

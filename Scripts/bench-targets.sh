@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: re-sign a targets.json with N targets (a targets-key rotation) and verify it with
-# trustvault, beside `notary key rotate GUN targets` on the same repository against a local
+# trustvault (targets-benchmark: the metadata work alone; and the whole CLI ceremony, which adds
+# unsealing the root key with Argon2id and sealing the new key), beside `notary key rotate GUN targets` on the same repository against a local
 # notary-server. Prints wall time and peak RSS (GNU time -v) of each.
 #
-#   Scripts/bench-targets.sh [N]        (default N=100000; needs notary, notary-server, curl,
+#   [KEEP=1] Scripts/bench-targets.sh [N]   (default N=100000; needs notary, notary-server, curl,
 #                                        python3, /usr/bin/time; builds trustvault in release mode)
 set -euo pipefail
 N="${1:-100000}"
@@ -11,7 +12,10 @@ ROOT_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d /tmp/tv-bench-XXXXXX)"
 GUN="example.com/bench/app"
 SERVER_PID=""
-cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi; rm -rf "$WORK"; }
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 
 for tool in notary notary-server curl python3 /usr/bin/time; do
@@ -19,8 +23,10 @@ for tool in notary notary-server curl python3 /usr/bin/time; do
 done
 
 echo "== building trustvault (release)"
-(cd "$ROOT_DIR" && swift build -c release --product trustvault >/dev/null)
+(cd "$ROOT_DIR" && swift build -c release --product trustvault >/dev/null 2>&1 && swift build -c release --product targets-benchmark >/dev/null 2>&1) \
+  || { echo "error: the release build failed (run swift build -c release)" >&2; exit 1; }
 TV="$ROOT_DIR/.build/release/trustvault"
+BENCH="$ROOT_DIR/.build/release/targets-benchmark"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 cat > "$WORK/server.json" <<JSON
@@ -73,11 +79,13 @@ measure() { # label, command...
 }
 
 echo "== results"
+"$TV" --vault "$WORK/vault" key export "$ROOT_KEY" --out "$WORK/root.pem" --format pem --i-understand-this-is-unencrypted >/dev/null
+measure "trustvault metadata work (targets-benchmark)" "$BENCH" --current "$WORK/current" --gun "$GUN" --root-key "$WORK/root.pem"
+sed 's/^/    /' "$WORK/out.txt"
 measure "trustvault repo rotate targets (verify+re-sign)" \
   "$TV" --vault "$WORK/vault" repo rotate "$GUN" targets --current "$WORK/current" --out "$WORK/rotated"
 measure "trustvault verify (re-signed root+targets)" "$TV" verify "$WORK/rotated" --gun "$GUN"
-# notary needs the root key for a targets rotation: hand it over as notary does with key import.
-"$TV" --vault "$WORK/vault" key export "$ROOT_KEY" --out "$WORK/root.pem" --format pem --i-understand-this-is-unencrypted >/dev/null
+# notary needs the root key for a targets rotation: hand it over with notary's own key import.
 notary -s "$S" -d "$WORK/notary" key import "$WORK/root.pem" --role root </dev/null >/dev/null 2>&1
 notary -s "$S" -d "$WORK/notary" list "$GUN" >/dev/null
 measure "notary key rotate targets (verify+re-sign+publish)" notary -s "$S" -d "$WORK/notary" key rotate "$GUN" targets

@@ -88,9 +88,9 @@ public struct MetadataSet: Sendable {
         return (env, try Root(json: env.signed))
     }
 
-    public func targets(_ role: String = "targets") throws(TrustVaultError) -> (SignedMetadata, Targets)? {
+    public func targets(_ role: String = "targets", buildTargets: Bool = true) throws(TrustVaultError) -> (SignedMetadata, Targets)? {
         guard let env = try envelope(role) else { return nil }
-        return (env, try Targets(json: env.signed, name: role + ".json"))
+        return (env, try Targets(json: env.signed, name: role + ".json", buildTargets: buildTargets))
     }
 
     /// The delegated roles present as files.

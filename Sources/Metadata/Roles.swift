@@ -90,6 +90,41 @@ public struct FileMeta: Sendable, Hashable {
         self.init(length: length, hashes: hashes, custom: (custom?.isNull ?? true) ? nil : custom)
     }
 
+    /// Checks the structure of file metadata without building it (large targets files).
+    static func validate(json: JSONValue, context: @autoclosure () -> String) throws(TrustVaultError) {
+        guard let length = json["length"]?.intValue, length >= 0, let hashObj = json["hashes"]?.objectValue else {
+            throw .corrupt("\(context()): file metadata needs \"length\" and \"hashes\"")
+        }
+        for m in hashObj {
+            guard let s = m.value.stringValue, isBase64(s) else { throw .corrupt("\(context()): hash \"\(m.key)\" is not base64") }
+        }
+    }
+
+    /// Standard base64 with padding, as Go's `[]byte` JSON encoding writes it.
+    static func isBase64(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { u in
+            guard u.count % 4 == 0 else { return false }
+            var padding = 0
+            for c in u {
+                if base64Alphabet[Int(c)] {
+                    if padding > 0 { return false }
+                } else if c == UInt8(ascii: "=") {
+                    padding += 1
+                    if padding > 2 { return false }
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    private static let base64Alphabet: [Bool] = (0..<256).map { c in
+        let b = UInt8(c)
+        return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
+    }
+
     /// Whether `bytes` match: the length and every known hash (at least one must be known).
     public func matches(_ bytes: [UInt8]) -> Bool {
         guard Int64(bytes.count) == length else { return false }
@@ -270,14 +305,27 @@ public struct Targets: Sendable {
         self.targets = targets
         self.delegationKeys = delegationKeys
         self.delegations = delegations
+        self.targetCount = targets.count
+        self.targetNames = targets.map(\.name)
     }
 
-    public init(json: JSONValue, name: String = "targets.json") throws(TrustVaultError) {
+    /// The number of targets (also when they were only validated, see `init(json:name:buildTargets:)`).
+    public private(set) var targetCount = 0
+    /// The target names (also when they were only validated).
+    public private(set) var targetNames: [String] = []
+
+    /// Parses targets.json's signed part. With `buildTargets: false` the targets are validated
+    /// but ``targets`` stays empty (verification of large repositories); names and count are kept.
+    public init(json: JSONValue, name: String = "targets.json", buildTargets: Bool = true) throws(TrustVaultError) {
         let (expires, version) = try commonFields(json, type: "Targets", name: name)
         guard let tobj = json["targets"]?.objectValue else { throw .corrupt("\(name): no \"targets\" object") }
         var entries: [TargetEntry] = []
-        entries.reserveCapacity(tobj.count)
-        for m in tobj { entries.append(TargetEntry(name: m.key, meta: try FileMeta(json: m.value, context: "\(name), target \"\(m.key)\""))) }
+        if buildTargets {
+            entries.reserveCapacity(tobj.count)
+            for m in tobj { entries.append(TargetEntry(name: m.key, meta: try FileMeta(json: m.value, context: "\(name), target \"\(m.key)\""))) }
+        } else {
+            for m in tobj { try FileMeta.validate(json: m.value, context: "\(name), target \"\(m.key)\"") }
+        }
         var dkeys: [String: TUFKey] = [:]
         var droles: [DelegatedRole] = []
         if let d = json["delegations"], !d.isNull {
@@ -288,6 +336,8 @@ public struct Targets: Sendable {
             }
         }
         self.init(expires: expires, version: version, targets: entries, delegationKeys: dkeys, delegations: droles)
+        targetCount = tobj.count
+        targetNames = tobj.map(\.key)
     }
 
     public var json: JSONValue {

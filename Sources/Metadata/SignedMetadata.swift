@@ -57,9 +57,10 @@ public struct SignedMetadata: Sendable {
     public var canonicalSigned: [UInt8] { signed.canonicalBytes }
 
     /// The file bytes, exactly as notary writes and uploads them.
-    public func encoded() -> [UInt8] {
+    /// `canonical` may pass ``canonicalSigned`` when the caller already has it.
+    public func encoded(canonical: [UInt8]? = nil) -> [UInt8] {
         var out = Array(#"{"signed":"#.utf8)
-        out += JSONValue.goHTMLEscaped(canonicalSigned)
+        out += JSONValue.goHTMLEscaped(canonical ?? canonicalSigned)
         out += Array(#","signatures":["#.utf8)
         for (i, s) in signatures.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -78,15 +79,15 @@ public struct SignedMetadata: Sendable {
 
     /// Adds (or replaces) the signature of `key`, listed in the metadata under `keyID`
     /// (the x509 ID for certificate keys).
-    public mutating func sign(with key: any SigningKey, as keyID: String) throws(TrustVaultError) {
-        let sig = try key.sign(canonicalSigned)
+    public mutating func sign(with key: any SigningKey, as keyID: String, canonical: [UInt8]? = nil) throws(TrustVaultError) {
+        let sig = try key.sign(canonical ?? canonicalSigned)
         signatures.removeAll { $0.keyID == keyID }
         signatures.append(Signature(keyID: keyID, method: key.publicKey.algorithm.signatureMethod, bytes: sig))
     }
 
     /// The distinct key IDs among `keys` whose signatures verify.
-    public func validSignatureKeyIDs(keys: [String: TUFKey]) -> Set<String> {
-        let message = canonicalSigned
+    public func validSignatureKeyIDs(keys: [String: TUFKey], canonical: [UInt8]? = nil) -> Set<String> {
+        let message = canonical ?? canonicalSigned
         var valid: Set<String> = []
         for s in signatures where !valid.contains(s.keyID) {
             guard let key = keys[s.keyID], key.id == s.keyID, let pub = try? key.publicKey() else { continue }
@@ -96,9 +97,9 @@ public struct SignedMetadata: Sendable {
     }
 
     /// Checks that at least `threshold` of `keyIDs` signed; `name` names the file in errors.
-    public func verify(role: RoleKeys, keys: [String: TUFKey], name: String) throws(TrustVaultError) {
+    public func verify(role: RoleKeys, keys: [String: TUFKey], name: String, canonical: [UInt8]? = nil) throws(TrustVaultError) {
         let allowed = Set(role.keyIDs)
-        let valid = validSignatureKeyIDs(keys: keys.filter { allowed.contains($0.key) })
+        let valid = validSignatureKeyIDs(keys: keys.filter { allowed.contains($0.key) }, canonical: canonical)
         guard role.threshold >= 1 else { throw .verification("\(name): threshold \(role.threshold) is below 1") }
         guard valid.count >= role.threshold else {
             let present = signatures.map { String($0.keyID.prefix(12)) }.joined(separator: ", ")

@@ -131,8 +131,13 @@ public enum Transitions {
         snapshotSigner: (any SigningKey)?, now: TUFTime = .now()
     ) throws(TrustVaultError) -> TransitionResult {
         let (_, oldRoot) = try current.root()
-        guard var (_, targets) = try current.targets() else {
+        guard let oldTargets = try current.envelope("targets") else {
             throw .notFound("targets.json is missing from the current metadata", recovery: "fetch the repository's current metadata first")
+        }
+        // Re-sign the signed part as it is (every target and delegation intact); only the version
+        // and expiry change. The structure was checked when the current metadata was verified.
+        guard let version = oldTargets.signed["version"]?.intValue, oldTargets.signed["_type"]?.stringValue == "Targets" else {
+            throw .corrupt("targets.json has no version or is not a Targets file")
         }
         var root = oldRoot
         root.version += 1
@@ -141,11 +146,13 @@ public enum Transitions {
         root.replaceKeys(of: .targets, with: [newKey])
         var notes: [String] = []
         let rootEnv = try signRoot(root, signers: rootSigners, previous: oldRoot, notes: &notes)
-        targets.version += 1
-        targets.expires = now.adding(days: DefaultExpiry.targetsDays)
-        var tEnv = SignedMetadata(signed: targets.json)
-        try tEnv.sign(with: newTargets, as: newKey.id)
-        let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded(), "targets": tEnv.encoded()])
+        var signed = oldTargets.signed
+        signed["version"] = .integer(version + 1)
+        signed["expires"] = .string(now.adding(days: DefaultExpiry.targetsDays).rfc3339)
+        var tEnv = SignedMetadata(signed: signed)
+        let canonical = tEnv.canonicalSigned
+        try tEnv.sign(with: newTargets, as: newKey.id, canonical: canonical)
+        let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded(), "targets": tEnv.encoded(canonical: canonical)])
         return try finish(current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes)
     }
 

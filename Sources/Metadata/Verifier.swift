@@ -34,8 +34,8 @@ public enum Verifier {
                 report.warnings.append("\(name) expires on \(t.display), within 6 months")
             }
         }
-        func exactBytes(_ role: String, _ env: SignedMetadata) {
-            if env.encoded() != set.files[role] {
+        func exactBytes(_ role: String, _ env: SignedMetadata, _ canonical: [UInt8]) {
+            if env.encoded(canonical: canonical) != set.files[role] {
                 report.problems.append(
                     "\(role).json is not byte-identical to notary's encoding of its content"
                         + " (whitespace, escaping, base64 or a trailing newline differ); notary clients would reject it")
@@ -44,7 +44,8 @@ public enum Verifier {
 
         // Root.
         guard let (rootEnv, root) = attempt("root", { () throws(TrustVaultError) in try set.root() }) else { return report }
-        exactBytes("root", rootEnv)
+        let rootCanonical = rootEnv.canonicalSigned
+        exactBytes("root", rootEnv, rootCanonical)
         attempt("root certs") { () throws(TrustVaultError) in
             for key in root.keys(of: .root) {
                 try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings)
@@ -52,7 +53,7 @@ public enum Verifier {
             report.passed.append("root certificates: CN \(set.gun), valid, notary-encoded")
         }
         attempt("root self") { () throws(TrustVaultError) in
-            try rootEnv.verify(role: root.role(.root), keys: root.keys, name: "root.json")
+            try rootEnv.verify(role: root.role(.root), keys: root.keys, name: "root.json", canonical: rootCanonical)
             report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root keys")
         }
         if let trustedRoot {
@@ -63,11 +64,11 @@ public enum Verifier {
                     throw .verification("root.json v\(root.version) is older than the trusted root v\(oldRoot.version)")
                 }
                 if root.version == oldRoot.version {
-                    guard old.canonicalSigned == rootEnv.canonicalSigned else {
+                    guard old.canonicalSigned == rootCanonical else {
                         throw .verification("root.json v\(root.version) differs from the trusted root of the same version")
                     }
                 } else {
-                    try rootEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "root.json (against the trusted root)")
+                    try rootEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "root.json (against the trusted root)", canonical: rootCanonical)
                 }
                 report.passed.append("root.json chains to the trusted root v\(oldRoot.version)")
             }
@@ -79,13 +80,14 @@ public enum Verifier {
         if let targetsBytes = set.files["targets"] {
             _ = targetsBytes
             attempt("targets") { () throws(TrustVaultError) in
-                guard let (env, t) = try set.targets() else { return }
-                exactBytes("targets", env)
-                try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json")
+                guard let (env, t) = try set.targets(buildTargets: false) else { return }
+                let c = env.canonicalSigned
+                exactBytes("targets", env, c)
+                try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json", canonical: c)
                 expiry("targets.json", t.expires)
                 try checkDelegations(of: t, role: "targets", parentPaths: nil)
                 targetsByRole["targets"] = t
-                report.passed.append("targets.json v\(t.version): \(t.targets.count) target(s), \(t.delegations.count) delegation(s)")
+                report.passed.append("targets.json v\(t.version): \(t.targetCount) target(s), \(t.delegations.count) delegation(s)")
             }
         } else {
             report.problems.append("targets.json is missing")
@@ -100,19 +102,20 @@ public enum Verifier {
                 guard seen.insert(d.name).inserted else { continue }
                 guard set.files[d.name] != nil else { continue }
                 attempt(d.name) { () throws(TrustVaultError) in
-                    guard let (env, t) = try set.targets(d.name) else { return }
-                    exactBytes(d.name, env)
+                    guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
+                    let c = env.canonicalSigned
+                    exactBytes(d.name, env, c)
                     try env.verify(
                         role: RoleKeys(keyIDs: d.keyIDs, threshold: d.threshold), keys: parent.delegationKeys,
-                        name: "\(d.name).json")
+                        name: "\(d.name).json", canonical: c)
                     expiry("\(d.name).json", t.expires)
-                    for entry in t.targets where !d.covers(entry.name) {
-                        throw .verification("\(d.name).json signs \"\(entry.name)\", outside its delegated paths \(d.paths)")
+                    for name in t.targetNames where !d.covers(name) {
+                        throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
                     }
                     try checkDelegations(of: t, role: d.name, parentPaths: d.paths)
                     targetsByRole[d.name] = t
                     queue.append(d.name)
-                    report.passed.append("\(d.name).json v\(t.version): \(t.targets.count) target(s)")
+                    report.passed.append("\(d.name).json v\(t.version): \(t.targetCount) target(s)")
                 }
             }
         }
@@ -124,9 +127,10 @@ public enum Verifier {
         if let snapBytes = set.files["snapshot"] {
             attempt("snapshot") { () throws(TrustVaultError) in
                 let env = try SignedMetadata(parsing: snapBytes, name: "snapshot.json")
-                exactBytes("snapshot", env)
+                let c = env.canonicalSigned
+                exactBytes("snapshot", env, c)
                 let snap = try MetaListing(json: env.signed, type: "Snapshot", name: "snapshot.json")
-                try env.verify(role: root.role(.snapshot), keys: root.keys, name: "snapshot.json")
+                try env.verify(role: root.role(.snapshot), keys: root.keys, name: "snapshot.json", canonical: c)
                 expiry("snapshot.json", snap.expires)
                 for role in ["root", "targets"] {
                     guard let m = snap.meta[role], m.hashes["sha256"] != nil else {
@@ -152,9 +156,10 @@ public enum Verifier {
         if let tsBytes = set.files["timestamp"] {
             attempt("timestamp") { () throws(TrustVaultError) in
                 let env = try SignedMetadata(parsing: tsBytes, name: "timestamp.json")
-                exactBytes("timestamp", env)
+                let c = env.canonicalSigned
+                exactBytes("timestamp", env, c)
                 let ts = try MetaListing(json: env.signed, type: "Timestamp", name: "timestamp.json")
-                try env.verify(role: root.role(.timestamp), keys: root.keys, name: "timestamp.json")
+                try env.verify(role: root.role(.timestamp), keys: root.keys, name: "timestamp.json", canonical: c)
                 expiry("timestamp.json", ts.expires)
                 if let snap = set.files["snapshot"] {
                     guard let m = ts.meta["snapshot"], m.matches(snap) else {

@@ -74,7 +74,7 @@ private struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [JSONValue.Member] = []
-        var seen = Set<[UInt8]>()
+        var seen = Set<KeyBytes>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -84,7 +84,18 @@ private struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
             let key = try parseString()
-            guard seen.insert(Array(key.utf8)).inserted else { throw fail("duplicate key \"\(key)\"") }
+            // Small objects: compare with the members so far; large ones: a hash set of the keys.
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key.utf8.elementsEqual(key.utf8) }
+            } else {
+                if seen.isEmpty {
+                    seen.reserveCapacity(256)
+                    for m in members { seen.insert(KeyBytes(m.key)) }
+                }
+                duplicate = !seen.insert(KeyBytes(key)).inserted
+            }
+            guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
@@ -139,6 +150,20 @@ private struct JSONParser {
 
     mutating func parseString() throws(TrustVaultError) -> String {
         index += 1  // opening quote
+        // Fast path: no escapes and no control bytes up to the closing quote.
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\""), end >= index {
+                guard let s = String(validating: bytes[index..<end], as: UTF8.self) else {
+                    throw fail("invalid UTF-8 in string")
+                }
+                index = end + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            end += 1
+        }
         var out: [UInt8] = []
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
@@ -222,5 +247,18 @@ private struct JSONParser {
             throw fail("number \(text) is not an integer")
         }
         return .integer(Int64(d))
+    }
+}
+
+
+/// An object key compared and hashed by its UTF-8 bytes (Swift `String` equality would merge
+/// canonically equivalent keys), hashing the bytes in one call.
+private struct KeyBytes: Hashable {
+    let key: String
+    init(_ key: String) { self.key = key }
+    static func == (a: KeyBytes, b: KeyBytes) -> Bool { a.key.utf8.elementsEqual(b.key.utf8) }
+    func hash(into hasher: inout Hasher) {
+        let done: Void? = key.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { for b in key.utf8 { hasher.combine(b) } }
     }
 }

@@ -123,22 +123,28 @@ public enum JSONValue: Sendable, Equatable {
     /// other bytes below 0x20 as `\u00xx` (lowercase hex); everything else copied unchanged.
     private static func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default:
-                out.append(byte)
+        var s = s
+        s.withUTF8 { buffer in
+            // Copy runs of plain bytes at once; escape `"`, `\` and control characters as Go does.
+            var runStart = 0
+            for (i, byte) in buffer.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i]))
+                runStart = i + 1
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
+                case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: Array("\\u00".utf8))
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0x0F)])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart...]))
         }
         out.append(UInt8(ascii: "\""))
     }
@@ -149,24 +155,29 @@ public enum JSONValue: Sendable, Equatable {
     public static func goHTMLEscaped(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)
-        var i = 0
         let hex = Array("0123456789abcdef".utf8)
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&") {
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
-                i += 1
-            } else if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80,
-                bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9
-            {
-                out.append(contentsOf: Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
-                i += 3
-            } else {
-                out.append(b)
-                i += 1
+        bytes.withUnsafeBufferPointer { buffer in
+            var runStart = 0
+            var i = 0
+            let n = buffer.count
+            while i < n {
+                let b = buffer[i]
+                if b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&") {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i]))
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                    i += 1
+                    runStart = i
+                } else if b == 0xE2, i + 2 < n, buffer[i + 1] == 0x80, buffer[i + 2] == 0xA8 || buffer[i + 2] == 0xA9 {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i]))
+                    out.append(contentsOf: Array((buffer[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                    i += 3
+                    runStart = i
+                } else {
+                    i += 1
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<n]))
         }
         return out
     }

@@ -5,58 +5,6 @@ import TestSupport
 import Glibc
 #endif
 
-/// A `notary-server` on loopback with memory storage, stopped by PID when released
-/// (configuration as in reference/notary-v1.md §0).
-final class ImportExportNotaryServer {
-    let dir = TemporaryDirectory("notary-server")
-    let url: String
-    private let process: RunningProcess
-
-    init() throws {
-        let server = try requireTool("notary-server", package: "notary")
-        let curl = try requireTool("curl", package: "curl")
-        let port = try Self.freePort()
-        url = "http://127.0.0.1:\(port)"
-        let config = """
-            {"server": {"http_addr": "127.0.0.1:\(port)"},
-             "trust_service": {"type": "local", "hostname": "", "port": "", "key_algorithm": "ecdsa"},
-             "logging": {"level": "info"},
-             "storage": {"backend": "memory"}}
-            """
-        try config.write(toFile: dir.sub("server.json"), atomically: true, encoding: .utf8)
-        process = try Run.start(server, ["-config", dir.sub("server.json")])
-        for _ in 0..<100 {
-            let health = try Run.program(curl, ["-sf", "\(url)/_notary_server/health"], timeout: 5)
-            if health.status == 0 { return }
-            usleep(100_000)
-        }
-        process.kill9()
-        throw TestFailure("notary-server did not become healthy at \(url)")
-    }
-
-    deinit { process.kill9() }
-
-    /// A port the kernel says is free right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                guard bind(fd, p, length) == 0 else { return -1 }
-                return getsockname(fd, p, &length)
-            }
-        }
-        guard bound == 0 else { throw TestFailure("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
 /// Runs the real peers (`notary`, `docker`, `openssl`, `zip`) for the import/export tests.
 struct Peers {
     let dir = TemporaryDirectory("peers")

@@ -40,7 +40,7 @@ struct ImportExportTests {
     /// a `notary key export` bundle; passphrases through the NOTARY_* fallbacks.
     @Test func notaryInitKeysImportWithTheSameIDs() throws {
         let p = try Peers()
-        let server = try ImportExportNotaryServer()
+        let server = try NotaryServer.start()
         let notaryEnv = [
             "NOTARY_ROOT_PASSPHRASE": "n-root", "NOTARY_TARGETS_PASSPHRASE": "n-targets",
             "NOTARY_SNAPSHOT_PASSPHRASE": "n-snapshot",
@@ -158,7 +158,7 @@ struct ImportExportTests {
     /// accepts an exported root key, and `notary publish` signs root.json with it.
     @Test func notaryInitAndPublishWithAnExportedRootKey() throws {
         let p = try Peers()
-        let server = try ImportExportNotaryServer()
+        let server = try NotaryServer.start()
         let v = try CLIVault()
         let root = try v.generate("root")
         var env = CLIVault.env

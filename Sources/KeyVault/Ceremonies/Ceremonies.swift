@@ -159,9 +159,17 @@ public struct Ceremonies: Sendable {
         let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
         let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
 
+        let snapshotTUFKey: TUFKey
+        if let serverSnapshot {
+            snapshotTUFKey = serverSnapshot
+        } else if let snapshotKey {
+            snapshotTUFKey = TUFKey(snapshotKey.publicKey)
+        } else {
+            throw .invalid("no snapshot key")  // unreachable: one of the two is always made above
+        }
         let result = try Transitions.newRepository(
             gun: gun, rootSigner: rootSigner, targetsSigner: targetsKey,
-            snapshotKey: serverSnapshot ?? TUFKey(snapshotKey!.publicKey),  // one of the two is set
+            snapshotKey: snapshotTUFKey,
             snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey, now: now)
 
         var output = CeremonyOutput()
