@@ -181,4 +181,33 @@ struct CardCLITests {
                           status: 77, mentioning: "wrong management key")
         }
     }
+
+    @Test func badCardInputsAreRefusedWithoutChanges() throws {
+        let v = try CLIVault()
+        try PCSCHarness.with(serials: [Self.serial]) { h in
+            let before = v.fingerprint()
+            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", "not-a-serial"]), status: 64, mentioning: "serial", vault: v, before: before)
+            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--slot", "zz"], env: Self.setUp),
+                          status: 64, mentioning: "slot", vault: v, before: before)
+            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--algorithm", "rsa"], env: Self.setUp),
+                          status: 65, mentioning: "P-256", vault: v, before: before)
+            expectFailure(try v.run(["key", "generate", "--role", "root", "--slot", "9c"]), status: 64, mentioning: "--card", vault: v, before: before)
+            var short = Self.newValues
+            short["TRUSTVAULT_NEW_PIN"] = "12345"
+            expectFailure(try v.run(["card", "setup", "--serial", String(Self.serial)], env: short), status: 64, mentioning: "6 to 8")
+            var notHex = Self.newValues
+            notHex["TRUSTVAULT_NEW_MANAGEMENT_KEY"] = String(repeating: "zz", count: 24)
+            expectFailure(try v.run(["card", "setup", "--serial", String(Self.serial)], env: notHex), status: 64, mentioning: "hex")
+            // Nothing above touched the card: it still has every factory value and all tries.
+            let status = try v.run(["card", "status"])
+            #expect(status.stdout.contains("PIN:             3 tries left of 3, FACTORY DEFAULT"), "\(status)")
+            #expect(status.stdout.contains("Management key:  3DES, FACTORY DEFAULT"))
+            // An Ed25519 vault key cannot go onto a PIV card.
+            let ed = try v.generate("alice", algorithm: "ed25519")
+            var env = CLIVault.env
+            env.merge(Self.setUp) { $1 }
+            expectFailure(try v.run(["key", "copy-to-card", ed, "--card", String(Self.serial)], env: env), status: 65, mentioning: "P-256")
+            _ = h
+        }
+    }
 }
