@@ -90,6 +90,21 @@ struct CardCLITests {
             let key = String(line.split(separator: " ").last ?? "")
             #expect(key.count == 48)
             #expect(try pivTool(h, ["-k" + key, "-a", "generate", "-s", "9a", "-A", "ECCP256"]).status == 0)
+
+            // Switch to an AES-256 management key; trustvault then authenticates with AES.
+            var aes = env
+            aes["TRUSTVAULT_PIN"] = "11223344"
+            aes["TRUSTVAULT_PUK"] = "55667788"
+            aes["TRUSTVAULT_NEW_PIN"] = "24681357"
+            aes["TRUSTVAULT_NEW_PUK"] = "97531864"
+            aes["TRUSTVAULT_MANAGEMENT_KEY"] = key
+            aes["TRUSTVAULT_NEW_MANAGEMENT_KEY"] = String(repeating: "5A", count: 32)
+            let toAES = try v.run(["card", "setup", "--serial", String(Self.serial), "--management-key-algorithm", "aes256"], env: aes)
+            #expect(toAES.status == 0, "\(toAES)")
+            #expect(try v.run(["card", "status"]).stdout.contains("Management key:  AES-256"))
+            let gen = try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)],
+                                env: ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "5A", count: 32)])
+            #expect(gen.status == 0, "\(gen)")
         }
     }
 
