@@ -58,9 +58,11 @@ extension TrustVault.Repo {
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot.key file: the server signs snapshots.", valueName: "file")) var snapshotKey: String?
         @Option(help: ArgumentHelp("Output directory (a notary trust-dir fragment).", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
+        @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
             let context = CLIContext(global)
+            CardSigners.shared.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             let output = try ceremonies.initRepository(
                 gun: gun, rootKeyID: rootKey, timestampKeyFile: timestampKey, snapshotKeyFile: snapshotKey, out: out)
@@ -88,6 +90,7 @@ extension TrustVault.Repo {
         @Option(name: .customLong("new-key"), help: ArgumentHelp("The new key (root: required; targets: default a new key).", valueName: "keyid")) var newKey: String?
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot key file (snapshot rotation).", valueName: "file")) var snapshotKey: String?
         @OptionGroup var serverOption: ServerOption
+        @OptionGroup var card: CardSafetyOptions
 
         func validate() throws {
             guard Ceremonies.RotatedRole(rawValue: role) != nil else {
@@ -97,6 +100,7 @@ extension TrustVault.Repo {
 
         func run() throws {
             let context = CLIContext(global)
+            CardSigners.shared.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             let output = try ceremonies.rotate(
                 gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
@@ -116,9 +120,11 @@ extension TrustVault.Root {
         @Argument(help: "The root.json to sign.") var file: String
         @Option(help: ArgumentHelp("The root key ID in the vault.", valueName: "keyid")) var key: String
         @Option(help: ArgumentHelp("Write the signed file here instead of replacing FILE.", valueName: "file")) var out: String?
+        @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
             let context = CLIContext(global)
+            CardSigners.shared.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
             let bytes = try AtomicFile.read(file)
             let env = try SignedMetadata(parsing: bytes, name: file)

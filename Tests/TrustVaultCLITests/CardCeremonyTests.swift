@@ -92,4 +92,26 @@ struct CardCeremonyTests {
             #expect(verify.status == 0, "\(verify)")
         }
     }
+
+    @Test func factoryPINCardNeedsAllowDefaultPINInCeremonies() throws {
+        let v = try CLIVault()
+        let serial = "31000003"
+        try PCSCHarness.with(serials: [31_000_003]) { _ in
+            // A factory card: the key is made with --allow-default-pin (factory management key).
+            let gen = try v.run(["key", "generate", "--role", "root", "--card", serial, "--allow-default-pin"], env: [:])
+            #expect(gen.status == 0, "\(gen)")
+            let online = try Online(gun: "example.com/acme/factory-card")
+            try online.server.fetchKey(gun: online.gun, role: "timestamp", to: online.path("timestamp.key"))
+            let args = ["repo", "init", online.gun, "--root-key", gen.lastLine, "--timestamp-key", online.path("timestamp.key"),
+                        "--out", online.path("out")]
+            var env = Online.env
+            env["TRUSTVAULT_PIN"] = "123456"
+            let before = v.fingerprint()
+            let refused = try v.run(args, env: env)
+            expectFailure(refused, status: 1, mentioning: "factory PIN", vault: v, before: before)
+            #expect(refused.stderr.contains("--allow-default-pin"))
+            let allowed = try v.run(args + ["--allow-default-pin"], env: env)
+            #expect(allowed.status == 0, "\(allowed)")
+        }
+    }
 }
