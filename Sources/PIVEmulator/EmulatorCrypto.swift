@@ -48,9 +48,20 @@ enum EmulatorCrypto {
         case 0x14:
             let k = P384.Signing.PrivateKey()
             return (Array(k.rawRepresentation), Array(k.publicKey.x963Representation))
+        case 0xE0:
+            let k = Curve25519.Signing.PrivateKey()
+            return (Array(k.rawRepresentation), Array(k.publicKey.rawRepresentation))
         default:
             return nil
         }
+    }
+
+    /// Ed25519 over the whole message (PIV algorithm `0xE0`, YubiKey 5.7+).
+    static func signEd25519(seed: [UInt8], message: [UInt8]) -> [UInt8]? {
+        guard let k = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed),
+            let sig = try? k.signature(for: message)
+        else { return nil }
+        return Array(sig)
     }
 
     /// The uncompressed point of the key with `scalar`, or `nil` if the scalar is invalid.
@@ -58,6 +69,7 @@ enum EmulatorCrypto {
         switch algorithm {
         case 0x11: (try? P256.Signing.PrivateKey(rawRepresentation: scalar)).map { Array($0.publicKey.x963Representation) }
         case 0x14: (try? P384.Signing.PrivateKey(rawRepresentation: scalar)).map { Array($0.publicKey.x963Representation) }
+        case 0xE0: (try? Curve25519.Signing.PrivateKey(rawRepresentation: scalar)).map { Array($0.publicKey.rawRepresentation) }
         default: nil
         }
     }

@@ -494,6 +494,11 @@ public final class PIVCard: @unchecked Sendable {
         case 0x01: break
         default: guard pinVerified else { return .sw(0x6982) }
         }
+        if alg == 0xE0 {
+            // Ed25519 signs the whole message.
+            guard let sig = EmulatorCrypto.signEd25519(seed: key.scalar, message: input) else { return .sw(0x6F00) }
+            return .ok(TLV.encode(0x7C, TLV.encode(0x82, sig)))
+        }
         let fieldSize = alg == 0x11 ? 32 : 48
         guard input.count <= fieldSize else { return .sw(0x6A80) }
         guard let sig = EmulatorCrypto.signDigest(alg, scalar: key.scalar, digest: input) else { return .sw(0x6F00) }
@@ -515,6 +520,7 @@ public final class PIVCard: @unchecked Sendable {
             let inner = TLV.parse(ac), let alg = TLV.find([0x80], in: inner)?.first,
             let (pin, touch) = policies(inner, slot: c.p2)
         else { return .sw(0x6A80) }
+        if alg == 0xE0 && state.version.lexicographicallyPrecedes([5, 7, 0]) { return .sw(0x6A80) }
         guard let (scalar, point) = EmulatorCrypto.generateEC(alg) else { return .sw(0x6A80) }
         state.keys[Self.slotName(c.p2)] = .init(algorithm: alg, scalar: scalar, pinPolicy: pin, touchPolicy: touch, origin: 1)
         persist()

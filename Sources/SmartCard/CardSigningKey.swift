@@ -28,8 +28,13 @@ public final class CardSigningKey: SigningKey, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let pin = pinForEachSignature { try session.verifyPIN(pin) }
-        let signature = try session.signP256(slot: slot, message: message)
-        guard publicKey.isValidSignature(signature, for: message, method: "ecdsa") else {
+        let signature: [UInt8]
+        switch publicKey.algorithm {
+        case .ed25519: signature = try session.signEd25519(slot: slot, message: message)
+        case .ecdsa: signature = try session.signP256(slot: slot, message: message)
+        case .rsa: throw .unsupported("trustvault does not sign with RSA keys on cards")
+        }
+        guard publicKey.isValidSignature(signature, for: message, method: publicKey.algorithm.signatureMethod) else {
             let card = serial.map { "card \($0)" } ?? session.place
             throw .verification(
                 "the signature from \(card) slot \(slot) does not verify with key \(publicKey.keyID.prefix(12))…",

@@ -316,6 +316,7 @@ public final class PIVSession: @unchecked Sendable {
 
     /// Builds the notary public key for a card EC point.
     public static func publicKey(_ key: PublicKeyBytes) throws(TrustVaultError) -> PublicKey {
+        if key.algorithm == 0xE0 { return try PublicKey(algorithm: .ed25519, tufPublicBytes: key.point) }
         guard key.algorithm == 0x11, let k = try? P256.Signing.PublicKey(x963Representation: key.point) else {
             throw .unsupported(
                 String(format: "the card key uses algorithm 0x%02X; trustvault signs with P-256 keys", key.algorithm))
@@ -335,6 +336,29 @@ public final class PIVSession: @unchecked Sendable {
             let point = TLV.find([0x86], in: inner)
         else { throw TrustVaultError(.cardError, "\(place) returned a malformed public key for slot \(slot)") }
         return try Self.publicKey(PublicKeyBytes(algorithm: 0x11, point: point))
+    }
+
+    /// Generates an Ed25519 key in `slot` (YubiKey 5.7+; needs the management key).
+    public func generateEd25519(slot: PIVSlot, pinPolicy: PIVPINPolicy = .once) throws(TrustVaultError) -> PublicKey {
+        var template: [UInt8] = TLV.encode(0x80, [0xE0])
+        if pinPolicy != .default { template += TLV.encode(0xAA, [pinPolicy.rawValue]) }
+        let r = try send(ins: 0x47, p1: 0x00, p2: slot.rawValue, data: TLV.encode(0xAC, template))
+        if r.sw == 0x6A80 {
+            throw .unsupported("\(place) cannot generate Ed25519 keys (YubiKey firmware 5.7 or later can)",
+                               recovery: "use --algorithm ecdsa (P-256)")
+        }
+        guard r.sw == 0x9000 else { throw cardError("key generation in slot \(slot)", r.sw) }
+        guard let outer = TLV.parse(r.data), let inner = TLV.find([0x7F, 0x49], in: outer).flatMap(TLV.parse),
+            let point = TLV.find([0x86], in: inner)
+        else { throw TrustVaultError(.cardError, "\(place) returned a malformed public key for slot \(slot)") }
+        return try Self.publicKey(PublicKeyBytes(algorithm: 0xE0, point: point))
+    }
+
+    /// Ed25519 over the whole `message` (GENERAL AUTHENTICATE with P1 `E0`, chained when long).
+    public func signEd25519(slot: PIVSlot, message: [UInt8]) throws(TrustVaultError) -> [UInt8] {
+        let sig = try signDigest(slot: slot, algorithm: 0xE0, digest: message)
+        guard sig.count == 64 else { throw TrustVaultError(.cardError, "\(place) returned a malformed Ed25519 signature") }
+        return sig
     }
 
     /// Imports a P-256 private key (its 32-byte scalar) into `slot` (needs the management key).
@@ -422,7 +446,7 @@ public final class PIVSession: @unchecked Sendable {
         }
         if r.sw == 0x6A80 || r.sw == 0x6A88 {
             throw TrustVaultError(
-                .notFound, "\(place) has no P-256 key in slot \(slot)",
+                .notFound, "\(place) has no \(algorithm == 0xE0 ? "Ed25519" : "P-256") key in slot \(slot)",
                 recovery: "check the slot, or generate a key with `trustvault key generate --card`")
         }
         guard r.sw == 0x9000 else { throw cardError("signing with slot \(slot)", r.sw) }

@@ -138,7 +138,7 @@ extension TrustVault.Card {
                 if let m = try session.slotMetadata(slot) {
                     var line = "Slot \(slot):         "
                     if let pub = m.publicKey, let key = try? PIVSession.publicKey(pub) {
-                        line += "P-256 key \(key.keyID), "
+                        line += "\(key.algorithm == .ed25519 ? "Ed25519" : "P-256") key \(key.keyID), "
                     } else {
                         line += String(format: "algorithm 0x%02X, ", m.algorithm)
                     }
@@ -300,8 +300,8 @@ enum CardKeys {
         _ context: CLIContext, vault: Vault, role: String, gun: String?, algorithm: KeyAlgorithm,
         serial serialText: String, slot slotText: String?, options: CardUnlockOptions
     ) throws(TrustVaultError) {
-        guard algorithm == .ecdsa else {
-            throw .unsupported("trustvault generates P-256 (ecdsa) keys on cards, not \(algorithm)",
+        guard algorithm != .rsa else {
+            throw .unsupported("trustvault generates P-256 (ecdsa) or Ed25519 keys on cards, not RSA",
                                recovery: "drop --algorithm or use --algorithm ecdsa")
         }
         let serial = try parseSerial(serialText)
@@ -313,10 +313,12 @@ enum CardKeys {
                 .alreadyExists, "slot \(slot) of card \(serial) already holds key \(existing.keyID)",
                 recovery: "choose another --slot; trustvault never overwrites a key on a card")
         }
-        let publicKey = try session.generateP256(slot: slot, pinPolicy: .once)
+        let publicKey = algorithm == .ed25519
+            ? try session.generateEd25519(slot: slot, pinPolicy: .once)
+            : try session.generateP256(slot: slot, pinPolicy: .once)
         let record = try vault.addCardKey(
             publicKey: publicKey, role: role, gun: gun, certificatePEM: nil, serial: String(serial), slot: slot.description)
-        printOut("Generated P-256 \(role) key on card \(serial) slot \(slot) (PIN policy: once per session)")
+        printOut("Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(serial) slot \(slot) (PIN policy: once per session)")
         printOut(record.id)
     }
 

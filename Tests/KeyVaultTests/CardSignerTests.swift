@@ -80,4 +80,22 @@ struct CardSignerTests {
             #expect(e?.message.contains("7000003") == true)
         }
     }
+
+    @Test func ed25519CardKeySignsThroughTheVault() throws {
+        let dir = TemporaryDirectory("card-signer")
+        try PCSCHarness.with(serials: [7_000_004], emulatorArguments: ["--version", "5.7.1"]) { _ in
+            defer { CardSigners.shared.closeAll() }
+            let vault = try Vault.create(at: dir.sub("vault"), profile: .interactive)
+            let (session, _) = try PIVCards.open(serial: 7_000_004)
+            try session.authenticate(managementKey: SecretBytes(copying: PIVSession.factoryManagementKey), algorithm: .aes192)
+            let pub = try session.generateEd25519(slot: .keyManagement)
+            try session.changePIN(old: SecretBytes(copying: Array("123456".utf8)), new: SecretBytes(copying: Array("24681357".utf8)))
+            (session.transport as? PCSCCard)?.disconnect(reset: true)
+            let record = try vault.addCardKey(publicKey: pub, role: "targets/releases", gun: "example.com/app", certificatePEM: nil,
+                                              serial: "7000004", slot: "9d")
+            let signer = try vault.signer(for: record, secrets: SecretSource(environment: ["TRUSTVAULT_PIN": "24681357"]))
+            let message = Array(String(repeating: "targets ", count: 300).utf8)
+            #expect(pub.isValidSignature(try signer.sign(message), for: message, method: "eddsa"))
+        }
+    }
 }

@@ -179,6 +179,31 @@ struct PIVCardTests {
         #expect(try CardCertificate.publicKey(ofCertificate: der) == session.slotPublicKey(.signature))
     }
 
+    @Test func ed25519OnFirmware57WithAESFactoryManagementKey() throws {
+        let card = PIVCard(state: .factory(serial: 5701, version: [5, 7, 1]))
+        let session = PIVSession(transport: EmulatorTransport(card))
+        try session.select()
+        #expect(try session.managementKeyInfo()?.algorithm == .aes192, "5.7 factory management key is AES-192")
+        try session.authenticate(managementKey: factoryKey, algorithm: .aes192)
+        let pub = try session.generateEd25519(slot: .signature)
+        #expect(pub.algorithm == .ed25519)
+        #expect(try session.slotPublicKey(.signature) == pub)
+        try session.verifyPIN(secret("123456"))
+        // A long message (Ed25519 signs it whole): the command is chained.
+        let message = Array(String(repeating: "{\"signed\":1}", count: 100).utf8)
+        let transport = EmulatorTransport(card)
+        let s2 = PIVSession(transport: transport)
+        let sig = try s2.signEd25519(slot: .signature, message: message)
+        #expect(pub.isValidSignature(sig, for: message, method: "eddsa"))
+        #expect(transport.log.filter { $0[0] == 0x10 }.count >= 4, "chained parts")
+
+        // Older firmware refuses Ed25519 with a clear error.
+        let old = PIVSession(transport: EmulatorTransport(freshCard()))
+        try old.select()
+        try old.authenticate(managementKey: factoryKey, algorithm: .tripleDES)
+        #expect(throws: TrustVaultError(.unsupported, "")) { _ = try old.generateEd25519(slot: .signature) }
+    }
+
     @Test func stateSurvivesARestart() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("piv-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -225,4 +225,18 @@ struct CardCLITests {
             _ = h
         }
     }
+
+    @Test func ed25519KeyOnAFirmware57Card() throws {
+        let v = try CLIVault()
+        try PCSCHarness.with(serials: [Self.serial], emulatorArguments: ["--version", "5.7.1"]) { _ in
+            let status = try v.run(["card", "status"])
+            #expect(status.stdout.contains("Firmware:        5.7.1") && status.stdout.contains("Management key:  AES-192, FACTORY DEFAULT"), "\(status)")
+            let gen = try v.run(["key", "generate", "--role", "targets/releases", "--card", String(Self.serial), "--algorithm", "ed25519",
+                                 "--allow-default-pin"], env: [:])
+            #expect(gen.status == 0, "\(gen)")
+            let list = try v.run(["key", "list", "--json"])
+            #expect(list.stdout.contains("\"algorithm\":\"ed25519\""), "\(list.stdout)")
+            #expect(try v.run(["card", "status"]).stdout.contains("Slot 9c:         Ed25519 key \(gen.lastLine)"))
+        }
+    }
 }
