@@ -272,6 +272,12 @@ struct CeremonyTests {
         wrong["TRUSTVAULT_ROOT_PASSPHRASE"] = "wrong"
         expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o3")], env: wrong),
                       status: 77, vault: v, before: before)
+        // No export passphrase (and no terminal): nothing written, vault unchanged.
+        var noExport = Online.env
+        noExport["TRUSTVAULT_EXPORT_PASSPHRASE"] = nil
+        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o5")], env: noExport),
+                      status: 65, mentioning: "TRUSTVAULT_EXPORT_PASSPHRASE", vault: v, before: before)
+        #expect(!FileManager.default.fileExists(atPath: online.path("o5")))
         // Missing current metadata.
         expectFailure(try v.run(["repo", "rotate", online.gun, "targets", "--current", online.path("nothing"), "--out", online.path("o4")], env: Online.env),
                       status: 66, vault: v, before: before)
