@@ -82,7 +82,7 @@ let package = Package(
             name: "targets-benchmark", dependencies: ["Metadata", "Formats", "TrustCore", crypto],
             path: "Benchmarks/Targets", swiftSettings: swiftSettings),
         .target(
-            name: "TestSupport", dependencies: ["TrustCore", crypto], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
 
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),

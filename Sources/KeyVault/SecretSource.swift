@@ -140,11 +140,8 @@ extension Vault {
         switch record.location {
         case .vault:
             return try unlock(record, passphrase: secrets.passphrase(for: .key(role: record.role)))
-        case .card(let serial, let slot):
-            throw TrustVaultError(
-                .serviceUnavailable, "key \(record.id.prefix(12)) is on card \(serial) slot \(slot), "
-                    + "and this build cannot reach PIV cards yet",
-                recovery: "use a vault copy of the key")
+        case .card:
+            return try CardSigners.shared.signer(for: record, secrets: secrets)
         }
     }
 }

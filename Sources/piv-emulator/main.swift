@@ -1,1 +1,69 @@
-print("piv-emulator: not yet built")
+// piv-emulator: a virtual PIV card (YubiKey 5 behaviour) for vsmartcard's vpcd reader.
+//
+//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]
+//
+// STATE_FILE keeps the card (keys, PIN, objects) across restarts; a missing file is a factory-fresh
+// card. PORT is the vpcd slot port (35963 for "Virtual PCD 00 00" in Debian's default config).
+import Foundation
+import PIVEmulator
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("piv-emulator: \(message)\n".utf8))
+    exit(64)
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+var version: [UInt8] = [5, 4, 3]
+var host = "127.0.0.1"
+var logPath: String?
+var dropOnSign = false
+var dropOnINS: UInt8?
+var positional: [String] = []
+while !args.isEmpty {
+    let a = args.removeFirst()
+    switch a {
+    case "--version":
+        guard let v = args.first, case let parts = v.split(separator: ".").compactMap({ UInt8($0) }), parts.count == 3
+        else { fail("--version needs X.Y.Z") }
+        version = parts
+        args.removeFirst()
+    case "--host":
+        guard let h = args.first else { fail("--host needs a value") }
+        host = h
+        args.removeFirst()
+    case "--log":
+        guard let l = args.first else { fail("--log needs a file") }
+        logPath = l
+        args.removeFirst()
+    case "--drop-on-sign":
+        dropOnSign = true
+    case "--drop-on-ins":
+        guard let h = args.first, let v = UInt8(h, radix: 16) else { fail("--drop-on-ins needs a hex INS byte") }
+        dropOnINS = v
+        args.removeFirst()
+    case "-h", "--help":
+        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
+        exit(0)
+    default:
+        positional.append(a)
+    }
+}
+guard positional.count == 3, let port = UInt16(positional[1]), let serial = UInt32(positional[2]) else {
+    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
+}
+signal(SIGPIPE, SIG_IGN)
+do {
+    let card = try PIVCard(stateFile: positional[0], serial: serial, version: version)
+    let connection = try VirtualCardConnection(card: card, host: host, port: port)
+    connection.dropOnSign = dropOnSign
+    connection.dropOnINS = dropOnINS
+    if let logPath {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        if let handle = FileHandle(forWritingAtPath: logPath) {
+            connection.log = { handle.write(Data(($0 + "\n").utf8)) }
+        }
+    }
+    connection.run()
+} catch {
+    fail("\(error)")
+}

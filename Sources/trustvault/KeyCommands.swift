@@ -8,7 +8,7 @@ extension TrustVault {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate, list, import, export and manage keys.",
-            subcommands: [Generate.self, List.self, Import.self, Export.self, Passwd.self, Remove.self])
+            subcommands: [Generate.self, List.self, Import.self, Export.self, Passwd.self, Remove.self, CopyToCard.self, Register.self])
     }
 }
 
@@ -34,6 +34,14 @@ extension TrustVault.Key {
         @Option(help: "ecdsa (P-256, default), ed25519 or rsa (2048 bits).")
         var algorithm: String = "ecdsa"
 
+        @Option(help: "Generate the key on the PIV card with this serial instead of in the vault.")
+        var card: String?
+
+        @Option(help: "The card slot (default 9c).")
+        var slot: String?
+
+        @OptionGroup var safety: CardSafetyOptions
+
         func validate() throws {
             guard let algorithm = KeyAlgorithm(rawValue: algorithm) else {
                 throw ValidationError("--algorithm must be ecdsa, ed25519 or rsa, not '\(self.algorithm)'")
@@ -48,6 +56,12 @@ extension TrustVault.Key {
             let vault = try context.openVault()
             let algorithm = KeyAlgorithm(rawValue: algorithm) ?? .ecdsa
             let gun = try KeyRole.normalise(role: role, gun: gun)
+            if let card {
+                try CardKeys.generate(context, vault: vault, role: role, gun: gun, algorithm: algorithm,
+                                      serial: card, slot: slot, options: safety.unlock)
+                return
+            }
+            if slot != nil { throw ValidationError("--slot needs --card") }
             let passphrase = try context.secrets.passphrase(for: .key(role: role), creating: true)
             let key = try PrivateKey.generate(algorithm)
             let record = try vault.add(key, role: role, gun: gun, passphrase: passphrase)

@@ -23,6 +23,7 @@ struct TrustVault: ParsableCommand {
             Verify.self,
             Inspect.self,
             Backup.self,
+            Card.self,
         ])
 
     @OptionGroup var global: GlobalOptions
@@ -30,6 +31,8 @@ struct TrustVault: ParsableCommand {
     /// Parses, runs, and turns every failure into one `error:` line (+ `hint:`) and a
     /// sysexits status.
     static func main() {
+        // However the command ends, reset the cards it used so no PIN stays verified.
+        atexit { CardSigners.shared.closeAll() }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,1 +1,0 @@
-// The PIVEmulator module; see docs/architecture.md.

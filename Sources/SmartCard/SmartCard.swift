@@ -1,1 +1,0 @@
-// The SmartCard module; see docs/architecture.md.
