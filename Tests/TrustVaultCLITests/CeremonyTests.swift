@@ -194,9 +194,10 @@ struct CeremonyTests {
         // Uploading with only the new key's signature is refused by the server.
         let (refused, _) = try online.server.upload(gun: online.gun, files: [("root", rootFile)])
         #expect(refused == 400)
-        let sign = try oldVault.run(["root", "sign", rootFile, "--key", oldRoot], env: Online.env)
+        let sign = try oldVault.run(["root", "sign", rootFile, "--key", oldRoot, "--previous", trustedRoot], env: Online.env)
         #expect(sign.status == 0, "\(sign)")
         #expect(sign.stdout.contains("root.json version 2") && sign.stdout.contains("signatures: 1 present, 1 valid"), "\(sign)")
+        #expect(sign.stdout.contains("root: key added   \(newRoot)") && sign.stdout.contains("root: key removed \(oldRoot)"), "\(sign)")
         try online.uploadOut(out)
         #expect(try online.list(in: "old") == ["v1"])
         #expect(try online.freshList() == ["v1"])

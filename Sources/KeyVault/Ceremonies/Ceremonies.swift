@@ -366,6 +366,26 @@ public struct Ceremonies: Sendable {
         return lines
     }
 
+    /// What changes from `previous` (the root.json now in force) to `root`, per role.
+    public static func describeChanges(from previous: Root, to root: Root) -> [String] {
+        var lines = ["changes from root.json version \(previous.version) (expires \(previous.expires.display)):"]
+        if root.version != previous.version + 1 {
+            lines.append("  ! version \(root.version) does not follow \(previous.version); the server only accepts \(previous.version + 1)")
+        }
+        var changed = false
+        for r in BaseRole.allCases {
+            let old = Set(previous.keys(of: r).map(\.displayID)), new = Set(root.keys(of: r).map(\.displayID))
+            for id in new.subtracting(old).sorted() { lines.append("  \(r.rawValue): key added   \(id)"); changed = true }
+            for id in old.subtracting(new).sorted() { lines.append("  \(r.rawValue): key removed \(id)"); changed = true }
+            if previous.role(r).threshold != root.role(r).threshold {
+                lines.append("  \(r.rawValue): threshold \(previous.role(r).threshold) -> \(root.role(r).threshold)")
+                changed = true
+            }
+        }
+        if !changed { lines.append("  no key or threshold changes (a re-signing, e.g. to renew the expiry)") }
+        return lines
+    }
+
     /// Adds `keyID`'s signature to a root.json; returns the new file bytes and the summary shown.
     public func signRoot(file: String, keyID: String) throws(TrustVaultError) -> (bytes: [UInt8], summary: [String], notes: [String]) {
         let bytes = try AtomicFile.read(file)
