@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   libsodium-dev libpcsclite-dev libssl-dev libqrencode-dev pkg-config  # build
-  notary curl openssl zip unzip                                         # notary interop tests
+  notary curl openssl zip unzip time bc                                 # notary interop tests, benchmarks
   zbar-tools                                                            # backup share QR codes are scanned back
   pcscd vsmartcard-vpcd yubico-piv-tool opensc                          # PIV card tests
 )

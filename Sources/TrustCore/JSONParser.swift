@@ -74,6 +74,7 @@ private struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [JSONValue.Member] = []
+        members.reserveCapacity(4)  // most metadata objects are small: one allocation
         var seen = Set<KeyBytes>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {

@@ -114,12 +114,17 @@ extension TrustVault.Root {
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add one root key's signature to a root.json.",
-            discussion: "Shows what is being signed first. Key holders sign one after another; the file is rewritten in place unless --out is given.")
+            discussion: """
+                Shows what is being signed first: version, expiry, each role's keys and threshold, the \
+                signatures already present, and with --previous the keys added and removed. Key holders \
+                sign one after another; the file is rewritten in place unless --out is given.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The root.json to sign.") var file: String
         @Option(help: ArgumentHelp("The root key ID in the vault.", valueName: "keyid")) var key: String
         @Option(help: ArgumentHelp("Write the signed file here instead of replacing FILE.", valueName: "file")) var out: String?
+        @Option(help: ArgumentHelp("The root.json now in force, to show which keys are added and removed.", valueName: "file")) var previous: String?
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
@@ -131,6 +136,10 @@ extension TrustVault.Root {
             let root = try Metadata.Root(json: env.signed, name: file)
             printOut("Signing:")
             for line in Ceremonies.describeRoot(env, root: root) { printOut(line) }
+            if let previous {
+                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous), name: previous)
+                for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
+            }
             let result = try ceremonies.signRoot(file: file, keyID: key)
             if let out {
                 try createOutputFile(result.bytes, at: out, mode: 0o644)

@@ -194,9 +194,10 @@ struct CeremonyTests {
         // Uploading with only the new key's signature is refused by the server.
         let (refused, _) = try online.server.upload(gun: online.gun, files: [("root", rootFile)])
         #expect(refused == 400)
-        let sign = try oldVault.run(["root", "sign", rootFile, "--key", oldRoot], env: Online.env)
+        let sign = try oldVault.run(["root", "sign", rootFile, "--key", oldRoot, "--previous", trustedRoot], env: Online.env)
         #expect(sign.status == 0, "\(sign)")
         #expect(sign.stdout.contains("root.json version 2") && sign.stdout.contains("signatures: 1 present, 1 valid"), "\(sign)")
+        #expect(sign.stdout.contains("root: key added   \(newRoot)") && sign.stdout.contains("root: key removed \(oldRoot)"), "\(sign)")
         try online.uploadOut(out)
         #expect(try online.list(in: "old") == ["v1"])
         #expect(try online.freshList() == ["v1"])
@@ -272,10 +273,92 @@ struct CeremonyTests {
         wrong["TRUSTVAULT_ROOT_PASSPHRASE"] = "wrong"
         expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o3")], env: wrong),
                       status: 77, vault: v, before: before)
+        // No export passphrase (and no terminal): nothing written, vault unchanged.
+        var noExport = Online.env
+        noExport["TRUSTVAULT_EXPORT_PASSPHRASE"] = nil
+        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o5")], env: noExport),
+                      status: 65, mentioning: "TRUSTVAULT_EXPORT_PASSPHRASE", vault: v, before: before)
+        #expect(!FileManager.default.fileExists(atPath: online.path("o5")))
         // Missing current metadata.
         expectFailure(try v.run(["repo", "rotate", online.gun, "targets", "--current", online.path("nothing"), "--out", online.path("o4")], env: Online.env),
                       status: 66, vault: v, before: before)
         // Verify of a directory without metadata.
         expectFailure(try TrustVaultCLI.run(["verify", online.path("nothing"), "--gun", online.gun]), status: 66)
+    }
+}
+
+/// Bad inputs to the offline ceremonies; no server needed (the timestamp key file is made here).
+@Suite("Ceremony input errors (offline)")
+struct CeremonyOfflineErrorTests {
+    static func repository(_ v: CLIVault, _ dir: TemporaryDirectory, gun: String) throws -> (root: String, out: String) {
+        let root = try v.generate("root")
+        var random = [UInt8](repeating: 0, count: 32)
+        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+        let keyJSON = #"{"keytype":"ed25519","keyval":{"public":""# + Data(random).base64EncodedString() + #"","private":null}}"#
+        try keyJSON.write(toFile: dir.sub("ts.key"), atomically: true, encoding: .utf8)
+        let r = try v.run(["repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", dir.sub("repo")],
+                          env: Online.env)
+        #expect(r.status == 0, "\(r)")
+        return (root, dir.sub("repo"))
+    }
+
+    @Test func delegationAddRejectsBadKeysRolesAndTamperedMetadata() throws {
+        let v = try CLIVault()
+        let dir = TemporaryDirectory("deleg-errors")
+        let gun = "example.com/acme/errors"
+        let (_, repo) = try Self.repository(v, dir, gun: gun)
+        let ed = dir.sub("ed.pem"), ec = dir.sub("ec.pem"), ecPub = dir.sub("ec.pub")
+        #expect(try Run.program("/usr/bin/openssl", ["genpkey", "-algorithm", "ed25519", "-out", dir.sub("ed.key")]).status == 0)
+        #expect(try Run.program("/usr/bin/openssl", ["pkey", "-in", dir.sub("ed.key"), "-pubout", "-out", ed]).status == 0)
+        #expect(try Run.program("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", ec]).status == 0)
+        #expect(try Run.program("/usr/bin/openssl", ["pkey", "-in", ec, "-pubout", "-out", ecPub]).status == 0)
+        try "not a key".write(toFile: dir.sub("junk.pem"), atomically: true, encoding: .utf8)
+        let before = v.fingerprint()
+        func add(_ args: [String], out: String) throws -> ProcessResult {
+            try v.run(["delegation", "add", gun] + args + ["--current", repo, "--out", dir.sub(out)], env: Online.env)
+        }
+        expectFailure(try add(["targets/ci", "--key-file", ed, "--all-paths"], out: "o1"), status: 65, mentioning: "Ed25519", vault: v, before: before)
+        expectFailure(try add(["targets/ci", "--key-file", dir.sub("junk.pem"), "--all-paths"], out: "o2"), status: 65, mentioning: "junk.pem", vault: v, before: before)
+        expectFailure(try add(["targets/ci", "--cert", ecPub, "--all-paths"], out: "o3"), status: 65, mentioning: "ec.pub", vault: v, before: before)
+        expectFailure(try add(["releases", "--key-file", ecPub, "--all-paths"], out: "o4"), status: 64, mentioning: "releases", vault: v, before: before)
+        expectFailure(try add(["targets/ci", "--key-file", ecPub, "--all-paths", "--threshold", "2"], out: "o5"), status: 64, mentioning: "threshold", vault: v, before: before)
+        expectFailure(try add(["targets/ci", "--key-file", dir.sub("missing.pem"), "--all-paths"], out: "o6"), status: 66, vault: v, before: before)
+        // The good case works, and refuses to overwrite its output.
+        #expect(try add(["targets/ci", "--key-file", ecPub, "--all-paths"], out: "ok").status == 0)
+        expectFailure(try add(["targets/ci", "--key-file", ecPub, "--all-paths"], out: "ok"), status: 73, vault: v, before: v.fingerprint())
+        // Tampered current metadata is refused with the reason.
+        let targets = repo + "/tuf/" + gun + "/metadata/targets.json"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: targets)))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: targets))
+        expectFailure(try add(["targets/x", "--key-file", ecPub, "--all-paths"], out: "o7"), status: 1, mentioning: "does not verify", vault: v, before: v.fingerprint())
+    }
+
+    @Test func rootSignAndVerifyRejectBadInput() throws {
+        let v = try CLIVault()
+        let dir = TemporaryDirectory("rootsign-errors")
+        let gun = "example.com/acme/rootsign"
+        let (root, repo) = try Self.repository(v, dir, gun: gun)
+        let rootFile = repo + "/tuf/" + gun + "/metadata/root.json"
+        let targets = try v.generate("targets", gun: gun)
+        let otherRoot = try v.generate("root")
+        let before = v.fingerprint()
+        expectFailure(try v.run(["root", "sign", rootFile, "--key", targets], env: Online.env), status: 64, mentioning: "not a root key", vault: v, before: before)
+        expectFailure(try v.run(["root", "sign", rootFile, "--key", otherRoot], env: Online.env), status: 64, mentioning: "not among the root keys", vault: v, before: before)
+        try "{}".write(toFile: dir.sub("empty.json"), atomically: true, encoding: .utf8)
+        expectFailure(try v.run(["root", "sign", dir.sub("empty.json"), "--key", root], env: Online.env), status: 65, vault: v, before: before)
+        // Signing again with the same key keeps exactly one signature of it.
+        #expect(try v.run(["root", "sign", rootFile, "--key", root, "--out", dir.sub("again.json")], env: Online.env).status == 0)
+        let again = try String(contentsOfFile: dir.sub("again.json"), encoding: .utf8)
+        #expect(again.components(separatedBy: "\"keyid\"").count == 2)
+        #expect(!again.hasSuffix("\n"))
+        // verify: the repository is valid; a trusted root of a newer version is not satisfied by it.
+        #expect(try TrustVaultCLI.run(["verify", repo, "--gun", gun]).status == 0)
+        expectFailure(try TrustVaultCLI.run(["verify", repo, "--gun", "example.com/acme/other"]), status: 66, mentioning: "no root.json")
+        expectFailure(try TrustVaultCLI.run(["verify", repo + "/tuf/" + gun + "/metadata", "--gun", "example.com/acme/other"]),
+                      status: 1, mentioning: "does not match the GUN")
+        let newer = again.replacingOccurrences(of: "\"version\":1}", with: "\"version\":7}")
+        try newer.write(toFile: dir.sub("newer.json"), atomically: true, encoding: .utf8)
+        expectFailure(try TrustVaultCLI.run(["verify", repo, "--gun", gun, "--root", dir.sub("newer.json")]), status: 1, mentioning: "older than the trusted root")
     }
 }

@@ -119,8 +119,9 @@ public struct Ceremonies: Sendable {
         output.notes += result.notes
     }
 
-    func writeOnlineKey(_ key: PrivateKey, role: String, gun: String, to out: String, output: inout CeremonyOutput) throws(TrustVaultError) {
-        let passphrase = try secrets.passphrase(for: .export, creating: true)
+    func writeOnlineKey(
+        _ key: PrivateKey, role: String, gun: String, passphrase: Passphrase, to out: String, output: inout CeremonyOutput
+    ) throws(TrustVaultError) {
         let text = try OnlineKeyExport.notaryKeyFileText(for: key, role: role, gun: gun, passphrase: passphrase)
         try AtomicFile.makeDirectories(out + "/private")
         let path = out + "/private/" + key.publicKey.keyID + ".key"
@@ -158,6 +159,7 @@ public struct Ceremonies: Sendable {
         let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
         let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
         let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
+        let exportPass = try secrets.passphrase(for: .export, creating: true)
 
         let snapshotTUFKey: TUFKey
         if let serverSnapshot {
@@ -174,8 +176,8 @@ public struct Ceremonies: Sendable {
 
         var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        try writeOnlineKey(targetsKey, role: "targets", gun: gun, to: out, output: &output)
-        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, to: out, output: &output) }
+        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
         output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
         if let snapshotKey, let snapshotPass {
             output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
@@ -225,9 +227,10 @@ public struct Ceremonies: Sendable {
                 throw .invalid("key \(newKey.publicKey.keyID.prefix(12)) already is \(gun)'s targets key")
             }
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
+            let exportPass = try secrets.passphrase(for: .export, creating: true)
             result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
             try write(result, to: out, output: &output)
-            try writeOnlineKey(newKey, role: "targets", gun: gun, to: out, output: &output)
+            try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
             if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
@@ -360,6 +363,26 @@ public struct Ceremonies: Sendable {
         }
         let valid = env.validSignatureKeyIDs(keys: root.keys)
         lines.append("  signatures: \(env.signatures.count) present, \(valid.count) valid (\(valid.map { String((root.keys[$0]?.displayID ?? $0).prefix(12)) }.sorted().joined(separator: ", ")))")
+        return lines
+    }
+
+    /// What changes from `previous` (the root.json now in force) to `root`, per role.
+    public static func describeChanges(from previous: Root, to root: Root) -> [String] {
+        var lines = ["changes from root.json version \(previous.version) (expires \(previous.expires.display)):"]
+        if root.version != previous.version + 1 {
+            lines.append("  ! version \(root.version) does not follow \(previous.version); the server only accepts \(previous.version + 1)")
+        }
+        var changed = false
+        for r in BaseRole.allCases {
+            let old = Set(previous.keys(of: r).map(\.displayID)), new = Set(root.keys(of: r).map(\.displayID))
+            for id in new.subtracting(old).sorted() { lines.append("  \(r.rawValue): key added   \(id)"); changed = true }
+            for id in old.subtracting(new).sorted() { lines.append("  \(r.rawValue): key removed \(id)"); changed = true }
+            if previous.role(r).threshold != root.role(r).threshold {
+                lines.append("  \(r.rawValue): threshold \(previous.role(r).threshold) -> \(root.role(r).threshold)")
+                changed = true
+            }
+        }
+        if !changed { lines.append("  no key or threshold changes (a re-signing, e.g. to renew the expiry)") }
         return lines
     }
 
