@@ -1,18 +1,19 @@
-/// BER-TLV helpers for the emulator (tags of one to three bytes, definite lengths).
-enum TLV {
+/// BER-TLV helpers for PIV data (tags of one to three bytes, definite lengths), shared by the
+/// SmartCard client and the PIV card emulator.
+package enum TLV {
     /// Encodes a BER length (short form below 128, then `81 xx` and `82 xx xx`).
-    static func length(_ n: Int) -> [UInt8] {
+    package static func length(_ n: Int) -> [UInt8] {
         if n < 0x80 { return [UInt8(n)] }
         if n <= 0xFF { return [0x81, UInt8(n)] }
         return [0x82, UInt8(n >> 8), UInt8(n & 0xFF)]
     }
 
     /// `tag ‖ length ‖ value`.
-    static func encode(_ tag: [UInt8], _ value: [UInt8]) -> [UInt8] { tag + length(value.count) + value }
-    static func encode(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { encode([tag], value) }
+    package static func encode(_ tag: [UInt8], _ value: [UInt8]) -> [UInt8] { tag + length(value.count) + value }
+    package static func encode(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { encode([tag], value) }
 
     /// Parses a sequence of TLVs; `nil` when the bytes are not well formed.
-    static func parse(_ bytes: [UInt8]) -> [(tag: [UInt8], value: [UInt8])]? {
+    package static func parse(_ bytes: [UInt8]) -> [(tag: [UInt8], value: [UInt8])]? {
         var out: [(tag: [UInt8], value: [UInt8])] = []
         var i = 0
         while i < bytes.count {
@@ -47,7 +48,7 @@ enum TLV {
     }
 
     /// The value of the first TLV with `tag`, if any.
-    static func find(_ tag: [UInt8], in tlvs: [(tag: [UInt8], value: [UInt8])]) -> [UInt8]? {
+    package static func find(_ tag: [UInt8], in tlvs: [(tag: [UInt8], value: [UInt8])]) -> [UInt8]? {
         tlvs.first { $0.tag == tag }?.value
     }
 }
