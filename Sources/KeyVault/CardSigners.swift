@@ -1,4 +1,4 @@
-public import Formats
+internal import Formats
 public import SmartCard
 public import TrustCore
 internal import Foundation

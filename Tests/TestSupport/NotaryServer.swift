@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A real `notary-server` on loopback for one test: memory storage, the local trust service,
 /// plain HTTP on a free 127.0.0.1 port. Stopped by PID in ``stop()`` (and on deinit).

@@ -65,8 +65,8 @@ public final class RunningProcess: @unchecked Sendable {
         let id = UUID().uuidString
         outPath = "\(tmp)/tv-out-\(id)"
         errPath = "\(tmp)/tv-err-\(id)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = Run.baseEnvironment()
@@ -77,7 +77,7 @@ public final class RunningProcess: @unchecked Sendable {
         process.standardError = FileHandle(forWritingAtPath: errPath)
         if let stdin {
             let inPath = "\(tmp)/tv-in-\(id)"
-            FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
+            _ = FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
             process.standardInput = FileHandle(forReadingAtPath: inPath)
         } else {
             process.standardInput = FileHandle.nullDevice

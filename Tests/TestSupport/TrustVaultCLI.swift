@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Crypto
 
 /// Runs the built `trustvault` binary (and finds the other products next to it).
@@ -51,7 +51,7 @@ public func treeFingerprint(_ root: String, excluding: Set<String> = []) -> Stri
         let attributes = (try? fm.attributesOfItem(atPath: full)) ?? [:]
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
         var isDir: ObjCBool = false
-        fm.fileExists(atPath: full, isDirectory: &isDir)
+        _ = fm.fileExists(atPath: full, isDirectory: &isDir)
         if isDir.boolValue {
             lines.append("\(rel)/ \(String(mode, radix: 8))")
         } else {

@@ -32,7 +32,7 @@ struct AtomicFileTests {
     @Test func staleTemporariesAreHiddenAndCleaned() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/" + AtomicFile.temporaryPrefix + "x", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: dir + "/" + AtomicFile.temporaryPrefix + "x", contents: Data([1]))
         #expect(try AtomicFile.list(dir).isEmpty)
         AtomicFile.removeStaleTemporaries(in: dir)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
