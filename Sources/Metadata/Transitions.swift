@@ -74,6 +74,32 @@ public enum Transitions {
         return env.encoded()
     }
 
+    /// The TUF key ID under which `signer` signs targets.json; refuses a key that is not the
+    /// repository's targets key.
+    static func targetsKeyID(of signer: any SigningKey, in root: Root, gun: String) throws(TrustVaultError) -> String {
+        let targetsKeyIDs = root.role(.targets).keyIDs
+        guard let tid = targetsKeyIDs.first(where: { $0 == signer.publicKey.keyID }) else {
+            throw .invalid(
+                "key \(signer.publicKey.keyID.prefix(12)) is not the targets key of \(gun)",
+                recovery: "the repository's targets key is \(targetsKeyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))")
+        }
+        return tid
+    }
+
+    /// Bumps the version and expiry of a changed targets.json, signs it, and adds the snapshot.
+    static func resign(
+        _ targets: Targets, signer: any SigningKey, keyID: String, current: MetadataSet, root: Root,
+        snapshotSigner: (any SigningKey)?, now: TUFTime, notes: [String]
+    ) throws(TrustVaultError) -> TransitionResult {
+        var targets = targets
+        targets.version += 1
+        targets.expires = now.adding(days: DefaultExpiry.targetsDays)
+        var env = SignedMetadata(signed: targets.json)
+        try env.sign(with: signer, as: keyID)
+        let changed = MetadataSet(gun: current.gun, files: ["targets": env.encoded()])
+        return try finish(current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes)
+    }
+
     /// Adds a client-signed snapshot when `snapshotSigner` is given; otherwise the server signs it.
     static func finish(
         current: MetadataSet, changed: MetadataSet, root: Root, snapshotSigner: (any SigningKey)?, now: TUFTime,
@@ -214,12 +240,7 @@ public enum Transitions {
         guard var (_, targets) = try current.targets() else {
             throw .notFound("targets.json is missing from the current metadata")
         }
-        let targetsKeyIDs = root.role(.targets).keyIDs
-        guard let tid = targetsKeyIDs.first(where: { $0 == targetsSigner.publicKey.keyID }) else {
-            throw .invalid(
-                "key \(targetsSigner.publicKey.keyID.prefix(12)) is not the targets key of \(current.gun)",
-                recovery: "the repository's targets key is \(targetsKeyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))")
-        }
+        let tid = try targetsKeyID(of: targetsSigner, in: root, gun: current.gun)
         var notes: [String] = []
         for k in keys { targets.delegationKeys[k.id] = k }
         let newPaths = allPaths ? [""] : paths
@@ -236,12 +257,9 @@ public enum Transitions {
         if let d = targets.delegations.first(where: { $0.name == role }), d.threshold < 1 || d.threshold > d.keyIDs.count {
             throw .invalid("threshold \(d.threshold) for \(role) with \(d.keyIDs.count) key(s)", recovery: "use a threshold between 1 and the number of keys")
         }
-        targets.version += 1
-        targets.expires = now.adding(days: DefaultExpiry.targetsDays)
-        var env = SignedMetadata(signed: targets.json)
-        try env.sign(with: targetsSigner, as: tid)
-        let changed = MetadataSet(gun: current.gun, files: ["targets": env.encoded()])
-        return try finish(current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes)
+        return try resign(
+            targets, signer: targetsSigner, keyID: tid, current: current, root: root, snapshotSigner: snapshotSigner,
+            now: now, notes: notes)
     }
 
     /// Removes a delegation role, or only some of its keys (by TUF or canonical ID or prefix).
@@ -251,9 +269,7 @@ public enum Transitions {
     ) throws(TrustVaultError) -> TransitionResult {
         let (_, root) = try current.root()
         guard var (_, targets) = try current.targets() else { throw .notFound("targets.json is missing from the current metadata") }
-        guard let tid = root.role(.targets).keyIDs.first(where: { $0 == targetsSigner.publicKey.keyID }) else {
-            throw .invalid("key \(targetsSigner.publicKey.keyID.prefix(12)) is not the targets key of \(current.gun)")
-        }
+        let tid = try targetsKeyID(of: targetsSigner, in: root, gun: current.gun)
         guard let i = targets.delegations.firstIndex(where: { $0.name == role }) else {
             throw .notFound(
                 "targets.json has no delegation \(role)",
@@ -282,11 +298,8 @@ public enum Transitions {
         }
         let used = Set(targets.delegations.flatMap(\.keyIDs))
         targets.delegationKeys = targets.delegationKeys.filter { used.contains($0.key) }
-        targets.version += 1
-        targets.expires = now.adding(days: DefaultExpiry.targetsDays)
-        var env = SignedMetadata(signed: targets.json)
-        try env.sign(with: targetsSigner, as: tid)
-        let changed = MetadataSet(gun: current.gun, files: ["targets": env.encoded()])
-        return try finish(current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes)
+        return try resign(
+            targets, signer: targetsSigner, keyID: tid, current: current, root: root, snapshotSigner: snapshotSigner,
+            now: now, notes: notes)
     }
 }
