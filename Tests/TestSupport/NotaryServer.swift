@@ -1,17 +1,39 @@
 import Foundation
 
 /// A real `notary-server` on loopback for one test: memory storage, the local trust service,
-/// plain HTTP on a free 127.0.0.1 port. Stopped by PID in ``stop()`` (and on deinit).
+/// plain HTTP on a free 127.0.0.1 port by default; https with a test certificate and token
+/// authentication through ``Options``. Stopped by PID in ``stop()`` (and on deinit).
 ///
 /// When the binary is missing, ``start()`` throws; with `CI=true` that is a failure, never a skip.
 public final class NotaryServer: @unchecked Sendable {
+    /// How the server listens and authenticates.
+    public struct Options: Sendable {
+        /// PEM files of the server's TLS certificate (for 127.0.0.1) and key: the server speaks https.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
+        /// A CA file that curl uses to reach an https server (the test CA that issued `tlsCertificate`).
+        public var tlsCA: String?
+        /// The JSON value of the config's `auth` section, e.g. `{"type": "token", "options": {…}}`.
+        public var authJSON: String?
+        public init(tlsCertificate: String? = nil, tlsKey: String? = nil, tlsCA: String? = nil, authJSON: String? = nil) {
+            self.tlsCertificate = tlsCertificate
+            self.tlsKey = tlsKey
+            self.tlsCA = tlsCA
+            self.authJSON = authJSON
+        }
+    }
+
     public let port: Int
+    public let options: Options
     let temporary: TemporaryDirectory
     public var directory: String { temporary.path }
     let process: RunningProcess
     private var stopped = false
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(options.tlsCertificate == nil ? "http" : "https")://127.0.0.1:\(port)" }
+
+    /// curl's arguments to trust this server's TLS certificate (none for plain http).
+    public var curlTLSArguments: [String] { options.tlsCA.map { ["--cacert", $0] } ?? [] }
 
     /// `…/v2/<GUN>/_trust/tuf/`.
     public func tufURL(_ gun: String) -> String { "\(url)/v2/\(gun)/_trust/tuf/" }
@@ -19,7 +41,7 @@ public final class NotaryServer: @unchecked Sendable {
     /// Whether the peers this harness needs are installed.
     public static var isAvailable: Bool { Run.which("notary-server") != nil && Run.which("notary") != nil && Run.which("curl") != nil }
 
-    public static func start() throws -> NotaryServer {
+    public static func start(_ options: Options = Options()) throws -> NotaryServer {
         guard let binary = Run.which("notary-server") else {
             throw TestFailure("notary-server is not installed (Debian package 'notary'); CI must install it")
         }
@@ -27,23 +49,29 @@ public final class NotaryServer: @unchecked Sendable {
         let dir = temporary.path
         for _ in 0..<5 {
             let port = try freePort()
+            var listen = #""http_addr": "127.0.0.1:\#(port)""#
+            if let cert = options.tlsCertificate, let key = options.tlsKey {
+                listen += #", "tls_cert_file": "\#(cert)", "tls_key_file": "\#(key)""#
+            }
+            let auth = options.authJSON.map { #""auth": \#($0),"# } ?? ""
             let config = """
-                {"server": {"http_addr": "127.0.0.1:\(port)"},
+                {"server": {\(listen)}, \(auth)
                  "trust_service": {"type": "local", "hostname": "", "port": "", "key_algorithm": "ecdsa"},
                  "logging": {"level": "info"},
                  "storage": {"backend": "memory"}}
                 """
             try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
             let process = try Run.start(binary, ["-config", dir + "/config.json"])
-            let server = NotaryServer(port: port, temporary: temporary, process: process)
+            let server = NotaryServer(port: port, options: options, temporary: temporary, process: process)
             if server.waitForHealth(timeout: 15) { return server }
             server.stop()
         }
         throw TestFailure("notary-server did not become healthy on loopback (see \(dir))")
     }
 
-    init(port: Int, temporary: TemporaryDirectory, process: RunningProcess) {
+    init(port: Int, options: Options, temporary: TemporaryDirectory, process: RunningProcess) {
         self.port = port
+        self.options = options
         self.temporary = temporary
         self.process = process
     }
@@ -54,7 +82,7 @@ public final class NotaryServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.process.isRunning { return false }
-            if let r = try? Run.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(url)/_notary_server/health"], timeout: 5),
+            if let r = try? Run.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + curlTLSArguments + ["\(url)/_notary_server/health"], timeout: 5),
                 r.stdout == "200"
             {
                 return true
@@ -82,12 +110,13 @@ public final class NotaryServer: @unchecked Sendable {
     @discardableResult
     public func notary(_ trustDir: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> ProcessResult {
         guard let notary = Run.which("notary") else { throw TestFailure("the notary client is not installed (Debian package 'notary')") }
-        return try Run.program(notary, ["-s", url, "-d", trustDir] + arguments, environment: environment, stdin: stdin, timeout: 120)
+        let tls = options.tlsCA.map { ["--tlscacert", $0] } ?? []
+        return try Run.program(notary, ["-s", url, "-d", trustDir] + tls + arguments, environment: environment, stdin: stdin, timeout: 120)
     }
 
     /// `GET …/<role>.key`: the server's public key JSON for a role (timestamp or snapshot).
     public func fetchKey(gun: String, role: String, to path: String) throws {
-        let r = try Run.program("/usr/bin/curl", ["-sf", "-o", path, tufURL(gun) + role + ".key"])
+        let r = try Run.program("/usr/bin/curl", ["-sf", "-o", path] + curlTLSArguments + [tufURL(gun) + role + ".key"])
         guard r.status == 0 else { throw TestFailure("GET \(role).key failed: \(r)") }
     }
 
@@ -97,14 +126,14 @@ public final class NotaryServer: @unchecked Sendable {
         for role in roles {
             let path = dir + "/" + role + ".json"
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let r = try Run.program("/usr/bin/curl", ["-sf", "-o", path, tufURL(gun) + role + ".json"])
+            let r = try Run.program("/usr/bin/curl", ["-sf", "-o", path] + curlTLSArguments + [tufURL(gun) + role + ".json"])
             guard r.status == 0 else { throw TestFailure("GET \(role).json failed: \(r)") }
         }
     }
 
     /// POSTs metadata files as notary does (`files=@…;filename=<role>`); returns the HTTP status and body.
     public func upload(gun: String, files: [(role: String, path: String)]) throws -> (status: Int, body: String) {
-        var args = ["-s", "-w", "\n%{http_code}", "-X", "POST"]
+        var args = ["-s", "-w", "\n%{http_code}", "-X", "POST"] + curlTLSArguments
         for f in files { args += ["-F", "files=@\(f.path);filename=\(f.role)"] }
         args.append(tufURL(gun))
         let r = try Run.program("/usr/bin/curl", args)
