@@ -85,6 +85,12 @@ let package = Package(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
 
+        // The fuzz harnesses as a library: Fuzz/Driver runs them under libFuzzer (Scripts/fuzz.sh),
+        // FuzzRegressionTests replays the committed crash inputs and seeds through them.
+        .target(
+            name: "FuzzHarness", dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "KeyVault"],
+            path: "Fuzz/Harness", swiftSettings: swiftSettings),
+
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"], swiftSettings: swiftSettings),
@@ -95,5 +101,14 @@ let package = Package(
         .testTarget(
             name: "TrustVaultCLITests", dependencies: ["trustvault", "piv-emulator", "TestSupport"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"], swiftSettings: swiftSettings),
     ]
 )
+
+// The libFuzzer driver is declared only when TRUSTVAULT_FUZZ=1: it links libFuzzer, which only the
+// instrumented build made by Scripts/fuzz-build.sh provides (address sanitizer + coverage).
+if Context.environment["TRUSTVAULT_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "trustvault-fuzz", dependencies: ["FuzzHarness"], path: "Fuzz/Driver", swiftSettings: swiftSettings))
+}

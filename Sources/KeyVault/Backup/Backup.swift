@@ -140,7 +140,7 @@ public enum Backup {
     }
 
     /// Every regular file of the vault except its lock file; refuses anything else.
-    static func collect(_ vault: Vault) throws(TrustVaultError) -> [BackupEntry] {
+    package static func collect(_ vault: Vault) throws(TrustVaultError) -> [BackupEntry] {
         var entries: [BackupEntry] = []
         func walk(_ relative: String) throws(TrustVaultError) {
             let directory = relative.isEmpty ? vault.path : vault.path + "/" + relative
@@ -219,7 +219,7 @@ public enum Backup {
 
     /// Checks the decrypted files: safe paths, a valid `vault.json`, and key records that parse,
     /// whose ID matches both their file name and their public key.
-    static func validate(_ entries: [BackupEntry], file: String) throws(TrustVaultError) -> (paths: [String], keys: [KeyRecord], hasAuditLog: Bool) {
+    package static func validate(_ entries: [BackupEntry], file: String) throws(TrustVaultError) -> (paths: [String], keys: [KeyRecord], hasAuditLog: Bool) {
         var keys: [KeyRecord] = []
         var sawManifest = false
         for entry in entries {
@@ -424,6 +424,11 @@ public enum Backup {
 
 extension Vault {
     /// Parses a key-record file held in memory, with the same checks as reading it from disk.
+    /// The checks of ``decodeRecord(_:file:fileName:)``, for the fuzz harness.
+    package static func checkRecord(_ bytes: [UInt8], file: String, fileName: String) throws(TrustVaultError) -> KeyRecord {
+        try decodeRecord(bytes, file: file, fileName: fileName).record
+    }
+
     static func decodeRecord(_ bytes: [UInt8], file: String, fileName: String) throws(TrustVaultError) -> (record: KeyRecord, sealed: SealedKey?) {
         let doc: JSONValue
         do { doc = try JSONValue(parsing: bytes) } catch {

@@ -27,7 +27,7 @@ public struct BackupHeader: Sendable, Equatable {
 
     public var backupIDHex: String { Hex.encode(backupID) }
 
-    var json: JSONValue {
+    package var json: JSONValue {
         var key: JSONValue
         switch keyMode {
         case let .passphrase(ops, mem, salt):
@@ -52,7 +52,7 @@ public struct BackupHeader: Sendable, Equatable {
         ])
     }
 
-    init(formatVersion: UInt16, backupID: [UInt8], created: String, keyMode: BackupKeyMode, keyCheck: [UInt8]) {
+    package init(formatVersion: UInt16, backupID: [UInt8], created: String, keyMode: BackupKeyMode, keyCheck: [UInt8]) {
         self.formatVersion = formatVersion
         self.backupID = backupID
         self.created = created
@@ -176,7 +176,7 @@ public enum BackupFile {
     /// Payload = u32 big-endian manifest length, canonical JSON manifest
     /// `{"files":[{"mode":384,"path":"…","size":N}, …],"payload":"trustvault-vault-files"}`,
     /// then the files' bytes concatenated in manifest order.
-    static func encodePayload(_ entries: [BackupEntry]) -> [UInt8] {
+    package static func encodePayload(_ entries: [BackupEntry]) -> [UInt8] {
         let manifest = JSONValue.obj([
             "payload": .string("trustvault-vault-files"),
             "files": .array(entries.map {
@@ -191,7 +191,7 @@ public enum BackupFile {
         return out
     }
 
-    static func decodePayload(_ payload: [UInt8], file: String) throws(TrustVaultError) -> [BackupEntry] {
+    package static func decodePayload(_ payload: [UInt8], file: String) throws(TrustVaultError) -> [BackupEntry] {
         guard payload.count >= 4 else { throw .corrupt("\(file): the backup's contents are empty") }
         let manifestLength = Int(readBE32(payload, at: 0))
         guard manifestLength <= payload.count - 4 else { throw .corrupt("\(file): the backup's file list is cut short") }
@@ -276,7 +276,7 @@ public enum BackupFile {
         try parseHeader(bytes, file: file).header
     }
 
-    static func parseHeader(_ bytes: [UInt8], file: String) throws(TrustVaultError) -> (header: BackupHeader, streamStart: Int) {
+    package static func parseHeader(_ bytes: [UInt8], file: String) throws(TrustVaultError) -> (header: BackupHeader, streamStart: Int) {
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
             throw .corrupt("\(file) is not a trustvault backup (it does not start with TVBACKUP)",
                            recovery: "pass the file written by 'trustvault backup create'")

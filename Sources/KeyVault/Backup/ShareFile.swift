@@ -263,8 +263,8 @@ enum QRText {
 }
 
 /// Puts shares together for a backup: checks that each belongs to it and that enough are given.
-enum ShareSet {
-    static func combine(
+package enum ShareSet {
+    package static func combine(
         _ shares: [(file: String, share: BackupShare)], header: BackupHeader, backupFile: String
     ) throws(TrustVaultError) -> SecretBytes {
         guard case let .shares(k, n) = header.keyMode else {

@@ -1,0 +1,189 @@
+// One harness per parser. Each feeds the bytes to the parser the CLI uses and lets every thrown
+// TrustVaultError go: the fuzzer looks for traps (overflow, bounds), sanitizer reports, hangs
+// and memory blow-ups, never for a particular verdict.
+internal import Foundation
+internal import TrustCore
+internal import Formats
+internal import Metadata
+internal import SmartCard
+internal import KeyVault
+
+public struct FuzzTarget: Sendable {
+    public let name: String
+    public let run: @Sendable ([UInt8]) -> Void
+
+    public static let all: [FuzzTarget] = [
+        FuzzTarget(name: "json", run: fuzzJSON),
+        FuzzTarget(name: "pem", run: fuzzPEM),
+        FuzzTarget(name: "keyfile", run: fuzzKeyFile),
+        FuzzTarget(name: "pkcs8", run: fuzzPKCS8),
+        FuzzTarget(name: "certificate", run: fuzzCertificate),
+        FuzzTarget(name: "bundle", run: fuzzBundle),
+        FuzzTarget(name: "metadata", run: fuzzMetadata),
+        FuzzTarget(name: "backup-header", run: fuzzBackupHeader),
+        FuzzTarget(name: "backup-payload", run: fuzzBackupPayload),
+        FuzzTarget(name: "key-record", run: fuzzKeyRecord),
+        FuzzTarget(name: "share", run: fuzzShares),
+        FuzzTarget(name: "apdu", run: fuzzAPDU),
+    ]
+}
+
+/// Splits an input into parts at 0x00 bytes (metadata files, share files, card replies).
+func parts(_ bytes: [UInt8], max: Int) -> [[UInt8]] {
+    Array(bytes.split(separator: 0, maxSplits: max - 1, omittingEmptySubsequences: false).map(Array.init).prefix(max))
+}
+
+func fuzzJSON(_ bytes: [UInt8]) {
+    guard let value = try? JSONValue(parsing: bytes) else { return }
+    // What parses must re-encode canonically and parse back to the same value.
+    let canonical = value.canonicalBytes
+    guard let again = try? JSONValue(parsing: canonical), again == value else {
+        fatalError("canonical JSON did not round-trip")
+    }
+}
+
+func fuzzPEM(_ bytes: [UInt8]) {
+    guard let blocks = try? PEM.parse(bytes, source: "fuzz.pem") else { return }
+    for block in blocks { _ = PEM.encode(block) }
+}
+
+let fuzzPassphrase = Passphrase("fuzz-passphrase")
+
+func fuzzKeyFile(_ bytes: [UInt8]) {
+    // One passphrase attempt per block (what TRUSTVAULT_IMPORT_PASSPHRASE gives).
+    let report = KeyFileReader.read(
+        bytes: bytes, source: "fuzz.key", defaults: KeyImportDefaults(role: "targets", gun: "example.com/fuzz"),
+        passphrase: { request in request.attempt == 0 ? fuzzPassphrase : nil })
+    for entry in report.entries { _ = entry.keyID }
+    for refusal in report.refusals { _ = refusal.description }
+}
+
+func fuzzPKCS8(_ bytes: [UInt8]) {
+    _ = try? PrivateKeyDER.parsePKCS8(bytes)
+    _ = try? PrivateKeyDER.parseSEC1(bytes)
+    _ = try? PrivateKeyDER.parsePKCS1(bytes)
+    _ = try? PrivateKeyDER.parseNotaryEd25519(bytes)
+    _ = try? OpenSSLCrypto.decryptPKCS8(bytes, passphrase: fuzzPassphrase)
+}
+
+func fuzzCertificate(_ bytes: [UInt8]) {
+    if let info = try? CertificateInfo(derEncoded: bytes) {
+        try? info.checkValidity()
+    }
+    _ = try? CardCertificate.publicKey(ofCertificate: bytes)
+    if let infos = try? CertificateInfo.parseAll(pem: bytes, source: "fuzz-cert.pem") {
+        for info in infos { try? info.checkValidity() }
+    }
+    if let text = String(validating: bytes, as: UTF8.self), let key = try? TUFKey(certificatePEM: text) {
+        var warnings: [String] = []
+        try? Verifier.checkRootCertificate(key, gun: "example.com/fuzz", now: .now(), warnings: &warnings)
+    }
+}
+
+/// A scratch directory in memory-backed storage, one per process.
+nonisolated(unsafe) let scratch: String = {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let dir = "\(base)/trustvault-fuzz-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: "/dev/shm/trustvault-fuzz-\(getpid())") }
+    return dir
+}()
+
+func fuzzBundle(_ bytes: [UInt8]) {
+    let path = scratch + "/bundle.zip"
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    let report = ClientBundle.read(
+        path, defaults: KeyImportDefaults(role: "targets/ci", gun: nil),
+        passphrase: { request in request.attempt == 0 ? fuzzPassphrase : nil })
+    for refusal in report.refusals { _ = refusal.description }
+}
+
+let metadataRoles = ["root", "targets", "snapshot", "timestamp", "targets/releases"]
+
+func fuzzMetadata(_ bytes: [UInt8]) {
+    var files: [String: [UInt8]] = [:]
+    for (role, part) in zip(metadataRoles, parts(bytes, max: metadataRoles.count)) where !part.isEmpty {
+        files[role] = part
+        _ = try? SignedMetadata(parsing: part, name: role + ".json")
+    }
+    let set = MetadataSet(gun: "example.com/ref", files: files)
+    let report = Verifier.verify(set)
+    _ = "\(report)"
+    _ = try? set.root()
+    _ = try? set.targets()
+}
+
+func fuzzBackupHeader(_ bytes: [UInt8]) {
+    guard let (header, _) = try? BackupFile.parseHeader(bytes, file: "fuzz.tvbackup") else { return }
+    _ = header.json.canonicalBytes
+}
+
+func fuzzBackupPayload(_ bytes: [UInt8]) {
+    guard let entries = try? BackupFile.decodePayload(bytes, file: "fuzz.tvbackup") else { return }
+    _ = try? Backup.validate(entries, file: "fuzz.tvbackup")
+}
+
+func fuzzKeyRecord(_ bytes: [UInt8]) {
+    // The file name is taken from the record's own ID so that the checks behind it are reached.
+    let name = (try? JSONValue(parsing: bytes))?["public"]?["id"]?.stringValue ?? "x"
+    _ = try? Vault.checkRecord(bytes, file: "keys/\(name).json", fileName: name + ".json")
+}
+
+func fuzzShares(_ bytes: [UInt8]) {
+    var shares: [(file: String, share: BackupShare)] = []
+    for (i, part) in parts(bytes, max: 4).enumerated() {
+        if let share = try? BackupShare.parse(String(decoding: part, as: UTF8.self), file: "share-\(i).txt") {
+            shares.append(("share-\(i).txt", share))
+        }
+    }
+    guard let first = shares.first?.share else { return }
+    let header = BackupHeader(
+        formatVersion: BackupHeader.currentVersion, backupID: first.backupID, created: "2026-01-01T00:00:00Z",
+        keyMode: .shares(threshold: first.threshold, count: first.count), keyCheck: [UInt8](repeating: 0, count: 32))
+    _ = try? ShareSet.combine(shares, header: header, backupFile: "fuzz.tvbackup")
+}
+
+/// A card whose replies (data ‖ SW1 SW2) come from the input, one per APDU, split at 0x00 0x00 0x00.
+final class FuzzCard: APDUTransport {
+    var replies: [[UInt8]]
+    init(_ bytes: [UInt8]) {
+        var out: [[UInt8]] = []
+        var current: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if i + 2 < bytes.count, bytes[i] == 0, bytes[i + 1] == 0, bytes[i + 2] == 0 {
+                out.append(current)
+                current = []
+                i += 3
+            } else {
+                current.append(bytes[i])
+                i += 1
+            }
+        }
+        out.append(current)
+        replies = out.reversed()
+    }
+    func transmit(_ apdu: [UInt8]) throws(TrustVaultError) -> [UInt8] {
+        guard let reply = replies.popLast() else { throw .invalid("no more replies") }
+        return reply
+    }
+}
+
+func fuzzAPDU(_ bytes: [UInt8]) {
+    _ = TLV.parse(bytes)
+    let session = PIVSession(transport: FuzzCard(bytes))
+    try? session.select()
+    _ = try? session.serial()
+    _ = try? session.version()
+    _ = try? session.pinStatus()
+    _ = try? session.pukStatus()
+    _ = try? session.managementKeyInfo()
+    for slot in [PIVSlot.signature, PIVSlot.authentication] {
+        _ = try? session.slotMetadata(slot)
+        _ = try? session.slotPublicKey(slot)
+        _ = try? session.readCertificate(slot: slot)
+        _ = try? session.attest(slot: slot)
+    }
+    _ = try? session.signP256(slot: .signature, message: [1, 2, 3])
+    _ = try? session.signEd25519(slot: .signature, message: [1, 2, 3])
+}
