@@ -192,7 +192,7 @@ public enum InputFile {
 }
 
 /// The one escaping function for text that came from outside (file names, GUNs, roles, PEM
-/// headers) before it reaches a terminal: control characters, DEL, C1 controls and bidi
+/// headers) before it reaches a terminal: control characters (except tab), DEL, C1 controls and bidi
 /// overrides become visible `\xNN` / `\u{NNNN}` sequences, so they can neither move the cursor
 /// nor change colours nor reorder the text.
 public enum Escape {
@@ -221,6 +221,7 @@ public enum Escape {
 
     static func needsEscape(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
+        case 0x09: false  // a tab is inert, and tables (docker trust inspect's) use it
         case 0x00...0x1F, 0x7F...0x9F: true
         case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidi marks and overrides
         case 0xFFFD: false

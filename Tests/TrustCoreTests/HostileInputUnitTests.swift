@@ -74,7 +74,7 @@ struct HostileInputUnitTests {
     @Test func escapingMakesControlCharactersVisibleAndInert() {
         #expect(Escape.visible("a\u{1b}[31mb\nc\u{7f}\u{9b}\u{202e}d") == "a\\x1b[31mb\\x0ac\\x7f\\x9b\\u{202e}d")
         #expect(Escape.visible("plain café/x") == "plain café/x")
-        #expect(Escape.visibleLines("one\u{1b}\ntwo") == "one\\x1b\ntwo")
+        #expect(Escape.visibleLines("one\u{1b}\ntwo\tthree") == "one\\x1b\ntwo\tthree")
     }
 
     @Test func kdfParametersMustBeAProfile() throws {
