@@ -197,7 +197,10 @@ public enum BackupFile {
         guard payload.count >= 4 else { throw .corrupt("\(file): the backup's contents are empty") }
         let manifestLength = Int(readBE32(payload, at: 0))
         guard manifestLength <= payload.count - 4 else { throw .corrupt("\(file): the backup's file list is cut short") }
-        let manifest = try JSONValue(parsing: Array(payload[4..<(4 + manifestLength)]))
+        let manifest: JSONValue
+        do { manifest = try JSONValue(parsing: Array(payload[4..<(4 + manifestLength)])) } catch {
+            throw .corrupt("\(file): the backup's file list is damaged: \(error.message)")
+        }
         guard manifest["payload"]?.stringValue == "trustvault-vault-files", let files = manifest["files"]?.arrayValue else {
             throw .corrupt("\(file): the backup's file list is not in the expected form")
         }
@@ -299,7 +302,10 @@ public enum BackupFile {
             throw .corrupt("\(file): the backup header is damaged (its digest does not match)",
                            recovery: "use another copy of the backup")
         }
-        let json = try JSONValue(parsing: Array(bytes[14..<digestStart]))
+        let json: JSONValue
+        do { json = try JSONValue(parsing: Array(bytes[14..<digestStart])) } catch {
+            throw .corrupt("\(file): the backup header is damaged: \(error.message)")
+        }
         let header = try BackupHeader(json: json, version: version, file: file)
         return (header, digestStart + headerDigestBytes)
     }
