@@ -265,6 +265,26 @@ struct HostileFormatCLITests {
         expectRefused(try bounded(v, ["key", "import", zip]), status: 65, naming: zip, mentioning: "encrypted", vault: v, before: before)
     }
 
+    /// A root.json with version 2^63-1 (once a trap after the root passphrase was used) is
+    /// refused when read, before any secret is asked for: no passphrase is in the environment,
+    /// and the error is about the version, not a missing passphrase.
+    @Test func hugeMetadataVersionIsRefusedBeforeAnyPassphrase() throws {
+        let v = try CLIVault()
+        let dir = TemporaryDirectory("version")
+        let gun = "example.com/acme/version"
+        let (root, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
+        let rootFile = repo + "/tuf/" + gun + "/metadata/root.json"
+        try tamper(rootFile, #""version":1"#, #""version":9223372036854775807"#)
+        let before = v.fingerprint()
+        let noSecrets: [String: String] = [:]
+        let sign = try bounded(v, ["root", "sign", rootFile, "--key", root, "--out", dir.sub("signed.json")], env: noSecrets)
+        expectRefused(sign, status: 1, naming: rootFile, mentioning: "out of range", vault: v, before: before)
+        let rotate = try bounded(v, ["repo", "rotate", gun, "targets", "--current", repo, "--out", dir.sub("rotated")], env: noSecrets)
+        expectRefused(rotate, status: 1, naming: "root.json", mentioning: "out of range", vault: v, before: before)
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("signed.json")))
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("rotated")))
+    }
+
     @Test func keyRecordsAreValidatedOnRead() throws {
         let v = try CLIVault()
         let gun = "example.com/acme/app"

@@ -271,7 +271,7 @@ public enum BackupFile {
             offset = end
             first = false
         } while offset < payload.count
-        sodium_memzero(&state, MemoryLayout.size(ofValue: state))
+        withUnsafeMutableBytes(of: &state) { Sodium.wipe($0.baseAddress!, count: $0.count) }
         return out
     }
 
@@ -321,7 +321,7 @@ public enum BackupFile {
         let (header, streamStart) = try parseHeader(bytes, file: file)
         let associated = Array(bytes[0..<(streamStart + streamHeaderBytes)])
         var state = crypto_secretstream_xchacha20poly1305_state()
-        defer { sodium_memzero(&state, MemoryLayout.size(ofValue: state)) }
+        defer { withUnsafeMutableBytes(of: &state) { Sodium.wipe($0.baseAddress!, count: $0.count) } }
         let initStatus = key.withBytePointer { k, _ in
             bytes.withUnsafeBufferPointer { b in
                 crypto_secretstream_xchacha20poly1305_init_pull(&state, b.baseAddress! + streamStart, k)
