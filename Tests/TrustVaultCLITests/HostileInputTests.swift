@@ -107,6 +107,10 @@ struct InputGateCLITests {
         try FileManager.default.removeItem(atPath: targets + "/b")
         try FileManager.default.createSymbolicLink(atPath: targets + "/x.json", withDestinationPath: "/etc/hostname")
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: targets + "/x.json", mentioning: "out of", vault: v, before: before)
+        // targets/ itself a symlink out of the metadata directory.
+        try FileManager.default.removeItem(atPath: targets)
+        try FileManager.default.createSymbolicLink(atPath: targets, withDestinationPath: "/usr")
+        expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: targets, mentioning: "out of", vault: v, before: before)
 
         // A trust directory whose private/ links to a directory outside and to itself.
         let trust = work.sub("trust")
