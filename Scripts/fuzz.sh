@@ -94,5 +94,5 @@ for target in "${targets[@]}"; do
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "${execs:-0}" "${rate:-0}" "$elapsed" "$size" "$result" >> "$summary"
 done
-column -t -s $'\t' "$summary"
+awk -F'\t' '{ printf "%-16s %12s %10s %8s %8s  %s\n", $1, $2, $3, $4, $5, $6 }' "$summary"
 exit $status

@@ -28,8 +28,8 @@ public enum Seeds {
             try put("keyfile", "pkcs8-\(name).pem", Array(plain.utf8))
             let blocks = try PEM.parse(Array(notary.utf8), source: "seed")
             try put("pkcs8", "encrypted-\(name).der", blocks[0].bytes)
-            try put("pkcs8", "notary-\(name).der", Array(try PrivateKeyDER.notaryPKCS8(key).unsafeCopy()))
-            try put("pkcs8", "standard-\(name).der", Array(try PrivateKeyDER.standardPKCS8(key).unsafeCopy()))
+            try put("pkcs8", "notary-\(name).der", try PrivateKeyDER.notaryPKCS8(key).withUnsafeBytes { Array($0) })
+            try put("pkcs8", "standard-\(name).der", try PrivateKeyDER.standardPKCS8(key).withUnsafeBytes { Array($0) })
         }
 
         // Certificates and a client bundle's members (fuzz.sh zips them).

@@ -68,11 +68,11 @@ func fuzzPKCS8(_ bytes: [UInt8]) {
 
 func fuzzCertificate(_ bytes: [UInt8]) {
     if let info = try? CertificateInfo(derEncoded: bytes) {
-        try? info.checkValidity()
+        _ = try? info.checkValidity()
     }
     _ = try? CardCertificate.publicKey(ofCertificate: bytes)
     if let infos = try? CertificateInfo.parseAll(pem: bytes, source: "fuzz-cert.pem") {
-        for info in infos { try? info.checkValidity() }
+        for info in infos { _ = try? info.checkValidity() }
     }
     if let text = String(validating: bytes, as: UTF8.self), let key = try? TUFKey(certificatePEM: text) {
         var warnings: [String] = []
@@ -81,7 +81,7 @@ func fuzzCertificate(_ bytes: [UInt8]) {
 }
 
 /// A scratch directory in memory-backed storage, one per process.
-nonisolated(unsafe) let scratch: String = {
+let scratch: String = {
     let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     let dir = "\(base)/trustvault-fuzz-\(getpid())"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -150,12 +150,12 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
                 overall = bytes
                 continue
             }
-            guard isDataLine(line), let colon = line.firstIndex(of: ":"),
-                let number = Int(trimmed(line[..<colon]))
-            else { continue }
-            // Range-checked before it is used as a bound (a lone line 0 once trapped).
-            guard number >= 1, number <= maximumLines else {
-                throw .corrupt("share file \(file), line \(fileLine): share line number \(number) is out of range (1-\(maximumLines))",
+            guard isDataLine(line), let colon = line.firstIndex(of: ":") else { continue }
+            // Range-checked before it is used as a bound (a lone line 0 once trapped); a number
+            // too long for an Int is out of range too, not a line to skip.
+            let label = trimmed(line[..<colon])
+            guard let number = Int(label), number >= 1, number <= maximumLines else {
+                throw .corrupt("share file \(file), line \(fileLine): share line number \(label.prefix(24)) is out of range (1-\(maximumLines))",
                                recovery: "copy the numbered lines exactly from the custodian's printed sheet")
             }
             let tokens = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })

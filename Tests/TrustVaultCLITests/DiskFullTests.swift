@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Every command that writes, run against a full disk (a small tmpfs, filled up): exit 74
+/// (EX_IOERR) with one `error:` line, the vault byte-for-byte unchanged, and nothing left behind
+/// on the full file system (no temporary file, no half-written --out). Needs root to mount the
+/// tmpfs (CI runs as root); without it the test fails, it does not skip.
+@Suite("Full disk: every writing command", .serialized)
+struct DiskFullTests {
+    /// Lists every entry (hidden ones too) under `root` with its size: stray output shows up here.
+    static func listing(_ root: String) -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        for case let rel as String in fm.enumerator(atPath: root)! {
+            let size = ((try? fm.attributesOfItem(atPath: root + "/" + rel))?[.size] as? NSNumber)?.intValue ?? -1
+            out.append("\(rel) \(size)")
+        }
+        return out.sorted()
+    }
+
+    @Test func writingCommandsOnAFullDiskFailWith74AndLeaveNothing() throws {
+        guard getuid() == 0 else { throw TestFailure("mounting a tmpfs needs root (CI runs as root)") }
+        let dir = TemporaryDirectory("disk-full")
+        let v = try CLIVault()
+        let root = try v.generate("root")
+        let pwKey = try v.generate("targets/pw")
+        let gun = "example.com/full/base"
+        let (_, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
+        let shares = dir.sub("shares")
+        try FileManager.default.createDirectory(atPath: shares, withIntermediateDirectories: true)
+        let backup = dir.sub("base.tvbackup")
+        #expect(try v.run(["backup", "create", "--out", backup, "--shares", "2/3", "--share-dir", shares]).status == 0)
+        let shareFiles = try FileManager.default.contentsOfDirectory(atPath: shares).sorted().prefix(2).map { shares + "/" + $0 }
+        let keyFile = dir.sub("import.pem")
+        #expect(try Run.program("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyFile]).status == 0)
+        let pubFile = dir.sub("ci.pub")
+        #expect(try Run.program("/usr/bin/openssl", ["pkey", "-in", keyFile, "-pubout", "-out", pubFile]).status == 0)
+        try v.run(["key", "remove", try v.generate("targets/removed-in-backup"), "--yes"])  // so a merge has a key to add
+
+        // The tmpfs: the vault copied onto it, then filled to the last byte.
+        let mount = dir.sub("full")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let mounted = try Run.program("/bin/mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", mount])
+        guard mounted.status == 0 else { throw TestFailure("mount tmpfs failed: \(mounted)") }
+        defer { _ = try? Run.program("/bin/umount", [mount]) }
+        let vault = mount + "/vault"
+        #expect(try Run.program("/bin/cp", ["-a", v.path, vault]).status == 0)
+        let fill = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: mount + "/filler", contents: nil); return mount + "/filler" }()))
+        let chunk = Data(count: 4096)
+        while (try? fill.write(contentsOf: chunk)) != nil {}
+        try? fill.close()
+
+        let env = CLIVault.env.merging(["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase", "TRUSTVAULT_NEW_PASSPHRASE": "new-passphrase-1",
+                                        "TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-passphrase"]) { $1 }
+        let commands: [(String, [String])] = [
+            ("init", ["--vault", mount + "/new-vault", "init", "--kdf", "interactive"]),
+            ("key generate", ["--vault", vault, "key", "generate", "--role", "targets/full"]),
+            ("key import", ["--vault", vault, "key", "import", keyFile, "--role", "targets/imported"]),
+            ("key passwd", ["--vault", vault, "key", "passwd", pwKey]),
+            ("backup restore (new vault)", ["--vault", mount + "/restored", "backup", "restore", backup, "--share", shareFiles[0], "--share", shareFiles[1]]),
+            ("backup restore (merge)", ["--vault", vault, "backup", "restore", backup, "--share", shareFiles[0], "--share", shareFiles[1]]),
+            ("backup create --out", ["--vault", vault, "backup", "create", "--out", mount + "/b.tvbackup", "--shares", "2/3", "--share-dir", mount]),
+            ("repo init --out", ["--vault", vault, "repo", "init", "example.com/full/new", "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", mount + "/repo"]),
+            ("repo rotate targets --out", ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", mount + "/rotated"]),
+            ("delegation add --out", ["--vault", vault, "delegation", "add", gun, "targets/releases", "--key-file", pubFile, "--all-paths", "--current", repo, "--out", mount + "/deleg"]),
+            ("key export --out", ["--vault", vault, "key", "export", pwKey, "--out", mount + "/export.key"]),
+            ("root cert --out", ["--vault", vault, "root", "cert", gun, "--key", root, "--out", mount + "/root.crt"]),
+            ("key remove", ["--vault", vault, "key", "remove", pwKey, "--yes"]),
+        ]
+        var table: [String] = []
+        for (name, args) in commands {
+            let before = treeFingerprint(vault, excluding: [".lock"])
+            let files = Self.listing(mount)
+            let result = try Run.start(TrustVaultCLI.binary, args, environment: env).wait(timeout: 60)
+            table.append("\(name): exit \(result.status): \(result.errorLines.first ?? "")")
+            if name == "key remove" && result.status == 0 {
+                // Removing frees space: it may succeed on a full disk; then the key must be gone whole.
+                #expect(!treeFingerprint(vault, excluding: [".lock"]).contains(pwKey))
+                continue
+            }
+            #expect(result.status == 74, "\(name): \(result)")
+            #expect(result.errorLines.count == 1, "\(name): \(result.stderr)")
+            #expect(result.stderr.contains("No space left") || result.stderr.contains("space"), "\(name): \(result.stderr)")
+            #expect(treeFingerprint(vault, excluding: [".lock"]) == before, "\(name): the vault must be unchanged")
+            #expect(Self.listing(mount) == files, "\(name): stray output on the full disk: \(Set(Self.listing(mount)).symmetricDifference(files))")
+        }
+        print("full disk:\n" + table.joined(separator: "\n"))
+        // Once space is back, the same vault works and every key opens.
+        try FileManager.default.removeItem(atPath: mount + "/filler")
+        #expect(try TrustVaultCLI.run(["--vault", vault, "key", "generate", "--role", "targets/after"], environment: env).status == 0)
+    }
+}
