@@ -233,7 +233,7 @@ COMMANDS = {
     "key generate": c_generate, "key import": c_import, "key remove": c_remove, "key passwd": c_passwd,
     "backup restore (new vault)": c_restore_fresh, "backup restore (merge)": c_restore_merge,
     "backup create --out": c_backup_create, "repo init --out": c_repo_init, "repo rotate targets --out": c_rotate,
-    "delegation add --out": c_delegation, "key export --out": c_export, "root cert --out": c_root_cert,
+    "delegation add --out": c_delegation, "key export --out": c_export,
 }
 partial_outs = []
 

@@ -58,14 +58,21 @@ public struct MetadataSet: Sendable {
     @discardableResult
     public func writeTrustDirFragment(to directory: String) throws(TrustVaultError) -> [(role: String, path: String)] {
         let base = directory + "/tuf/" + gun + "/metadata"
-        try AtomicFile.makeDirectories(base)
+        // On failure (a full disk) everything this call created goes again: no half fragment.
+        let created = AtomicFile.firstMissingDirectory(base)
         var written: [(String, String)] = []
-        for role in files.keys.sorted(by: Self.uploadOrder) {
-            let path = base + "/" + role + ".json"
-            try AtomicFile.makeDirectories(AtomicFile.parent(of: path))
-            // Metadata is public; 0644 like notary's cache.
-            try AtomicFile.write(files[role] ?? [], to: path, mode: 0o644)
-            written.append((role, path))
+        do {
+            try AtomicFile.makeDirectories(base)
+            for role in files.keys.sorted(by: Self.uploadOrder) {
+                let path = base + "/" + role + ".json"
+                try AtomicFile.makeDirectories(AtomicFile.parent(of: path))
+                // Metadata is public; 0644 like notary's cache.
+                try AtomicFile.write(files[role] ?? [], to: path, mode: 0o644)
+                written.append((role, path))
+            }
+        } catch {
+            if let created { AtomicFile.removeCreatedTree(created) } else { for (_, path) in written { AtomicFile.removeCreatedTree(path) } }
+            throw error
         }
         return written
     }

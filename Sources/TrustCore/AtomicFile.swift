@@ -67,6 +67,42 @@ public enum AtomicFile {
         }
     }
 
+    /// The first directory on the way to `path` that does not exist yet (the first one
+    /// ``makeDirectories(_:mode:)`` would create), or nil when `path` exists.
+    public static func firstMissingDirectory(_ path: String) -> String? {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            var st = stat()
+            if lstat(current, &st) != 0 { return current }
+        }
+        return nil
+    }
+
+    /// Removes a directory tree this process itself created for an output that then failed
+    /// (a full disk), so that no half-written output is left behind. Symlinks are removed, never
+    /// followed. Best effort: what cannot be removed stays.
+    public static func removeCreatedTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            if let dir = opendir(path) {
+                var names: [String] = []
+                while let entry = readdir(dir) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                    }
+                    if name != "." && name != ".." { names.append(name) }
+                }
+                closedir(dir)
+                for name in names { removeCreatedTree(path + "/" + name) }
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
     /// fsyncs a directory so that renames and creations inside it survive a crash.
     public static func syncDirectory(of path: String) throws(TrustVaultError) {
         let dir = parent(of: path)

@@ -119,6 +119,32 @@ public struct Ceremonies: Sendable {
         output.notes += result.notes
     }
 
+    /// Runs a ceremony's writing phase (metadata, online key files, new vault keys). When a step
+    /// fails (a full disk), what the phase created goes again — the metadata fragment, the key
+    /// files under OUT/private, the keys it added to the vault — so a failed ceremony leaves
+    /// neither a half --out nor a vault key that no metadata names.
+    func committing(
+        to out: String, gun: String, output: inout CeremonyOutput,
+        _ body: (inout CeremonyOutput) throws(TrustVaultError) -> Void
+    ) throws(TrustVaultError) {
+        let createdMetadata = AtomicFile.firstMissingDirectory(out + "/tuf/" + gun + "/metadata")
+        let createdPrivate = AtomicFile.firstMissingDirectory(out + "/private")
+        let keysBefore = output.newVaultKeys.count
+        let filesBefore = output.privateKeyFiles.count
+        do {
+            try body(&output)
+        } catch {
+            for record in output.newVaultKeys.dropFirst(keysBefore) { try? vault.remove(record) }
+            output.newVaultKeys.removeSubrange(keysBefore...)
+            for file in output.privateKeyFiles.dropFirst(filesBefore) { AtomicFile.removeCreatedTree(file.path) }
+            output.privateKeyFiles.removeSubrange(filesBefore...)
+            if let createdPrivate { AtomicFile.removeCreatedTree(createdPrivate) }
+            if let createdMetadata { AtomicFile.removeCreatedTree(createdMetadata) }
+            output.metadataFiles = []
+            throw error
+        }
+    }
+
     func writeOnlineKey(
         _ key: PrivateKey, role: String, gun: String, passphrase: Passphrase, to out: String, output: inout CeremonyOutput
     ) throws(TrustVaultError) {
@@ -175,12 +201,14 @@ public struct Ceremonies: Sendable {
             snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey, now: now)
 
         var output = CeremonyOutput()
-        try write(result, to: out, output: &output)
-        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
-        output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
-        if let snapshotKey, let snapshotPass {
-            output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
+        try committing(to: out, gun: gun, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
+            try write(result, to: out, output: &output)
+            try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+            if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+            output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
+            if let snapshotKey, let snapshotPass {
+                output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
+            }
         }
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
@@ -229,9 +257,11 @@ public struct Ceremonies: Sendable {
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
             let exportPass = try secrets.passphrase(for: .export, creating: true)
             result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
-            try write(result, to: out, output: &output)
-            try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-            if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
+            try committing(to: out, gun: gun, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
+                try write(result, to: out, output: &output)
+                try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+                if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
+            }
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
