@@ -193,19 +193,17 @@ public enum InputFile {
 
 /// The one escaping function for text that came from outside (file names, GUNs, roles, PEM
 /// headers) before it reaches a terminal: control characters (except tab), DEL, C1 controls and bidi
-/// overrides become visible `\xNN` / `\u{NNNN}` sequences, so they can neither move the cursor
-/// nor change colours nor reorder the text.
+/// overrides become visible `\u001b`-style sequences (JSON's escape, so JSON output stays valid and
+/// means the same), so they can neither move the cursor nor change colours nor reorder the text.
 public enum Escape {
     public static func visible(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             if needsEscape(scalar) {
-                if scalar.value < 0x100 {
-                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
-                }
+                // JSON's form, so that `--json` output stays valid JSON with the same meaning.
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             } else {
                 out.unicodeScalars.append(scalar)
             }

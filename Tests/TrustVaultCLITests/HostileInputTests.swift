@@ -255,11 +255,11 @@ struct HostileFormatCLITests {
         let escape = try withHeaders("esc.pem", "role: targets/\u{1b}[31mred")
         let escRun = try bounded(v, ["key", "import", escape])
         expectRefused(escRun, status: 64, naming: escape, vault: v, before: before)
-        #expect(escRun.result.stderr.contains("\\x1b[31m"), "the escape is shown, not sent: \(escRun.result.stderr)")
+        #expect(escRun.result.stderr.contains("\\u001b[31m"), "the escape is shown, not sent: \(escRun.result.stderr)")
 
         // A GUN with a terminal escape in an argument is escaped in the error line.
         let gunRun = try bounded(v, ["verify", dir.path, "--gun", "evil\u{1b}]0;pwned\u{07}/app"])
-        expectFailure(gunRun.result, status: 64, mentioning: "\\x1b]0;pwned\\x07")
+        expectFailure(gunRun.result, status: 64, mentioning: "\\u001b]0;pwned\\u0007")
 
         // An encrypted zip is named as such.
         let zip = dir.sub("bundle.zip")
