@@ -82,6 +82,20 @@ public enum InputFile {
         return out
     }
 
+    /// Reads `name` inside `directory` like ``read(_:kind:)``, refusing a symlink that leads out
+    /// of the directory (a file of a directory trustvault reads is part of that directory).
+    public static func read(_ name: String, inside directory: String, kind: InputKind) throws(TrustVaultError) -> [UInt8] {
+        let path = directory + "/" + name
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+            guard let target = realPath(path), let base = realPath(directory), target.hasPrefix(base + "/") else {
+                throw .invalid("\(Escape.visible(path)) is a symlink that leads out of \(Escape.visible(directory))",
+                               recovery: "copy the file into the directory instead of linking to it")
+            }
+        }
+        return try read(path, kind: kind)
+    }
+
     /// The first `count` bytes of a regular file (fewer if it is shorter), with the same checks
     /// as ``read(_:kind:)``; nil when the path is not a readable regular file.
     public static func prefix(_ path: String, count: Int) -> [UInt8]? {

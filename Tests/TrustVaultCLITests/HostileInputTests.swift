@@ -74,7 +74,9 @@ struct InputGateCLITests {
                       status: 66, naming: fifo, vault: v, before: before)
         let metadata = repo + "/tuf/" + gun + "/metadata"
         try FileManager.default.removeItem(atPath: metadata + "/targets.json")
-        try FileManager.default.createSymbolicLink(atPath: metadata + "/targets.json", withDestinationPath: "/dev/zero")
+        // A symlink inside the directory to a FIFO inside it: the gate refuses the FIFO.
+        #expect(mkfifo(metadata + "/pipe", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: metadata + "/targets.json", withDestinationPath: "pipe")
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 66, naming: metadata + "/targets.json", vault: v, before: before)
         // backup verify with a FIFO as the backup file and as a share file.
         expectRefused(try bounded(v, ["backup", "verify", fifo]), status: 66, naming: fifo, vault: v, before: before)
@@ -111,6 +113,19 @@ struct InputGateCLITests {
         try FileManager.default.removeItem(atPath: targets)
         try FileManager.default.createSymbolicLink(atPath: targets, withDestinationPath: "/usr")
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: targets, mentioning: "out of", vault: v, before: before)
+
+        // root.json itself a symlink out of the metadata directory.
+        try FileManager.default.removeItem(atPath: targets)
+        let rootJSON = repo + "/tuf/" + gun + "/metadata/root.json"
+        try FileManager.default.moveItem(atPath: rootJSON, toPath: work.sub("moved-root.json"))
+        try FileManager.default.createSymbolicLink(atPath: rootJSON, withDestinationPath: work.sub("moved-root.json"))
+        expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: rootJSON, mentioning: "out of", vault: v, before: before)
+        // A client bundle whose cert.pem links out of the bundle.
+        let bundle = work.sub("bundle")
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        try "k".write(toFile: bundle + "/key.pem", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: bundle + "/cert.pem", withDestinationPath: "/etc/hostname")
+        expectRefused(try bounded(v, ["key", "import", bundle]), status: 64, naming: bundle + "/cert.pem", mentioning: "out of", vault: v, before: before)
 
         // A trust directory whose private/ links to a directory outside and to itself.
         let trust = work.sub("trust")
