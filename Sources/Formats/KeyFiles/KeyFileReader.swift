@@ -116,14 +116,14 @@ public enum KeyFileReader {
         file path: String, defaults: KeyImportDefaults = KeyImportDefaults(), now: Date = Date(),
         passphrase: KeyFilePassphraseProvider
     ) -> KeyFileReport {
-        let bytes: [UInt8]
-        switch Result(catching: { () throws(TrustVaultError) in try AtomicFile.read(path, kind: .keyFile) }) {
-        case .success(let b): bytes = b
-        case .failure(let error):
+        var bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path, kind: .keyFile) } catch {
             var report = KeyFileReport()
             report.refuse(path, nil, error)
             return report
         }
+        // The file's text may be an unencrypted key: wiped once it is parsed.
+        defer { Sodium.wipe(&bytes) }
         return read(bytes: bytes, source: path, defaults: defaults, now: now, passphrase: passphrase)
     }
 
