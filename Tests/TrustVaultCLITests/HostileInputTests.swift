@@ -183,6 +183,13 @@ struct HostileFormatCLITests {
             let run = try bounded(v, ["key", "import", path, "--role", "targets/ci"], env: env)
             expectRefused(run, status: 65, naming: path, mentioning: "unsupported parameters", vault: v, before: before)
         }
+        // Nine blocks at the per-block bound (10^6 iterations each) add up to more than one
+        // import may spend: refused at once, before any of them is derived.
+        let atBound = try pbkdf2Key(dir, name: "bound", iterations: [0x02, 0x03, 0x0F, 0x42, 0x40])
+        let many = dir.sub("many.pem")
+        try String(repeating: try String(contentsOfFile: atBound, encoding: .utf8), count: 9).write(toFile: many, atomically: true, encoding: .utf8)
+        expectRefused(try bounded(v, ["key", "import", many, "--role", "targets/ci"], env: env), status: 65, naming: many,
+                      mentioning: "unsupported parameters", vault: v, before: before)
         #expect(try v.run(["key", "import", fine, "--role", "targets/ci"], env: env).status == 0)
 
         // Argon2id parameters in a key record, vault.json and a backup header: only trustvault's
