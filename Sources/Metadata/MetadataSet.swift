@@ -31,7 +31,7 @@ public struct MetadataSet: Sendable {
         var set = MetadataSet(gun: gun)
         for role in ["root", "targets", "snapshot", "timestamp"] {
             let path = base + "/" + role + ".json"
-            if AtomicFile.exists(path) { set.files[role] = try AtomicFile.read(path, kind: .metadata) }
+            if AtomicFile.exists(path) { set.files[role] = try InputFile.read(role + ".json", inside: base, kind: .metadata) }
         }
         // Delegations: targets/<name>.json, nested. The walk follows no symlinked directory and
         // no symlink out of targets/ (two links to "." once made it exponential).

@@ -74,7 +74,9 @@ struct InputGateCLITests {
                       status: 66, naming: fifo, vault: v, before: before)
         let metadata = repo + "/tuf/" + gun + "/metadata"
         try FileManager.default.removeItem(atPath: metadata + "/targets.json")
-        try FileManager.default.createSymbolicLink(atPath: metadata + "/targets.json", withDestinationPath: "/dev/zero")
+        // A symlink inside the directory to a FIFO inside it: the gate refuses the FIFO.
+        #expect(mkfifo(metadata + "/pipe", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: metadata + "/targets.json", withDestinationPath: "pipe")
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 66, naming: metadata + "/targets.json", vault: v, before: before)
         // backup verify with a FIFO as the backup file and as a share file.
         expectRefused(try bounded(v, ["backup", "verify", fifo]), status: 66, naming: fifo, vault: v, before: before)
@@ -111,6 +113,19 @@ struct InputGateCLITests {
         try FileManager.default.removeItem(atPath: targets)
         try FileManager.default.createSymbolicLink(atPath: targets, withDestinationPath: "/usr")
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: targets, mentioning: "out of", vault: v, before: before)
+
+        // root.json itself a symlink out of the metadata directory.
+        try FileManager.default.removeItem(atPath: targets)
+        let rootJSON = repo + "/tuf/" + gun + "/metadata/root.json"
+        try FileManager.default.moveItem(atPath: rootJSON, toPath: work.sub("moved-root.json"))
+        try FileManager.default.createSymbolicLink(atPath: rootJSON, withDestinationPath: work.sub("moved-root.json"))
+        expectRefused(try bounded(v, ["verify", repo, "--gun", gun]), status: 64, naming: rootJSON, mentioning: "out of", vault: v, before: before)
+        // A client bundle whose cert.pem links out of the bundle.
+        let bundle = work.sub("bundle")
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        try "k".write(toFile: bundle + "/key.pem", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: bundle + "/cert.pem", withDestinationPath: "/etc/hostname")
+        expectRefused(try bounded(v, ["key", "import", bundle]), status: 64, naming: bundle + "/cert.pem", mentioning: "out of", vault: v, before: before)
 
         // A trust directory whose private/ links to a directory outside and to itself.
         let trust = work.sub("trust")
@@ -168,6 +183,13 @@ struct HostileFormatCLITests {
             let run = try bounded(v, ["key", "import", path, "--role", "targets/ci"], env: env)
             expectRefused(run, status: 65, naming: path, mentioning: "unsupported parameters", vault: v, before: before)
         }
+        // Nine blocks at the per-block bound (10^6 iterations each) add up to more than one
+        // import may spend: refused at once, before any of them is derived.
+        let atBound = try pbkdf2Key(dir, name: "bound", iterations: [0x02, 0x03, 0x0F, 0x42, 0x40])
+        let many = dir.sub("many.pem")
+        try String(repeating: try String(contentsOfFile: atBound, encoding: .utf8), count: 9).write(toFile: many, atomically: true, encoding: .utf8)
+        expectRefused(try bounded(v, ["key", "import", many, "--role", "targets/ci"], env: env), status: 65, naming: many,
+                      mentioning: "unsupported parameters", vault: v, before: before)
         #expect(try v.run(["key", "import", fine, "--role", "targets/ci"], env: env).status == 0)
 
         // Argon2id parameters in a key record, vault.json and a backup header: only trustvault's
@@ -255,11 +277,11 @@ struct HostileFormatCLITests {
         let escape = try withHeaders("esc.pem", "role: targets/\u{1b}[31mred")
         let escRun = try bounded(v, ["key", "import", escape])
         expectRefused(escRun, status: 64, naming: escape, vault: v, before: before)
-        #expect(escRun.result.stderr.contains("\\x1b[31m"), "the escape is shown, not sent: \(escRun.result.stderr)")
+        #expect(escRun.result.stderr.contains("\\u001b[31m"), "the escape is shown, not sent: \(escRun.result.stderr)")
 
         // A GUN with a terminal escape in an argument is escaped in the error line.
         let gunRun = try bounded(v, ["verify", dir.path, "--gun", "evil\u{1b}]0;pwned\u{07}/app"])
-        expectFailure(gunRun.result, status: 64, mentioning: "\\x1b]0;pwned\\x07")
+        expectFailure(gunRun.result, status: 64, mentioning: "\\u001b]0;pwned\\u0007")
 
         // An encrypted zip is named as such.
         let zip = dir.sub("bundle.zip")
