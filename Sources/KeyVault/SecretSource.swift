@@ -141,7 +141,7 @@ extension Vault {
         case .vault:
             return try unlock(record, passphrase: secrets.passphrase(for: .key(role: record.role)))
         case .card:
-            return try CardSigners.shared.signer(for: record, secrets: secrets)
+            return try cardSigners.signer(for: record, secrets: secrets)
         }
     }
 }

@@ -205,7 +205,10 @@ public final class PIVCard: @unchecked Sendable {
         case 0xF8:
             let s = state.serial
             return .ok([UInt8(s >> 24), UInt8(s >> 16 & 0xFF), UInt8(s >> 8 & 0xFF), UInt8(s & 0xFF)])
-        case 0xF7: return metadata(c)
+        case 0xF7:
+            // GET METADATA arrived with firmware 5.3; older YubiKeys do not know the command.
+            if state.version.lexicographicallyPrecedes([5, 3, 0]) { return .sw(0x6D00) }
+            return metadata(c)
         case 0xFA: return setRetries(c)
         case 0xFB: return factoryReset()
         case 0xFF: return setManagementKey(c)

@@ -17,6 +17,11 @@ public final class VirtualCardConnection {
     public var dropOnSign = false
     /// Test hook: drop the connection when a command with this INS arrives.
     public var dropOnINS: UInt8?
+    /// With ``dropOnINS``: only when P2 is this value too.
+    public var dropOnP2: UInt8?
+    /// Drop only after the card has processed (and saved) the command, before it answers: the
+    /// host cannot know whether the command took effect.
+    public var dropAfterProcessing = false
     /// Where each APDU and its status word are logged (never the data, which holds PINs).
     public var log: ((String) -> Void)?
 
@@ -103,13 +108,17 @@ public final class VirtualCardConnection {
                 }
                 continue
             }
-            if dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
-                || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS
-            {
-                log?("dropping the connection on a signing command")
+            let matches = dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
+                || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS && (dropOnP2 == nil || payload[3] == dropOnP2)
+            if matches && !dropAfterProcessing {
+                log?("dropping the connection on a command")
                 return
             }
             let response = card.process(payload)
+            if matches {
+                log?("dropping the connection after processing a command")
+                return
+            }
             let sw = response.suffix(2).map { String(format: "%02X", $0) }.joined()
             log?(String(format: "C: %02X %02X %02X %02X (%d bytes) -> %@", payload[0], payload[1], payload[2], payload[3], payload.count, sw))
             guard send(response) else { return }
