@@ -17,6 +17,8 @@ public final class VirtualCardConnection {
     public var dropOnSign = false
     /// Test hook: drop the connection when a command with this INS arrives.
     public var dropOnINS: UInt8?
+    /// The ATR the card answers with (``PIVCard/atr`` or ``PIVCard/nfcATR``).
+    public var atr: [UInt8] = PIVCard.atr
     /// With ``dropOnINS``: only when P2 is this value too.
     public var dropOnP2: UInt8?
     /// Drop only after the card has processed (and saved) the command, before it answers: the
@@ -102,7 +104,7 @@ public final class VirtualCardConnection {
                     card.reset()
                     log?(["power off", "power on", "reset"][Int(payload[0])])
                 case 0x04:
-                    guard send(PIVCard.atr) else { return }
+                    guard send(atr) else { return }
                 default:
                     break
                 }

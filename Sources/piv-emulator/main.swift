@@ -1,6 +1,6 @@
 // piv-emulator: a virtual PIV card (YubiKey 5 behaviour) for vsmartcard's vpcd reader.
 //
-//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]
+//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]
 //
 // STATE_FILE keeps the card (keys, PIN, objects) across restarts; a missing file is a factory-fresh
 // card. PORT is the vpcd slot port (35963 for "Virtual PCD 00 00" in Debian's default config).
@@ -20,6 +20,7 @@ var dropOnSign = false
 var dropOnINS: UInt8?
 var dropOnP2: UInt8?
 var dropAfter = false
+var nfcATR = false
 var positional: [String] = []
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -37,6 +38,9 @@ while !args.isEmpty {
         guard let l = args.first else { fail("--log needs a file") }
         logPath = l
         args.removeFirst()
+    case "--nfc-atr":
+        // Answer with a YubiKey 5 NFC's contactless ATR (ykman 5 then needs no USB product ID).
+        nfcATR = true
     case "--drop-on-sign":
         dropOnSign = true
     case "--drop-on-ins", "--drop-after-ins":
@@ -50,14 +54,14 @@ while !args.isEmpty {
         dropAfter = a == "--drop-after-ins"
         args.removeFirst()
     case "-h", "--help":
-        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
+        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
         exit(0)
     default:
         positional.append(a)
     }
 }
 guard positional.count == 3, let port = UInt16(positional[1]), let serial = UInt32(positional[2]) else {
-    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
+    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
 }
 signal(SIGPIPE, SIG_IGN)
 do {
@@ -66,6 +70,7 @@ do {
     connection.dropOnSign = dropOnSign
     connection.dropOnINS = dropOnINS
     connection.dropOnP2 = dropOnP2
+    if nfcATR { connection.atr = PIVCard.nfcATR }
     connection.dropAfterProcessing = dropAfter
     if let logPath {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -63,7 +63,7 @@ struct CardLifeTests {
         let v = try CLIVault(), other = try CLIVault()
         let serial = "4100\(version.replacingOccurrences(of: ".", with: ""))"
         let noMetadata = version == "5.2.7"
-        try PCSCHarness.with(serials: [UInt32(serial)!], emulatorArguments: ["--version", version]) { h in
+        try PCSCHarness.with(serials: [UInt32(serial)!], emulatorArguments: ["--version", version, "--nfc-atr"]) { h in
             // Setup: a 5.2 card cannot say its values are the factory ones, so they must be given.
             if noMetadata {
                 let before = try h.tries()
@@ -104,7 +104,8 @@ struct CardLifeTests {
             let status = try pivTool(h, ["-a", "status"])
             #expect(status.stdout.contains("Slot 9c:") && status.stdout.contains("CN=root"), "\(status.stdout)")
             if let module = PCSCHarness.openscModule, let p11 = PCSCHarness.which("pkcs11-tool") {
-                let objects = try Run.program(p11, ["--module", module, "--list-objects"])
+                // Logged in (the right PIN costs no try), so the private key object is listed too.
+                let objects = try Run.program(p11, ["--module", module, "--login", "--pin", "24681357", "--list-objects"])
                 #expect(objects.stdout.contains("Private Key Object") && objects.stdout.contains("Public Key Object"), "\(objects)")
                 #expect(objects.stdout.contains("X.509 cert"), "\(objects.stdout)")
             } else if runningInCI {
