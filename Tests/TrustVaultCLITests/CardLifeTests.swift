@@ -320,7 +320,8 @@ struct CardLifeTests {
             let resume = Self.merged(Self.factory, Self.merged(Self.new, ["TRUSTVAULT_MANAGEMENT_KEY": printed]))
             _ = try pulled(h, serial: serial, hook: ["--drop-after-ins", "24:80"], v, setup, env: resume, mentioning: "the PIN may or may not be the new one")
             #expect(try pivTool(h, ["-a", "verify-pin", "-P", "24681357"]).status == 0, "the PIN change had reached the card")
-            let done = try v.run(setup, env: Self.merged(Self.merged(resume, Self.ready), ["TRUSTVAULT_MANAGEMENT_KEY": printed]))
+            // As the message says: the management key is the new one, the PIN maybe, the PUK the old one.
+            let done = try v.run(setup, env: Self.merged(resume, ["TRUSTVAULT_PIN": "24681357", "TRUSTVAULT_MANAGEMENT_KEY": Self.mk]))
             #expect(done.status == 0, "\(done)")
             #expect(try h.tries() == (3, 3))
 
