@@ -208,8 +208,6 @@ public struct Ceremonies: Sendable {
         switch role {
         case .targets:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
-            let rootSigners = try rootSigners(root, gun: gun)
-            let snap = try snapshotSigner(root)
             var newKey: PrivateKey
             var created = false
             if let newKeyID {
@@ -230,6 +228,10 @@ public struct Ceremonies: Sendable {
             }
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
             let exportPass = try secrets.passphrase(for: .export, creating: true)
+            // Root (possibly card) signers after every check and passphrase: no PIN try is spent
+            // on a command that fails for another reason.
+            let rootSigners = try rootSigners(root, gun: gun)
+            let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
             try write(result, to: out, output: &output)
             try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
@@ -246,9 +248,9 @@ public struct Ceremonies: Sendable {
                 throw .invalid("key \(rec.id.prefix(12)) already is \(gun)'s root key")
             }
             // The old root key may be held by someone else: they add their signature with 'root sign'.
-            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
-            let newSigner = try vault.signer(for: rec, secrets: secrets)
             let snap = try snapshotSigner(root)
+            let newSigner = try vault.signer(for: rec, secrets: secrets)
+            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
             result = try Transitions.rotateRoot(current: current, newRoot: newSigner, oldRootSigners: oldSigners, snapshotSigner: snap, now: now)
             try write(result, to: out, output: &output)
         case .snapshot:
