@@ -214,7 +214,7 @@ public enum CardProcedures {
 
     /// A self-signed certificate (PEM) for `signer`'s key, made as notary makes certificates.
     public static func selfSignedCertificate(role: String, signer: any SigningKey) throws(TrustVaultError) -> String {
-        try RootCertificate.make(gun: certificateName(role: role), signer: signer)
+        try SlotCertificate.make(commonName: certificateName(role: role), signer: signer)
     }
 
     static func der(ofPEM pem: String) throws(TrustVaultError) -> [UInt8] {
@@ -311,7 +311,7 @@ extension CardProcedures {
         }
         var notes: [String] = []
         var certificatePEM: String?
-        if publicKey.algorithm == .ecdsa {
+        do {
             let signer = CardSigningKey(session: session, slot: slot, serial: serial, publicKey: publicKey,
                                         pinForEachSignature: pinPolicy == .always ? pin : nil)
             try during(
@@ -321,8 +321,6 @@ extension CardProcedures {
                 try session.writeCertificate(slot: slot, der: der(ofPEM: pem))
                 certificatePEM = pem
             }
-        } else {
-            notes.append("no certificate was written: trustvault makes slot certificates for P-256 keys only")
         }
         if request.touchPolicy == .always || request.touchPolicy == .cached {
             notes.append("touch policy \(request.touchPolicy.name): touch the card when it blinks, for every signature")
