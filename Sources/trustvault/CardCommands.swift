@@ -343,7 +343,7 @@ extension TrustVault.Card {
             let slot = try parseSlot(slot)
             if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
             let caDER: [UInt8]? = try ca.map { (path: String) throws(TrustVaultError) -> [UInt8] in
-                let certs = try CertificateInfo.parseAll(pem: AtomicFile.read(path), source: path)
+                let certs = try CertificateInfo.parseAll(pem: AtomicFile.read(path, kind: .publicKey), source: path)
                 guard let first = certs.first else { throw TrustVaultError.corrupt("\(path) holds no certificate") }
                 return first.derBytes
             }
@@ -409,7 +409,7 @@ extension TrustVault.Card {
                 let vault = try context.openVault()
                 let serial = try parseSerial(serial)
                 let slot = try parseSlot(slot)
-                let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path), as: UTF8.self) }
+                let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self) }
                 _ = try CardProcedures.writeCertificate(serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
                                                         vault: vault, env: context.cards(safety.unlock))
                 printOut("Certificate written to slot \(slot) of card \(serial).")

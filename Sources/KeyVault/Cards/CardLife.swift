@@ -23,7 +23,7 @@ extension CardProcedures {
         guard (6...8).contains(value.count) else {
             throw .invalid("the new \(name) must have 6 to 8 characters, it has \(value.count)")
         }
-        if value.unsafeCopy().contains(0xFF) { throw .invalid("the new \(name) contains an invalid byte") }
+        if value.withUnsafeBytes({ $0.contains(0xFF) }) { throw .invalid("the new \(name) contains an invalid byte") }
         if value.constantTimeEquals(SecretBytes(copying: Array(factory.utf8))) {
             throw TrustVaultError(.refused, "the new \(name) is the factory \(name)", recovery: "choose another \(name)")
         }
@@ -118,7 +118,7 @@ extension CardProcedures {
             try session.authenticate(
                 managementKey: oldKey, algorithm: mkInfo?.algorithm ?? (oldKey.count == 24 ? .tripleDES : (oldKey.count == 16 ? .aes128 : .aes256)))
         }
-        if request.randomManagementKey { try saveManagementKey(Hex.encode(newKey.unsafeCopy())) }
+        if request.randomManagementKey { try saveManagementKey(newKey.withTemporaryArray { Hex.encode($0) }) }
         try during(
             "the management key of card \(serial) may or may not be the new one\(request.randomManagementKey ? " (shown above)" : ""); the PIN and PUK are unchanged; insert the card and rerun `trustvault card setup` with TRUSTVAULT_MANAGEMENT_KEY set to the old or the new key"
         ) { () throws(TrustVaultError) in

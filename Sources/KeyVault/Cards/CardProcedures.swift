@@ -100,8 +100,10 @@ public enum CardProcedures {
 
     /// Decodes a hex management key (spaces and colons allowed) into secure memory.
     public static func decodeManagementKey(_ text: SecretBytes, what: String) throws(TrustVaultError) -> SecretBytes {
-        var chars = text.unsafeCopy().filter { $0 != 0x20 && $0 != 0x3A }
+        var chars: [UInt8] = []
+        chars.reserveCapacity(text.count)
         defer { Sodium.wipe(&chars) }
+        text.withUnsafeBytes { for c in $0 where c != 0x20 && c != 0x3A { chars.append(c) } }
         guard [32, 48, 64].contains(chars.count) else {
             throw .invalid("the \(what) must have 32, 48 or 64 hex digits, not \(chars.count)",
                            recovery: "give it as hex, e.g. 48 digits for a 3DES or AES-192 key")
