@@ -167,8 +167,17 @@ struct CardLifeTests {
                  Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PIN": "123456"]), 1),
                 ("card setup with a new PUK equal to the new PIN", ["card", "setup", "--serial", serial],
                  Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PUK": "24681357"]), 1),
-                ("unblock-pin with a new PIN equal to the PUK", ["card", "unblock-pin", "--serial", serial],
-                 Self.merged(env, ["TRUSTVAULT_NEW_PIN": "97531864"]), 1),
+                ("unblock-pin with a new PIN equal to the (wrong) PUK given", ["card", "unblock-pin", "--serial", serial],
+                 Self.merged(env, ["TRUSTVAULT_NEW_PIN": "99999998"]), 1),
+                ("change-pin with a too short new PIN", ["card", "change-pin", "--serial", serial],
+                 Self.merged(env, ["TRUSTVAULT_NEW_PIN": "12345"]), 64),
+                ("change-puk with a new PUK equal to the PIN", ["card", "change-puk", "--serial", serial],
+                 Self.merged(env, ["TRUSTVAULT_NEW_PUK": "99999999"]), 1),
+                ("key generate on a wrong serial", ["key", "generate", "--role", "root", "--card", "42000009", "--slot", "9a"], env, 66),
+                ("key generate with a bad --pin-policy", ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a", "--pin-policy", "sometimes"], env, 64),
+                ("copy-to-card with a wrong key passphrase", ["key", "copy-to-card", try v.generate("targets", gun: "example.com/c"), "--card", serial, "--slot", "9d"],
+                 Self.merged(env, ["TRUSTVAULT_TARGETS_PASSPHRASE": "wrong-passphrase"]), 77),
+                ("certificate write for a slot the vault does not know", ["card", "certificate", "write", "--serial", serial, "--slot", "9e"], env, 66),
             ]
             let init1 = try v.run(["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-ok")], env: env)
             #expect(init1.status == 0, "\(init1)")
@@ -177,11 +186,16 @@ struct CardLifeTests {
             failing += [
                 ("root sign with a key that is not a root key of the file", ["root", "sign", rootJSON, "--key", otherRoot, "--out", v.dir.sub("x.json")], env, 64),
                 ("root sign with an --out that cannot be written", ["root", "sign", rootJSON, "--key", root, "--out", v.dir.sub("no/such/dir/r.json")], env, 74),
+                ("root sign with an --out that exists", ["root", "sign", rootJSON, "--key", root, "--out", rootJSON], env, 73),
+                ("repo init into an output that exists", ["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-ok")], env, 73),
             ]
             for (what, args, e, status) in failing {
                 let before = try h.tries()
                 let fp = v.fingerprint()
-                let r = try v.run(args, env: e)
+                // With a wrong PIN (and PUK): had the PIN been sent before the other check, it
+                // would have cost a try; the command must fail for its own reason first.
+                let r = try v.run(args, env: Self.merged(e, ["TRUSTVAULT_PIN": "99999999", "TRUSTVAULT_PUK": "99999998"]))
+                #expect(!r.stderr.contains("wrong PIN") && !r.stderr.contains("wrong PUK"), "\(what): \(r.stderr)")
                 #expect(r.status == status, "\(what): \(r)")
                 #expect(r.errorLines.count == 1, "\(what): \(r.stderr)")
                 #expect(try h.tries() == before, "\(what) spent a PIN or PUK try")
