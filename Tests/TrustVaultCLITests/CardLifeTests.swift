@@ -286,6 +286,16 @@ struct CardLifeTests {
             let readBack = try pivTool(h, ["-a", "read-certificate", "-s", "9d"])
             #expect(exported.status == 0 && exported.stdout == readBack.stdout)
 
+            // A root key and a repository signed with it, to sign again after the reset.
+            let gen9a = try v.run(["key", "generate", "--role", "root", "--card", serial, "--slot", "9a"], env: Self.ready)
+            #expect(gen9a.status == 0, "\(gen9a)")
+            let root9a = gen9a.lastLine
+            let repo = try v.run(["repo", "init", "example.com/reset", "--root-key", root9a, "--timestamp-key", try timestampKeyFile(v),
+                                  "--out", v.dir.sub("repo")],
+                                 env: Self.merged(Self.merged(CLIVault.env, Self.ready), ["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase"]))
+            #expect(repo.status == 0, "\(repo)")
+            let rootJSON = v.dir.sub("repo") + "/tuf/example.com/reset/metadata/root.json"
+
             // Reset: refused without --yes (no terminal), then done; keys gone, records marked.
             expectFailure(try v.run(["card", "reset", "--serial", serial]), status: 1, mentioning: "--yes")
             let reset = try v.run(["card", "reset", "--serial", serial, "--yes"])
@@ -295,6 +305,12 @@ struct CardLifeTests {
             #expect(after.stdout.contains("PIN:             3 tries left of 3, FACTORY DEFAULT") && after.stdout.contains("Slot 9c:         empty"), "\(after.stdout)")
             #expect(!after.stdout.contains("Slot 85:         P-256"), "\(after.stdout)")
             #expect(try String(contentsOfFile: v.path + "/audit.log", encoding: .utf8).contains("card-reset"))
+            // Signing with a key that the reset destroyed says so.
+            let gone = try v.run(["root", "sign", rootJSON, "--key", root9a, "--out", v.dir.sub("resigned.json")],
+                                 env: ["TRUSTVAULT_PIN": "123456"])
+            expectFailure(gone, status: 66, mentioning: "was reset after this key was made")
+            let rootGen = try v.run(["key", "generate", "--role", "root", "--card", serial, "--allow-default-pin"], env: [:])
+            #expect(rootGen.status == 0, "a reset card takes new keys: \(rootGen)")
         }
     }
 
