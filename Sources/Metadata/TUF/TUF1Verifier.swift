@@ -1,0 +1,237 @@
+internal import TrustCore
+internal import Foundation
+
+extension TUF1 {
+    /// What a TUF 1.0 client would do with a repository directory, offline: from a trusted root
+    /// through the chain of `N.root.json`, then timestamp → snapshot → targets → delegations,
+    /// checking signatures and thresholds, versions, hashes and lengths, expiry, and the target
+    /// files themselves. Every problem is named; checking continues past a problem where it can.
+    public struct Verifier {
+        public struct Report: Sendable {
+            public var passed: [String] = []
+            public var warnings: [String] = []
+            public var problems: [String] = []
+            public var isValid: Bool { problems.isEmpty }
+        }
+
+        public let layout: Layout
+        public let now: TUFTime
+
+        public init(directory: String, now: TUFTime = .now()) {
+            layout = Layout(directory)
+            self.now = now
+        }
+
+        /// `trustedRoot`: bytes of a root the caller trusts (`--root`); without it `1.root.json`
+        /// is the trust anchor (trust on first use), checked against its own keys.
+        public func verify(trustedRoot: [UInt8]? = nil) -> Report {
+            var r = Report()
+            var root: Root
+            var rootEnv: Envelope
+            do {
+                let versions = try layout.rootVersions()
+                guard let first = versions.first else {
+                    r.problems.append("no N.root.json in \(layout.metadataDir)")
+                    return r
+                }
+                if let trustedRoot {
+                    rootEnv = try Envelope(parsing: trustedRoot, name: "the trusted root (--root)")
+                    root = try Root(rootEnv.signed, name: "the trusted root (--root)")
+                    r.passed.append("trusted root: version \(root.version) (--root)")
+                } else {
+                    rootEnv = try Envelope.load(layout.rootPath(first))
+                    root = try Root(rootEnv.signed, name: layout.rootPath(first))
+                    if root.version != first {
+                        r.problems.append("\(layout.rootPath(first)): its version is \(root.version), the file name says \(first)")
+                    }
+                    if let p = thresholdProblem(rootEnv, role: root.role("root"), keys: root.keys, name: "\(first).root.json", what: "its own root keys") {
+                        r.problems.append(p)
+                    } else {
+                        r.passed.append("\(first).root.json: signed by its root keys (trust on first use; pass --root to pin a root)")
+                    }
+                }
+            } catch {
+                r.problems.append(error.message)
+                return r
+            }
+
+            // The chain of roots.
+            var next = root.version + 1
+            while AtomicFile.exists(layout.rootPath(next)) {
+                let name = "\(next).root.json"
+                do {
+                    let env = try Envelope.load(layout.rootPath(next))
+                    let newRoot = try Root(env.signed, name: name)
+                    var ok = true
+                    if newRoot.version != next {
+                        r.problems.append("\(name): its version is \(newRoot.version), the file name says \(next)")
+                        ok = false
+                    }
+                    if let p = thresholdProblem(env, role: root.role("root"), keys: root.keys, name: name, what: "the keys of root version \(root.version)") {
+                        r.problems.append(p)
+                        ok = false
+                    }
+                    if let p = thresholdProblem(env, role: newRoot.role("root"), keys: newRoot.keys, name: name, what: "its own root keys") {
+                        r.problems.append(p)
+                        ok = false
+                    }
+                    guard ok else {
+                        r.problems.append("a client stops at root version \(root.version): \(name) is not trusted")
+                        break
+                    }
+                    r.passed.append("\(name): signed by root version \(root.version)'s keys and by its own")
+                    root = newRoot
+                    rootEnv = env
+                } catch {
+                    r.problems.append(error.message)
+                    break
+                }
+                next += 1
+            }
+            if root.expires <= now {
+                r.problems.append("root version \(root.version) expired on \(root.expires.display)")
+            } else {
+                r.passed.append("root version \(root.version): expires \(root.expires.display)")
+            }
+
+            // timestamp
+            guard let ts = load(role: "timestamp", version: nil, report: &r) else { return r }
+            checkSigned(ts, role: "timestamp", keys: root.keys(of: "timestamp"), threshold: root.role("timestamp").threshold, report: &r)
+            guard let snapInfo = ts.signed["meta"]?["snapshot.json"], let snapVersion = snapInfo["version"]?.intValue else {
+                r.problems.append("timestamp.json: no meta entry for snapshot.json")
+                return r
+            }
+
+            // snapshot
+            let snapVersionInName = root.consistentSnapshot ? snapVersion : nil
+            guard let snap = load(role: "snapshot", version: snapVersionInName, report: &r, info: snapInfo) else { return r }
+            checkSigned(snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r)
+            if snap.version != snapVersion {
+                r.problems.append("snapshot.json: version \(snap.version ?? 0), timestamp.json says \(snapVersion)")
+            }
+            guard let meta = snap.signed["meta"]?.objectValue else {
+                r.problems.append("snapshot.json: no \"meta\" object")
+                return r
+            }
+
+            // targets and delegations, walked from the top.
+            var visited: Set<String> = []
+            var queue: [(name: String, keys: [String: Key], role: RoleKeys, parent: Delegation?)] = [
+                ("targets", root.keys(of: "targets"), root.role("targets"), nil)
+            ]
+            while !queue.isEmpty {
+                let item = queue.removeFirst()
+                guard !visited.contains(item.name) else { continue }
+                visited.insert(item.name)
+                let fileName = item.name + ".json"
+                guard let info = meta.first(where: { $0.key == fileName })?.value, let v = info["version"]?.intValue else {
+                    r.problems.append("snapshot.json: no meta entry for \(fileName)")
+                    continue
+                }
+                guard let env = load(role: item.name, version: root.consistentSnapshot ? v : nil, report: &r, info: info) else { continue }
+                checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, type: "targets")
+                if env.version != v { r.problems.append("\(fileName): version \(env.version ?? 0), snapshot.json says \(v)") }
+                checkTargets(env, name: fileName, delegation: item.parent, consistent: root.consistentSnapshot, report: &r)
+                do {
+                    let d = try delegations(env.signed, name: fileName)
+                    for del in d.roles {
+                        var keys: [String: Key] = [:]
+                        for id in del.role.keyIDs { keys[id] = d.keys[id] }
+                        queue.append((del.name, keys, del.role, del))
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+            for m in meta where m.key.hasSuffix(".json") && !visited.contains(String(m.key.dropLast(5))) {
+                r.warnings.append("snapshot.json lists \(m.key), which no targets metadata delegates to")
+            }
+            return r
+        }
+
+        private func load(role: String, version: Int64?, report r: inout Report, info: JSONValue? = nil) -> Envelope? {
+            let path = version.map { layout.path(role: role, version: $0) } ?? layout.path(role: role)
+            let name = AtomicFile.fileName(of: path)
+            guard AtomicFile.exists(path) else {
+                r.problems.append("\(name) is missing from \(layout.metadataDir)")
+                return nil
+            }
+            do {
+                let bytes = try AtomicFile.read(path)
+                if let info, let p = checkFileInfo(info, bytes: bytes) { r.problems.append("\(name): \(p)") }
+                let env = try Envelope(parsing: bytes, name: name)
+                _ = try commonFields(env.signed, type: role == "timestamp" || role == "snapshot" ? role : "targets", name: name)
+                return env
+            } catch {
+                r.problems.append(error.message)
+                return nil
+            }
+        }
+
+        private func checkSigned(
+            _ env: Envelope, role: String, keys: [String: Key], threshold: Int, report r: inout Report, type: String? = nil
+        ) {
+            let name = role + ".json"
+            if let p = thresholdProblem(env, role: RoleKeys(keyIDs: Array(keys.keys), threshold: threshold), keys: keys, name: name, what: "the \(role) role's keys") {
+                r.problems.append(p)
+            } else {
+                r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
+            }
+            if let e = env.expires, e <= now {
+                r.problems.append("\(name) version \(env.version ?? 0) expired on \(e.display)")
+            }
+        }
+
+        private func checkTargets(_ env: Envelope, name: String, delegation: Delegation?, consistent: Bool, report r: inout Report) {
+            guard let targets = env.signed["targets"]?.objectValue else {
+                r.problems.append("\(name): no \"targets\" object")
+                return
+            }
+            for t in targets {
+                if let delegation, !delegation.covers(t.key) {
+                    r.problems.append("\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
+                }
+                guard t.value["length"]?.intValue != nil, let hashes = t.value["hashes"]?.objectValue, !hashes.isEmpty else {
+                    r.problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
+                    continue
+                }
+                var path = layout.targetsDir + "/" + t.key
+                if consistent, let sha = t.value["hashes"]?["sha256"]?.stringValue {
+                    let dir = AtomicFile.parent(of: path)
+                    path = dir + "/" + sha + "." + AtomicFile.fileName(of: path)
+                }
+                guard AtomicFile.exists(path) else {
+                    r.warnings.append("\(name): target file \(t.key) is not in \(layout.targetsDir) (served elsewhere?)")
+                    continue
+                }
+                do {
+                    if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path)) {
+                        r.problems.append("target \(t.key) (\(path)): \(p)")
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+        }
+
+        /// A message when fewer than `role.threshold` of `role`'s keys signed `env`; nil when met.
+        func thresholdProblem(_ env: Envelope, role: RoleKeys, keys: [String: Key], name: String, what: String) -> String? {
+            let valid = env.validKeyIDs(role.keyIDs, keys: keys)
+            guard valid.count < role.threshold else { return nil }
+            let missing = role.keyIDs.filter { !valid.contains($0) }.map { String($0.prefix(12)) }
+            let bad = env.signatures.filter { role.keyIDs.contains($0.keyID) && !valid.contains($0.keyID) }.map { String($0.keyID.prefix(12)) }
+            var text = "\(name): \(valid.count) valid signature(s) from \(what), \(role.threshold) required"
+            if !bad.isEmpty { text += "; signature(s) that do not verify (file changed after signing?): \(bad.joined(separator: ", "))" }
+            if !missing.isEmpty { text += "; not signed by: \(missing.joined(separator: ", "))" }
+            return text
+        }
+    }
+}
+
+extension TUF1.Envelope {
+    /// Where `role`'s threshold stands: valid signatures among its keys.
+    public func thresholdStatus(_ role: TUF1.RoleKeys, keys: [String: TUF1.Key]) -> (valid: Int, threshold: Int, missing: [String]) {
+        let valid = validKeyIDs(role.keyIDs, keys: keys)
+        return (valid.count, role.threshold, role.keyIDs.filter { !valid.contains($0) })
+    }
+}
