@@ -132,7 +132,8 @@ struct TufVerify: ParsableCommand {
 
     func run() throws {
         let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p) }
-        let report = TUF1.Verifier(directory: dir).verify(trustedRoot: trusted)
+        var verifier = TUF1.Verifier(directory: dir)
+        let report = verifier.verify(trustedRoot: trusted)
         for line in report.passed { printOut("ok: \(line)") }
         for w in report.warnings { printOut("warning: \(w)") }
         if let first = report.problems.first {

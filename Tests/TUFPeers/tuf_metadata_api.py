@@ -33,11 +33,11 @@ def make_root(out, pems):
 def verify_root(path, previous=None):
     md = Metadata[Root].from_file(path)
     try:
-        md.signed.verify_delegate(Root.type, md)
+        md.verify_delegate(Root.type, md)
         print(f"ok: {path} meets its own root threshold ({md.signed.roles['root'].threshold})")
         if previous:
             prev = Metadata[Root].from_file(previous)
-            prev.signed.verify_delegate(Root.type, md)
+            prev.verify_delegate(Root.type, md)
             print(f"ok: {path} meets the root threshold of {previous}")
     except Exception as e:
         print(f"refused: {type(e).__name__}: {e}")

@@ -16,6 +16,10 @@ extension TUF1 {
 
         public let layout: Layout
         public let now: TUFTime
+        /// File names already checked on the client's path (the rest are checked as copies).
+        private var checkedFiles: Set<String> = []
+        /// Each role's keys and threshold, as the walk found them.
+        private var roleKeys: [String: (keys: [String: Key], threshold: Int)] = [:]
 
         public init(directory: String, now: TUFTime = .now()) {
             layout = Layout(directory)
@@ -24,7 +28,9 @@ extension TUF1 {
 
         /// `trustedRoot`: bytes of a root the caller trusts (`--root`); without it `1.root.json`
         /// is the trust anchor (trust on first use), checked against its own keys.
-        public func verify(trustedRoot: [UInt8]? = nil) -> Report {
+        public mutating func verify(trustedRoot: [UInt8]? = nil) -> Report {
+            checkedFiles = []
+            roleKeys = [:]
             var r = Report()
             var root: Root
             var rootEnv: Envelope
@@ -105,7 +111,8 @@ extension TUF1 {
             // snapshot
             let snapVersionInName = root.consistentSnapshot ? snapVersion : nil
             guard let snap = load(role: "snapshot", version: snapVersionInName, report: &r, info: snapInfo) else { return r }
-            checkSigned(snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r)
+            checkSigned(snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r,
+                        file: root.consistentSnapshot ? "\(snapVersion).snapshot.json" : nil)
             if snap.version != snapVersion {
                 r.problems.append("snapshot.json: version \(snap.version ?? 0), timestamp.json says \(snapVersion)")
             }
@@ -129,7 +136,8 @@ extension TUF1 {
                     continue
                 }
                 guard let env = load(role: item.name, version: root.consistentSnapshot ? v : nil, report: &r, info: info) else { continue }
-                checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, type: "targets")
+                let file = root.consistentSnapshot ? "\(v).\(fileName)" : fileName
+                checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, file: file)
                 if env.version != v { r.problems.append("\(fileName): version \(env.version ?? 0), snapshot.json says \(v)") }
                 checkTargets(env, name: fileName, delegation: item.parent, consistent: root.consistentSnapshot, report: &r)
                 do {
@@ -146,12 +154,14 @@ extension TUF1 {
             for m in meta where m.key.hasSuffix(".json") && !visited.contains(String(m.key.dropLast(5))) {
                 r.warnings.append("snapshot.json lists \(m.key), which no targets metadata delegates to")
             }
+            checkCopies(report: &r)
             return r
         }
 
-        private func load(role: String, version: Int64?, report r: inout Report, info: JSONValue? = nil) -> Envelope? {
+        private mutating func load(role: String, version: Int64?, report r: inout Report, info: JSONValue? = nil) -> Envelope? {
             let path = version.map { layout.path(role: role, version: $0) } ?? layout.path(role: role)
             let name = AtomicFile.fileName(of: path)
+            checkedFiles.insert(name)
             guard AtomicFile.exists(path) else {
                 r.problems.append("\(name) is missing from \(layout.metadataDir)")
                 return nil
@@ -168,10 +178,11 @@ extension TUF1 {
             }
         }
 
-        private func checkSigned(
-            _ env: Envelope, role: String, keys: [String: Key], threshold: Int, report r: inout Report, type: String? = nil
+        private mutating func checkSigned(
+            _ env: Envelope, role: String, keys: [String: Key], threshold: Int, report r: inout Report, file: String? = nil
         ) {
-            let name = role + ".json"
+            roleKeys[role] = (keys, threshold)
+            let name = file ?? role + ".json"
             if let p = thresholdProblem(env, role: RoleKeys(keyIDs: Array(keys.keys), threshold: threshold), keys: keys, name: name, what: "the \(role) role's keys") {
                 r.problems.append(p)
             } else {
@@ -207,6 +218,35 @@ extension TUF1 {
                 do {
                     if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path)) {
                         r.problems.append("target \(t.key) (\(path)): \(p)")
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+        }
+
+        /// Every other non-root file in metadata/ (older versions, unversioned copies) must still
+        /// carry valid signatures of its role's current keys: a changed file is named, even one no
+        /// client fetches today.
+        private func checkCopies(report r: inout Report) {
+            guard let names = try? AtomicFile.list(layout.metadataDir) else { return }
+            for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix("root.json") && !checkedFiles.contains(name) {
+                var role = String(name.dropLast(5))
+                if let dot = role.firstIndex(of: "."), Int64(role[..<dot]) != nil { role = String(role[role.index(after: dot)...]) }
+                guard let rk = roleKeys[role] else {
+                    r.warnings.append("\(name): no role \(role) in this repository")
+                    continue
+                }
+                do {
+                    let env = try Envelope.load(layout.metadataDir + "/" + name)
+                    let ids = Array(rk.keys.keys)
+                    guard let p = thresholdProblem(env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
+                                                   name: name, what: "the \(role) role's keys") else { continue }
+                    let valid = env.validKeyIDs(ids, keys: rk.keys)
+                    if env.signatures.contains(where: { rk.keys[$0.keyID] != nil && !valid.contains($0.keyID) }) {
+                        r.problems.append(p + " (a copy clients may fetch)")
+                    } else {
+                        r.warnings.append("\(name): signed by keys the \(role) role no longer lists (an older version, from before a key rotation?)")
                     }
                 } catch {
                     r.problems.append(error.message)
