@@ -218,6 +218,50 @@ struct TUFTests {
         #expect(FileManager.default.contents(atPath: root) == before)
     }
 
+    /// A role whose key is elsewhere (an online timestamp signer) is left unsigned and named; its
+    /// holder completes it with `tuf sign`. Failures leave the vault and the directory unchanged.
+    @Test func rolesHeldElsewhereAreLeftForTheirHolder() throws {
+        let offline = try CLIVault(), online = try CLIVault()
+        let work = TemporaryDirectory("tuf-elsewhere")
+        let repo = work.sub("repo")
+        let root = try offline.generate("root")
+        let ts = try online.generate("tuf-timestamp")
+        let tsPub = try online.exportPublic(ts, to: work.sub("timestamp.pem"))
+
+        // Bad input: nothing written, the vault unchanged.
+        let before = offline.fingerprint()
+        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root, "--root-threshold", "2"]), status: 64,
+                      mentioning: "--root-threshold 2", vault: offline, before: before)
+        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root, "--expires", "timestamp=soon"]), status: 64,
+                      mentioning: "not a duration", vault: offline, before: before)
+        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", work.sub("missing.pem")]), status: 66,
+                      mentioning: "missing.pem", vault: offline, before: before)
+        #expect(!FileManager.default.fileExists(atPath: repo + "/metadata"))
+
+        let r = try offline.run(["tuf", "init", repo, "--root-key", root, "--timestamp-key", tsPub, "--expires", "timestamp=1d"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("timestamp.json is unsigned"), "\(r)")
+        let v1 = try TrustVaultCLI.run(["tuf", "verify", repo])
+        #expect(v1.status == 1 && v1.stderr.contains("timestamp.json: 0 valid signature(s)"), "\(v1)")
+        let again = offline.fingerprint()
+        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root]), status: 73, mentioning: "already exists",
+                      vault: offline, before: again)
+
+        let s = try online.run(["tuf", "sign", repo + "/metadata/timestamp.json", "--key", ts])
+        #expect(s.status == 0 && s.stdout.contains("timestamp threshold (this version): 1 of 1"), "\(s)")
+        let v2 = try TrustVaultCLI.run(["tuf", "verify", repo])
+        #expect(v2.status == 0, "\(v2)")
+
+        // The offline side changes targets: snapshot is re-signed here, timestamp is left to its holder.
+        let f = work.sub("a.txt")
+        try Data("a\n".utf8).write(to: URL(fileURLWithPath: f))
+        let add = try offline.run(["tuf", "add-targets", repo, f])
+        #expect(add.status == 0 && add.stdout.contains("timestamp.json was not changed"), "\(add)")
+        let rm = try offline.run(["tuf", "remove-targets", repo, "a.txt"])
+        #expect(rm.status == 0, "\(rm)")
+        expectFailure(try offline.run(["tuf", "remove-targets", repo, "a.txt"]), status: 66, mentioning: "no target")
+    }
+
     /// Changing any signed file (or a target file) is reported by `tuf verify`, naming the file.
     @Test func tamperingWithAnySignedFileIsReported() throws {
         let v = try CLIVault()
