@@ -154,13 +154,14 @@ struct TufAddTargets: ParsableCommand {
     @Argument(help: "The repository directory.") var dir: String
     @Argument(help: "Files to add.") var files: [String]
     @Option(name: .customLong("path-prefix"), help: ArgumentHelp("Target path prefix, e.g. app/v1/.", valueName: "P")) var pathPrefix: String?
+    @Option(help: ArgumentHelp("Add to this delegated role instead of targets.", valueName: "role")) var role: String = "targets"
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
         let context = CLIContext(global)
         CardSigners.shared.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
-        report(try ceremonies.addTargets(dir: dir, files: files, pathPrefix: pathPrefix))
+        report(try ceremonies.addTargets(dir: dir, files: files, pathPrefix: pathPrefix, role: role))
     }
 }
 
@@ -171,13 +172,14 @@ struct TufRemoveTargets: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The repository directory.") var dir: String
     @Argument(help: "Target paths to remove.") var names: [String]
+    @Option(help: ArgumentHelp("Remove from this delegated role instead of targets.", valueName: "role")) var role: String = "targets"
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
         let context = CLIContext(global)
         CardSigners.shared.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
-        report(try ceremonies.removeTargets(dir: dir, names: names))
+        report(try ceremonies.removeTargets(dir: dir, names: names, role: role))
     }
 }
 

@@ -133,8 +133,14 @@ struct TUFTests {
         let dkey = try a.generate("team-a")
         let del = try a.run(["tuf", "delegate", repo, "team-a", "--key", dkey, "--paths", "team-a/*"])
         #expect(del.status == 0, "\(del)")
+        let teamFile = work.sub("tool.bin")
+        try Data("team a tool\n".utf8).write(to: URL(fileURLWithPath: teamFile))
+        let outside = try a.run(["tuf", "add-targets", repo, teamFile, "--role", "team-a", "--path-prefix", "other"])
+        expectFailure(outside, status: 64, mentioning: "outside the paths delegated to team-a")
+        let teamAdd = try a.run(["tuf", "add-targets", repo, teamFile, "--role", "team-a", "--path-prefix", "team-a"])
+        #expect(teamAdd.status == 0 && teamAdd.stdout.contains("team-a.json version 2"), "\(teamAdd)")
         let verified = try TrustVaultCLI.run(["tuf", "verify", repo])
-        #expect(verified.status == 0 && verified.stdout.contains("team-a.json"), "\(verified)")
+        #expect(verified.status == 0 && verified.stdout.contains("team-a.json version 2"), "\(verified)")
 
         let server = try HTTPServer(directory: repo)
         defer { server.stop() }
@@ -145,6 +151,9 @@ struct TUFTests {
         #expect(first.status == 0, "\(first)")
         #expect(first.stdout.contains("root version 1"), "\(first)")
         #expect(FileManager.default.contents(atPath: work.sub("dl1") + "/app-1.0.tar.gz") == Data("release 1.0\n".utf8))
+        let delegated = try PythonTUF.client(server, trustedRoot: trusted, cache: cache, target: "team-a/tool.bin", out: work.sub("dl1"))
+        #expect(delegated.status == 0, "python-tuf finds the target through the delegation: \(delegated)")
+        #expect(FileManager.default.contents(atPath: work.sub("dl1") + "/tool.bin") == Data("team a tool\n".utf8))
 
         // Root rotation: C's key is replaced by a new key D; A writes 2.root.json signed by A only.
         let rd = try c.generate("root")
@@ -167,11 +176,17 @@ struct TUFTests {
         let chain = try TrustVaultCLI.run(["tuf", "verify", repo, "--root", trusted])
         #expect(chain.status == 0 && chain.stdout.contains("2.root.json: signed by root version 1's keys and by its own"), "\(chain)")
 
-        // C's old key no longer signs: C cannot sign a v3 made from v2 with its old key.
+        // Expiries refreshed (version+1), then the timestamp key replaced by a new vault key:
+        // 3.root.json (A and B sign), timestamp.json re-signed with the new key; the client follows.
         let refresh = try a.run(["tuf", "refresh", repo])
-        #expect(refresh.status == 0, "\(refresh)")
+        #expect(refresh.status == 0 && refresh.stdout.contains("targets.json version 4"), "\(refresh)")
+        let rotTS = try a.run(["tuf", "rotate", repo, "timestamp"])
+        #expect(rotTS.status == 0 && rotTS.stdout.contains("3.root.json"), "\(rotTS)")
+        #expect(try b.run(["tuf", "sign", repo + "/metadata/3.root.json", "--key", rb]).status == 0)
         let after = try PythonTUF.client(server, trustedRoot: trusted, cache: cache, target: "app/app-1.0.tar.gz", out: work.sub("dl3"))
-        #expect(after.status == 0 && after.stdout.contains("targets version 4"), "\(after)")
+        #expect(after.status == 0 && after.stdout.contains("root version 3") && after.stdout.contains("targets version 4"), "\(after)")
+        let final = try TrustVaultCLI.run(["tuf", "verify", repo, "--root", trusted])
+        #expect(final.status == 0, "\(final)")
     }
 
     /// A root.json written by python-tuf's Metadata API naming vault keys (ECDSA and Ed25519) is

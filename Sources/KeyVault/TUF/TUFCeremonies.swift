@@ -439,12 +439,26 @@ public struct TUFCeremonies: Sendable {
         else { throw .invalid("\"\(name)\" is not a usable target path", recovery: "use a relative path such as app/v1/file.tar.gz") }
     }
 
-    public func addTargets(dir: String, files: [String], pathPrefix: String?) throws(TrustVaultError) -> Output {
+    /// The targets-like role `role` (`targets` or a role delegated from targets.json): its current
+    /// file, keys and threshold, and the delegation (for its paths).
+    func targetsRole(_ state: State, _ role: String) throws(TrustVaultError) -> (env: TUF1.Envelope, keys: [String: TUF1.Key], role: TUF1.RoleKeys, delegation: TUF1.Delegation?) {
+        if role == "targets" { return (state.targets, state.root.keys(of: "targets"), state.root.role("targets"), nil) }
+        let (dkeys, droles) = try TUF1.delegations(state.targets.signed, name: "targets.json")
+        guard let del = droles.first(where: { $0.name == role }) else {
+            throw .notFound("targets.json does not delegate to \(role)", recovery: "delegate it first with 'trustvault tuf delegate'")
+        }
+        var ks: [String: TUF1.Key] = [:]
+        for id in del.role.keyIDs { ks[id] = dkeys[id] }
+        return (try TUF1.Envelope.load(state.layout.path(role: role)), ks, del.role, del)
+    }
+
+    public func addTargets(dir: String, files: [String], pathPrefix: String?, role: String = "targets") throws(TrustVaultError) -> Output {
         let state = try State(dir)
         guard !files.isEmpty else { throw .invalid("give at least one FILE") }
         var prefix = pathPrefix ?? ""
         if !prefix.isEmpty, !prefix.hasSuffix("/") { prefix += "/" }
-        var env = bumped(state.targets, role: "targets")
+        let current = try targetsRole(state, role)
+        var env = bumped(current.env, role: "targets")
         var entries = env.signed["targets"] ?? .object([])
         var copies: [(String, [UInt8])] = []
         var out = Output()
@@ -452,6 +466,10 @@ public struct TUFCeremonies: Sendable {
             let bytes = try AtomicFile.read(f)
             let name = prefix + AtomicFile.fileName(of: f)
             try Self.checkTargetName(name)
+            if let d = current.delegation, !d.covers(name) {
+                throw .invalid("target \(name) is outside the paths delegated to \(role) (\(d.paths.joined(separator: ", ")))",
+                               recovery: "choose a --path-prefix the delegation covers")
+            }
             let info = TUF1.fileInfo(bytes)
             entries[name] = .obj(["length": .integer(info.length), "hashes": .obj(["sha256": .string(info.sha256)])])
             copies.append((Self.targetPath(state.layout, name: name, sha256: info.sha256, consistent: state.root.consistentSnapshot), bytes))
@@ -464,21 +482,22 @@ public struct TUFCeremonies: Sendable {
             try AtomicFile.write(bytes, to: path, mode: 0o644)
             out.written.append(path)
         }
-        try publish(state, changed: [("targets", env, state.root.keys(of: "targets"), state.root.role("targets"))], out: &out)
+        try publish(state, changed: [(role, env, current.keys, current.role)], out: &out)
         return out
     }
 
-    public func removeTargets(dir: String, names: [String]) throws(TrustVaultError) -> Output {
+    public func removeTargets(dir: String, names: [String], role: String = "targets") throws(TrustVaultError) -> Output {
         let state = try State(dir)
-        var env = bumped(state.targets, role: "targets")
+        let current = try targetsRole(state, role)
+        var env = bumped(current.env, role: "targets")
         var entries = env.signed["targets"] ?? .object([])
         for n in names {
-            guard entries[n] != nil else { throw .notFound("targets.json has no target \"\(n)\"") }
+            guard entries[n] != nil else { throw .notFound("\(role).json has no target \"\(n)\"") }
             entries[n] = nil
         }
         env.signed["targets"] = entries
         var out = Output()
-        try publish(state, changed: [("targets", env, state.root.keys(of: "targets"), state.root.role("targets"))], out: &out)
+        try publish(state, changed: [(role, env, current.keys, current.role)], out: &out)
         out.notes.append("the target files stay in \(state.layout.targetsDir) (older snapshots may name them); delete them when no client needs them")
         return out
     }
