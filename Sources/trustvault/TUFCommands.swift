@@ -131,7 +131,7 @@ struct TufVerify: ParsableCommand {
     @Option(help: ArgumentHelp("A root.json the client already trusts.", valueName: "file")) var root: String?
 
     func run() throws {
-        let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p) }
+        let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
         var verifier = TUF1.Verifier(directory: dir)
         let report = verifier.verify(trustedRoot: trusted)
         for line in report.passed { printOut("ok: \(line)") }

@@ -40,7 +40,7 @@ public struct TUFCeremonies: Sendable {
 
     public func resolve(_ spec: String) throws(TrustVaultError) -> ResolvedKey {
         if AtomicFile.exists(spec), !AtomicFile.isDirectory(spec) {
-            let key = try TUF1.Key(file: try AtomicFile.read(spec), name: spec)
+            let key = try TUF1.Key(file: try AtomicFile.read(spec, kind: .publicKey), name: spec)
             return ResolvedKey(key: key, record: try record(for: key))
         }
         if spec.contains("/") || spec.hasSuffix(".pem") || spec.hasSuffix(".json") {
@@ -354,6 +354,7 @@ public struct TUFCeremonies: Sendable {
             rootEnv = l.envelope
             root = l.root
             targets = try TUF1.Envelope.load(layout.path(role: "targets"))
+            _ = try TUF1.commonFields(targets.signed, type: "targets", name: layout.path(role: "targets"))
         }
     }
 
@@ -361,7 +362,8 @@ public struct TUFCeremonies: Sendable {
     func bumped(_ env: TUF1.Envelope, role: String, expires: [String: Int64] = [:]) -> TUF1.Envelope {
         var e = env
         e.signatures = []
-        e.signed["version"] = .integer((env.version ?? 0) + 1)
+        let v = env.version ?? 0
+        e.signed["version"] = .integer(v >= 0 && v < TUF1.maximumVersion ? v + 1 : TUF1.maximumVersion)
         e.signed["expires"] = .string(TUF1.expiry(after: lifetime(role, expires), from: now))
         return e
     }
@@ -463,7 +465,7 @@ public struct TUFCeremonies: Sendable {
         var copies: [(String, [UInt8])] = []
         var out = Output()
         for f in files {
-            let bytes = try AtomicFile.read(f)
+            let bytes = try AtomicFile.read(f, kind: TUF1.targetFile)
             let name = prefix + AtomicFile.fileName(of: f)
             try Self.checkTargetName(name)
             if let d = current.delegation, !d.covers(name) {

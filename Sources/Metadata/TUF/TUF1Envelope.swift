@@ -136,7 +136,7 @@ extension TUF1 {
         }
 
         public static func load(_ path: String) throws(TrustVaultError) -> Envelope {
-            try Envelope(parsing: try AtomicFile.read(path), name: path)
+            try Envelope(parsing: try AtomicFile.read(path, kind: .metadata), name: path)
         }
 
         /// What is signed: OLPC canonical JSON of `signed`.

@@ -9,6 +9,8 @@ internal import Foundation
 public enum TUF1 {
     /// The `spec_version` trustvault writes.
     public static let specVersion = "1.0.31"
+    /// A target file hashed by `add-targets` and `verify` (read whole: at most 1 GiB).
+    public static let targetFile = InputKind("target file", maximumSize: 1 << 30)
 }
 
 extension TUF1 {

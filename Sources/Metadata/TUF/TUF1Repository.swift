@@ -33,6 +33,9 @@ extension TUF1 {
         }
     }
 
+    /// Versions above this are refused (so version+1 never overflows).
+    public static let maximumVersion: Int64 = 1 << 40
+
     /// An expiry as python-tuf writes and reads it: whole seconds, `Z`.
     public static func expiry(after seconds: Int64, from now: TUFTime = .now()) -> String {
         TUFTime(seconds: now.seconds + seconds).rfc3339
@@ -164,8 +167,8 @@ extension TUF1 {
         guard let spec = signed["spec_version"]?.stringValue, spec.split(separator: ".").first == "1" else {
             throw .unsupported("\(name): spec_version \(signed["spec_version"]?.stringValue ?? "missing") is not 1.x")
         }
-        guard let version = signed["version"]?.intValue, version >= 1 else {
-            throw .corrupt("\(name): \"version\" must be a positive integer")
+        guard let version = signed["version"]?.intValue, version >= 1, version <= TUF1.maximumVersion else {
+            throw .corrupt("\(name): \"version\" must be an integer from 1 to \(TUF1.maximumVersion)")
         }
         guard let text = signed["expires"]?.stringValue, let expires = try? TUFTime(rfc3339: text) else {
             throw .corrupt("\(name): \"expires\" is missing or not an RFC 3339 time")
@@ -204,7 +207,7 @@ extension TUF1 {
             }
             return try AtomicFile.list(metadataDir).compactMap { name -> Int64? in
                 guard name.hasSuffix(".root.json") else { return nil }
-                return Int64(name.dropLast(".root.json".count)).flatMap { $0 >= 1 ? $0 : nil }
+                return Int64(name.dropLast(".root.json".count)).flatMap { $0 >= 1 && $0 <= TUF1.maximumVersion ? $0 : nil }
             }.sorted()
         }
 

@@ -167,7 +167,7 @@ extension TUF1 {
                 return nil
             }
             do {
-                let bytes = try AtomicFile.read(path)
+                let bytes = try AtomicFile.read(path, kind: .metadata)
                 if let info, let p = checkFileInfo(info, bytes: bytes) { r.problems.append("\(name): \(p)") }
                 let env = try Envelope(parsing: bytes, name: name)
                 _ = try commonFields(env.signed, type: role == "timestamp" || role == "snapshot" ? role : "targets", name: name)
@@ -216,7 +216,7 @@ extension TUF1 {
                     continue
                 }
                 do {
-                    if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path)) {
+                    if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path, kind: TUF1.targetFile)) {
                         r.problems.append("target \(t.key) (\(path)): \(p)")
                     }
                 } catch {
