@@ -294,6 +294,16 @@ struct TUFTests {
         let dkey = try v.generate("team-b")
         #expect(try v.run(["tuf", "delegate", repo, "team-b", "--key", dkey, "--paths", "b/*"]).status == 0)
         #expect(try TrustVaultCLI.run(["tuf", "verify", repo]).status == 0)
+        // Consistent snapshots: python-tuf fetches N.snapshot.json, N.targets.json and the
+        // hash-prefixed target file.
+        do {
+            let server = try HTTPServer(directory: repo)
+            defer { server.stop() }
+            let c = try PythonTUF.client(server, trustedRoot: repo + "/metadata/1.root.json", cache: work.sub("cache"),
+                                         target: "tool.bin", out: work.sub("dl"))
+            #expect(c.status == 0, "\(c)")
+            #expect(FileManager.default.contents(atPath: work.sub("dl") + "/tool.bin") == Data("binary\n".utf8))
+        }
 
         let meta = repo + "/metadata"
         let files = try FileManager.default.contentsOfDirectory(atPath: meta).filter { $0.hasSuffix(".json") }.sorted()
@@ -342,5 +352,37 @@ struct TUFTests {
         defer { server.stop() }
         let client = try PythonTUF.client(server, trustedRoot: repo + "/metadata/1.root.json", cache: work.sub("cache"))
         #expect(client.status == 0, "\(client)")
+    }
+}
+
+/// Hostile or broken repositories: one error line, a non-zero status, never a crash.
+@Suite("tuf verify on hostile input")
+struct TUFHostileInputTests {
+    @Test func brokenRepositoriesGiveOneErrorLine() throws {
+        let work = TemporaryDirectory("tuf-hostile")
+        let meta = work.sub("repo/metadata")
+        try FileManager.default.createDirectory(atPath: meta, withIntermediateDirectories: true)
+        let empty = try TrustVaultCLI.run(["tuf", "verify", work.sub("repo")])
+        expectFailure(empty, status: 1, mentioning: "no N.root.json")
+        let cases: [String] = [
+            "not json",
+            #"{"signed":{"_type":"root"},"signatures":[]}"#,
+            #"{"signed":{"_type":"root","spec_version":"1.0.31","version":9223372036854775807,"expires":"2030-01-01T00:00:00Z","keys":{},"roles":{}},"signatures":[]}"#,
+            #"{"signed":{"_type":"root","spec_version":"2.0","version":1,"expires":"2030-01-01T00:00:00Z","keys":{},"roles":{}},"signatures":[]}"#,
+            #"{"signed":{"_type":"root","spec_version":"1.0","version":1,"expires":"2030-01-01T00:00:00Z","keys":{"a":{"keytype":"ecdsa","scheme":"ecdsa-sha2-nistp256","keyval":{"public":"\u001b[2J"}}},"roles":{"root":{"keyids":["a"],"threshold":1},"targets":{"keyids":["a"],"threshold":1},"snapshot":{"keyids":["a"],"threshold":1},"timestamp":{"keyids":["a"],"threshold":1}}},"signatures":[{"keyid":"a","sig":"zz"}]}"#,
+        ]
+        for text in cases {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: meta + "/1.root.json"))
+            let r = try TrustVaultCLI.run(["tuf", "verify", work.sub("repo")])
+            #expect(r.status == 1 || r.status == 65, "\(r)")
+            #expect(r.errorLines.count == 1, "\(r)")
+            #expect(!r.stderr.contains("Fatal error") && !r.stderr.unicodeScalars.contains("\u{1b}"), "\(r)")
+        }
+        // A huge version in a file name is ignored, not overflowed.
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: meta + "/9223372036854775807.root.json"))
+        let big = try TrustVaultCLI.run(["tuf", "verify", work.sub("repo")])
+        #expect(big.status == 1 && !big.stderr.contains("Fatal error"), "\(big)")
+        let sign = try TrustVaultCLI.run(["--vault", work.sub("no-vault"), "tuf", "sign", meta + "/1.root.json", "--key", "abc"])
+        #expect(sign.status != 0 && sign.errorLines.count == 1, "\(sign)")
     }
 }
