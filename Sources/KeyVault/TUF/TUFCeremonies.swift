@@ -222,7 +222,7 @@ public struct TUFCeremonies: Sendable {
         var keys: [String: TUF1.Key]
         var roleKeys: TUF1.RoleKeys
         /// For root: the previous root's root role (both thresholds apply).
-        var previous: (keys: [String: TUF1.Key], role: TUF1.RoleKeys, version: Int64)?
+        var previous: (keys: [String: TUF1.Key], role: TUF1.RoleKeys, version: Int64, full: TUF1.Root)?
     }
 
     static func roleName(ofFile path: String) -> String {
@@ -247,7 +247,7 @@ public struct TUFCeremonies: Sendable {
                 guard p.version < root.version else {
                     throw .invalid("--previous \(prevPath) has version \(p.version), not older than \(file)'s \(root.version)")
                 }
-                ctx.previous = (p.keys, p.role("root"), p.version)
+                ctx.previous = (p.keys, p.role("root"), p.version, p)
             }
             return ctx
         }
@@ -291,6 +291,7 @@ public struct TUFCeremonies: Sendable {
         if let prev = ctx.previous {
             let p = env.thresholdStatus(prev.role, keys: prev.keys)
             out.summary.append("previous root version \(prev.version): threshold \(p.threshold) of \(prev.role.keyIDs.count) (\(describe(prev.role.keyIDs, prev.keys)))")
+            out.summary += rootChanges(from: prev.full, to: env)
         }
         let sigs = env.signatures.map { String($0.keyID.prefix(12)) }
         out.summary.append("signatures present: \(sigs.isEmpty ? "none" : sigs.joined(separator: ", "))")
@@ -324,6 +325,21 @@ public struct TUFCeremonies: Sendable {
             if p.valid < p.threshold { out.missing.append("\(p.threshold - p.valid) more signature(s) from version \(prev.version)'s root keys: \(describe(p.missing, prev.keys))") }
         }
         return out
+    }
+
+    /// What changed from `previous` to the root in `env`: keys added and removed per role, thresholds.
+    func rootChanges(from previous: TUF1.Root, to env: TUF1.Envelope) -> [String] {
+        guard let root = try? TUF1.Root(env.signed, name: "root") else { return [] }
+        var lines: [String] = []
+        for r in TUF1.Root.roleNames {
+            let old = previous.role(r), new = root.role(r)
+            let added = new.keyIDs.filter { !old.keyIDs.contains($0) }
+            let removed = old.keyIDs.filter { !new.keyIDs.contains($0) }
+            if !added.isEmpty { lines.append("  \(r): key(s) added: \(describe(added, root.keys))") }
+            if !removed.isEmpty { lines.append("  \(r): key(s) removed: \(describe(removed, previous.keys))") }
+            if old.threshold != new.threshold { lines.append("  \(r): threshold \(old.threshold) → \(new.threshold)") }
+        }
+        return lines.isEmpty ? ["no key or threshold changes from version \(previous.version)"] : ["changes from version \(previous.version):"] + lines
     }
 
     /// A root's keys and roles, for the summary shown before and after signing.
