@@ -210,7 +210,7 @@ public struct TUFCeremonies: Sendable {
             throw error
         }
         out.newVaultKeys = added
-        for r in added { out.notes.append("new vault key \(r.id) (\(r.role)) for \(name)") }
+        for r in added { out.notes.append("new vault key \(r.id) (\(r.role)) for \(name); in the metadata its TUF key ID is \(TUF1.Key(r.publicKey).defaultKeyID.prefix(12))") }
         return out
     }
 
@@ -609,7 +609,7 @@ public struct TUFCeremonies: Sendable {
         }
         out.written.append(state.layout.rootPath(newVersion))
         out.newVaultKeys = added
-        for r in added { out.notes.append("new vault key \(r.id) (\(r.role))") }
+        for r in added { out.notes.append("new vault key \(r.id) (\(r.role)); in the metadata its TUF key ID is \(TUF1.Key(r.publicKey).defaultKeyID.prefix(12))") }
 
         // A rotated online role re-signs its file under the new root (when the new key is here).
         if role != "root" {
