@@ -277,6 +277,25 @@ struct TUFTests {
         try Data("a\n".utf8).write(to: URL(fileURLWithPath: f))
         let add = try offline.run(["tuf", "add-targets", repo, f])
         #expect(add.status == 0 && add.stdout.contains("timestamp.json was not changed"), "\(add)")
+        let ts2 = try online.run(["tuf", "refresh", repo, "--roles", "timestamp"])
+        #expect(ts2.status == 0, "\(ts2)")
+        #expect(try TrustVaultCLI.run(["tuf", "verify", repo]).status == 0)
+
+        // A delegation to the online holder's key: it signs its role and adds a target there; the
+        // offline side re-makes the snapshot (picking up the new version), the holder the timestamp.
+        let ci = try online.generate("ci")
+        let ciPub = try online.exportPublic(ci, to: work.sub("ci.pem"))
+        let del = try offline.run(["tuf", "delegate", repo, "ci", "--key", ciPub, "--paths", "ci/*"])
+        #expect(del.status == 0 && del.stdout.contains("ci.json needs 1 signature(s)"), "\(del)")
+        #expect(try online.run(["tuf", "sign", repo + "/metadata/ci.json", "--key", ci]).status == 0)
+        let ciAdd = try online.run(["tuf", "add-targets", repo, f, "--role", "ci", "--path-prefix", "ci"])
+        #expect(ciAdd.status == 0 && ciAdd.stdout.contains("--roles snapshot"), "\(ciAdd)")
+        let snap = try offline.run(["tuf", "refresh", repo, "--roles", "snapshot"])
+        #expect(snap.status == 0 && snap.stdout.contains("snapshot.json now names ci.json version 2"), "\(snap)")
+        #expect(try online.run(["tuf", "refresh", repo, "--roles", "timestamp"]).status == 0)
+        let all = try TrustVaultCLI.run(["tuf", "verify", repo])
+        #expect(all.status == 0 && all.stdout.contains("ci.json version 2"), "\(all)")
+
         let rm = try offline.run(["tuf", "remove-targets", repo, "a.txt"])
         #expect(rm.status == 0, "\(rm)")
         expectFailure(try offline.run(["tuf", "remove-targets", repo, "a.txt"]), status: 66, mentioning: "no target")

@@ -409,6 +409,16 @@ public struct TUFCeremonies: Sendable {
             let current = try TUF1.Envelope.load(state.layout.path(role: "snapshot"))
             var s = bumped(current, role: "snapshot", expires: expires)
             var meta = s.signed["meta"] ?? .object([])
+            // Every listed file at the version now in metadata/ (another holder may have changed
+            // a delegated role since), then the files this command changed.
+            for m in meta.objectValue ?? [] where m.key.hasSuffix(".json") {
+                let path = state.layout.metadataDir + "/" + m.key
+                guard AtomicFile.exists(path), let v = try? TUF1.Envelope.load(path).version,
+                    v != m.value["version"]?.intValue, v <= TUF1.maximumVersion
+                else { continue }
+                meta[m.key] = .obj(["version": .integer(v)])
+                out.notes.append("snapshot.json now names \(m.key) version \(v) (found in \(state.layout.metadataDir))")
+            }
             for (role, env) in ready { meta[role + ".json"] = .obj(["version": .integer(env.version ?? 1)]) }
             for (role, v) in extraMeta { meta[role + ".json"] = .obj(["version": .integer(v)]) }
             for role in removedRoles { meta[role + ".json"] = nil }
@@ -418,7 +428,7 @@ public struct TUFCeremonies: Sendable {
                 out.summary.append("snapshot.json version \(s.version ?? 0): signed by \(describe(used, state.root.keys))")
                 snapEnv = s
             } else {
-                out.missing.append("snapshot.json and timestamp.json were not changed: the snapshot key (\(describe(state.root.role("snapshot").keyIDs, state.root.keys))) is not in this vault — the snapshot/timestamp signer must re-make them for the new files")
+                out.missing.append("snapshot.json and timestamp.json were not changed: the snapshot key (\(describe(state.root.role("snapshot").keyIDs, state.root.keys))) is not in this vault — the snapshot key's holder runs 'trustvault tuf refresh \(state.layout.dir) --roles snapshot' (or the online signer re-makes them)")
             }
         }
         if timestamp, snapshot ? snapEnv != nil : true {
@@ -434,7 +444,7 @@ public struct TUFCeremonies: Sendable {
                 out.summary.append("timestamp.json version \(t.version ?? 0): signed by \(describe(used, state.root.keys))")
                 tsEnv = t
             } else {
-                out.missing.append("timestamp.json was not changed: the timestamp key is not in this vault — the timestamp signer must make a new one for snapshot.json version \(snapVersion)")
+                out.missing.append("timestamp.json was not changed: the timestamp key is not in this vault — its holder runs 'trustvault tuf refresh \(state.layout.dir) --roles timestamp' (or the online signer makes one) for snapshot.json version \(snapVersion)")
             }
         }
         for (role, env) in ready { out.written += try state.layout.write(env, role: role, consistent: consistent) }
