@@ -20,12 +20,17 @@ def make_root(out, pems):
     for pem in pems:
         with open(pem, "rb") as f:
             key = SSlibKey.from_crypto(load_pem_public_key(f.read()))
+        # Fields other tools add (tuf-on-ci names each key's owner), non-ASCII included: they are
+        # signed, so tuf sign must keep them byte for byte in the canonical form.
+        key.unrecognized_fields["x-tuf-on-ci-keyowner"] = "@jürgen \"quoted\" \\ owner"
         root.add_key(key, "root")
         print(f"ok: key {key.keyid} {key.scheme}")
     for role in ("targets", "snapshot", "timestamp"):
         with open(pems[0], "rb") as f:
             root.add_key(SSlibKey.from_crypto(load_pem_public_key(f.read())), role)
     root.roles["root"].threshold = len(pems)
+    root.roles["root"].unrecognized_fields["x-tuf-on-ci-expiry-period"] = 365
+    root.roles["root"].unrecognized_fields["x-tuf-on-ci-signing-period"] = 60
     Metadata(root).to_file(out)
     print(f"ok: wrote {out}")
 
