@@ -5,42 +5,6 @@ internal import Glibc
 internal import Foundation
 
 extension TUF1 {
-    /// Default lifetimes of new and refreshed TUF 1.0 metadata, in seconds.
-    public enum Lifetime {
-        public static let day: Int64 = 86_400
-        public static func defaultSeconds(role: String) -> Int64 {
-            switch role {
-            case "root": 365 * day
-            case "timestamp": 7 * day
-            case "snapshot": 30 * day
-            default: 90 * day
-            }
-        }
-
-        /// `30d`, `12h`, `2w`, `1y` (365 days), `90m`.
-        public static func parse(_ text: String) throws(TrustVaultError) -> Int64 {
-            guard let unit = text.last, let n = Int64(text.dropLast()), n > 0, n <= 100_000 else {
-                throw .invalid("\"\(text)\" is not a duration", recovery: "write e.g. 365d, 12h, 2w or 1y")
-            }
-            switch unit {
-            case "m": return n * 60
-            case "h": return n * 3600
-            case "d": return n * day
-            case "w": return n * 7 * day
-            case "y": return n * 365 * day
-            default: throw .invalid("\"\(text)\" is not a duration", recovery: "write e.g. 365d, 12h, 2w or 1y")
-            }
-        }
-    }
-
-    /// Versions above this are refused (so version+1 never overflows).
-    public static let maximumVersion: Int64 = 1 << 40
-
-    /// An expiry as python-tuf writes and reads it: whole seconds, `Z`.
-    public static func expiry(after seconds: Int64, from now: TUFTime = .now()) -> String {
-        TUFTime(seconds: now.seconds + seconds).rfc3339
-    }
-
     /// A parsed `root` (only what the ceremonies and the verifier need; the JSON stays authoritative).
     public struct Root: Sendable {
         public var version: Int64
@@ -182,58 +146,4 @@ extension TUF1 {
         for m in members { out[m.key] = try Key(json: m.value, context: "\(context): key \(m.key.prefix(12))") }
         return out
     }
-
-    /// A repository directory: `DIR/metadata/` (what clients fetch) and `DIR/targets/`.
-    ///
-    /// Files are named as python-tuf's ngclient fetches them: `N.root.json`, `timestamp.json`,
-    /// and `snapshot.json`, `targets.json`, `<role>.json` — with consistent snapshots also
-    /// `N.snapshot.json`, `N.targets.json`, `N.<role>.json` (trustvault writes both names; the
-    /// unversioned one is always the newest).
-    public struct Layout: Sendable {
-        public let dir: String
-        public init(_ dir: String) { self.dir = dir }
-
-        public var metadataDir: String { dir + "/metadata" }
-        public var targetsDir: String { dir + "/targets" }
-
-        public func rootPath(_ version: Int64) -> String { metadataDir + "/\(version).root.json" }
-        public func path(role: String) -> String { metadataDir + "/\(role).json" }
-        public func path(role: String, version: Int64) -> String { metadataDir + "/\(version).\(role).json" }
-
-        /// The versions of `N.root.json` present, ascending.
-        public func rootVersions() throws(TrustVaultError) -> [Int64] {
-            guard AtomicFile.isDirectory(metadataDir) else {
-                throw .notFound("\(metadataDir) does not exist", recovery: "give the repository directory (the one holding metadata/)")
-            }
-            return try AtomicFile.list(metadataDir).compactMap { name -> Int64? in
-                guard name.hasSuffix(".root.json") else { return nil }
-                return Int64(name.dropLast(".root.json".count)).flatMap { $0 >= 1 && $0 <= TUF1.maximumVersion ? $0 : nil }
-            }.sorted()
-        }
-
-        /// The newest root version present.
-        public func latestRoot() throws(TrustVaultError) -> (version: Int64, envelope: Envelope, root: Root) {
-            guard let v = try rootVersions().last else {
-                throw .notFound("no N.root.json in \(metadataDir)", recovery: "create the repository with 'trustvault tuf init \(dir)'")
-            }
-            let env = try Envelope.load(rootPath(v))
-            return (v, env, try Root(env.signed, name: rootPath(v)))
-        }
-
-        /// Writes a non-root role's file (and its versioned copy under consistent snapshots).
-        public func write(_ env: Envelope, role: String, consistent: Bool) throws(TrustVaultError) -> [String] {
-            var written: [String] = []
-            if consistent, role != "timestamp", let v = env.version {
-                try AtomicFile.write(env.encoded, to: path(role: role, version: v), mode: 0o644)
-                written.append(path(role: role, version: v))
-            }
-            try AtomicFile.write(env.encoded, to: path(role: role), mode: 0o644)
-            written.append(path(role: role))
-            return written
-        }
-    }
 }
-
-
-
-
