@@ -258,7 +258,8 @@ struct TUFTests {
                       mentioning: "missing.pem", vault: offline, before: before)
         #expect(!FileManager.default.fileExists(atPath: repo + "/metadata"))
 
-        let r = try offline.run(["tuf", "init", repo, "--root-key", root, "--timestamp-key", tsPub, "--expires", "timestamp=1d"])
+        let r = try offline.run(["tuf", "init", repo, "--root-key", root, "--timestamp-key", tsPub, "--expires", "timestamp=1d",
+                                 "--expires", "targets=3d"])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("timestamp.json is unsigned"), "\(r)")
         let v1 = try TrustVaultCLI.run(["tuf", "verify", repo])
@@ -270,11 +271,16 @@ struct TUFTests {
         let s = try online.run(["tuf", "sign", repo + "/metadata/timestamp.json", "--key", ts])
         #expect(s.status == 0 && s.stdout.contains("timestamp threshold (this version): 1 of 1"), "\(s)")
         let v2 = try TrustVaultCLI.run(["tuf", "verify", repo])
-        #expect(v2.status == 0, "\(v2)")
+        #expect(v2.status == 0 && v2.stdout.contains("warning: targets.json expires on"), "\(v2)")
 
         // The offline side changes targets: snapshot is re-signed here, timestamp is left to its holder.
         let f = work.sub("a.txt")
         try Data("a\n".utf8).write(to: URL(fileURLWithPath: f))
+        let repoBefore = treeFingerprint(repo)
+        var wrong = CLIVault.env
+        wrong["TRUSTVAULT_SNAPSHOT_PASSPHRASE"] = "not-the-passphrase"
+        expectFailure(try offline.run(["tuf", "add-targets", repo, f], env: wrong), status: 77, vault: offline, before: offline.fingerprint())
+        #expect(treeFingerprint(repo) == repoBefore, "a failed add-targets leaves the repository unchanged")
         let add = try offline.run(["tuf", "add-targets", repo, f])
         #expect(add.status == 0 && add.stdout.contains("timestamp.json was not changed"), "\(add)")
         let ts2 = try online.run(["tuf", "refresh", repo, "--roles", "timestamp"])

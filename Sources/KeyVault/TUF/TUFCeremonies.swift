@@ -389,7 +389,7 @@ public struct TUFCeremonies: Sendable {
     func publish(
         _ state: State, changed: [(role: String, env: TUF1.Envelope, keys: [String: TUF1.Key], roleKeys: TUF1.RoleKeys)],
         removedRoles: [String] = [], extraMeta: [String: Int64] = [:], snapshot: Bool = true, timestamp: Bool = true, expires: [String: Int64] = [:],
-        out: inout Output
+        preWrites: [(path: String, bytes: [UInt8])] = [], out: inout Output
     ) throws(TrustVaultError) {
         let consistent = state.root.consistentSnapshot
         var ready: [(String, TUF1.Envelope)] = []
@@ -446,6 +446,12 @@ public struct TUFCeremonies: Sendable {
             } else {
                 out.missing.append("timestamp.json was not changed: the timestamp key is not in this vault — its holder runs 'trustvault tuf refresh \(state.layout.dir) --roles timestamp' (or the online signer makes one) for snapshot.json version \(snapVersion)")
             }
+        }
+        // Everything is signed: now the files, target files first, timestamp last.
+        for w in preWrites {
+            try AtomicFile.makeDirectories(AtomicFile.parent(of: w.path), mode: 0o755)
+            try AtomicFile.write(w.bytes, to: w.path, mode: 0o644)
+            out.written.append(w.path)
         }
         for (role, env) in ready { out.written += try state.layout.write(env, role: role, consistent: consistent) }
         if let snapEnv { out.written += try state.layout.write(snapEnv, role: "snapshot", consistent: consistent) }
@@ -504,13 +510,9 @@ public struct TUFCeremonies: Sendable {
             out.notes.append("target \(name): \(info.length) bytes, sha256 \(info.sha256)")
         }
         env.signed["targets"] = entries
-        // Target files first: metadata never names a file that is not there.
-        for (path, bytes) in copies {
-            try AtomicFile.makeDirectories(AtomicFile.parent(of: path), mode: 0o755)
-            try AtomicFile.write(bytes, to: path, mode: 0o644)
-            out.written.append(path)
-        }
-        try publish(state, changed: [(role, env, current.keys, current.role)], out: &out)
+        // Target files are written first (metadata never names a file that is not there), and
+        // only once every signature is made (a wrong passphrase leaves DIR unchanged).
+        try publish(state, changed: [(role, env, current.keys, current.role)], preWrites: copies.map { ($0.0, $0.1) }, out: &out)
         return out
     }
 
@@ -681,15 +683,17 @@ public struct TUFCeremonies: Sendable {
             "expires": .string(TUF1.expiry(after: lifetime("targets", [:]), from: now)), "targets": .object([]),
         ]))
         let inVault = try held(resolved.map(\.key))
+        var pre: [(path: String, bytes: [UInt8])] = []
         if inVault >= t {
             changed.append((role, delEnv, roleKeys, del.role))
         } else {
             // Written unsigned; its holders sign it, and the snapshot names its version already.
             _ = try signWithVault(&delEnv, keyIDs: del.role.keyIDs, keys: roleKeys)
-            out.written += try state.layout.write(delEnv, role: role, consistent: state.root.consistentSnapshot)
+            pre.append((state.layout.path(role: role), delEnv.encoded))
+            if state.root.consistentSnapshot { pre.append((state.layout.path(role: role, version: delEnv.version ?? 1), delEnv.encoded)) }
             out.missing.append("\(role).json needs \(t) signature(s) from \(describe(del.role.keyIDs, roleKeys)) — 'trustvault tuf sign \(state.layout.path(role: role)) --key KEYID'\(state.root.consistentSnapshot ? " (and the same for \(state.layout.path(role: role, version: delEnv.version ?? 1)))" : "")")
         }
-        try publish(state, changed: changed, extraMeta: inVault >= t ? [:] : [role: delEnv.version ?? 1], out: &out)
+        try publish(state, changed: changed, extraMeta: inVault >= t ? [:] : [role: delEnv.version ?? 1], preWrites: pre, out: &out)
         return out
     }
 

@@ -98,6 +98,9 @@ extension TUF1 {
                 r.problems.append("root version \(root.version) expired on \(root.expires.display)")
             } else {
                 r.passed.append("root version \(root.version): expires \(root.expires.display)")
+                if root.expires <= now.adding(days: 30) {
+                    r.warnings.append("root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'")
+                }
             }
 
             // timestamp
@@ -190,6 +193,8 @@ extension TUF1 {
             }
             if let e = env.expires, e <= now {
                 r.problems.append("\(name) version \(env.version ?? 0) expired on \(e.display)")
+            } else if let e = env.expires, role != "timestamp", e <= now.adding(days: 7) {
+                r.warnings.append("\(name) expires on \(e.display), within 7 days: run 'trustvault tuf refresh'")
             }
         }
 
