@@ -304,6 +304,15 @@ struct TUFTests {
 
         let rm = try offline.run(["tuf", "remove-targets", repo, "a.txt"])
         #expect(rm.status == 0, "\(rm)")
+        // Removing the delegation: targets.json no longer names ci, the snapshot no longer lists it.
+        let undel = try offline.run(["tuf", "delegate", repo, "ci", "--remove"])
+        #expect(undel.status == 0, "\(undel)")
+        #expect(try online.run(["tuf", "refresh", repo, "--roles", "timestamp"]).status == 0)
+        let gone = try TrustVaultCLI.run(["tuf", "verify", repo])
+        #expect(gone.status == 0 && !gone.stdout.contains("ok: ci.json"), "\(gone)")
+        let snapText = try String(contentsOfFile: repo + "/metadata/snapshot.json", encoding: .utf8)
+        #expect(!snapText.contains("ci.json"))
+        expectFailure(try offline.run(["tuf", "delegate", repo, "ci", "--remove"]), status: 66, mentioning: "does not delegate to ci")
         expectFailure(try offline.run(["tuf", "remove-targets", repo, "a.txt"]), status: 66, mentioning: "no target")
     }
 
