@@ -24,6 +24,7 @@ struct TrustVault: ParsableCommand {
             Inspect.self,
             Backup.self,
             Card.self,
+            Tuf.self,
         ])
 
     @OptionGroup var global: GlobalOptions
