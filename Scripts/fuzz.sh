@@ -23,6 +23,8 @@ build_start=$(date +%s)
 bin="$(bash Scripts/fuzz-build.sh | tail -n 1)"
 echo "fuzz build: $(( $(date +%s) - build_start )) s" >&2
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1"
+# Swift's own backtracer and ASan fight over a crashing process; libFuzzer prints the stack.
+export SWIFT_BACKTRACE=enable=no
 work=.build-fuzz
 mapfile -t targets < <("$bin" --list)
 if (( $# > 0 )); then targets=("$@"); fi

@@ -92,8 +92,10 @@ def out_path(name):
 os.makedirs(os.path.join(work, "out"))
 
 def metadata_complete(out, gun, roles):
+    # The metadata directory is renamed into place whole (its files are the ceremony's commit
+    # point); OUT/private may already hold the new key files when it is absent.
     base = os.path.join(out, "tuf", gun, "metadata")
-    if not os.path.exists(out):
+    if not os.path.exists(base):
         return "absent"
     for role in roles:
         try:
@@ -173,6 +175,8 @@ def c_repo_init():
         if state.startswith("incomplete"):
             partial_outs.append(out)
             return f"repo init --out {state}"
+        if state == "complete" and (len(after - before) != 1 or not os.listdir(os.path.join(out, "private"))):
+            return "repo init wrote its metadata but the new key is not in the vault and in OUT/private"
         return None
     return ["repo", "init", gun, "--root-key", root, "--timestamp-key", ts, "--snapshot-key", ts, "--out", out], {}, None, check
 def c_rotate():
@@ -184,6 +188,8 @@ def c_rotate():
         if state.startswith("incomplete"):
             partial_outs.append(out)
             return f"repo rotate --out {state}"
+        if state == "complete" and (len(after - before) != 1 or not os.listdir(os.path.join(out, "private"))):
+            return "repo rotate wrote its metadata but the new key is not in the vault and in OUT/private"
         return None
     return ["repo", "rotate", GUN, "targets", "--current", base_repo, "--out", out], {}, None, check
 def c_delegation():
@@ -282,6 +288,7 @@ for round_no in range(args.rounds):
     problem = check(after, before)
     if problem:
         failures.append(f"round {round_no} ({name}): {problem}")
+        print("FAILURE:", failures[-1], flush=True)
     # Keep the vault small: past 40 keys, remove the extra ones (a normal, unkilled remove).
     if len(after) > 40:
         for k in sorted(after - {root, pw_key})[:20]:

@@ -76,6 +76,23 @@ public enum Seeds {
             try put("share", (file as NSString).lastPathComponent, text)
         }
         if shareTexts.count >= 2 { try put("share", "two-shares", shareTexts[0] + [0] + shareTexts[1]) }
+        // A TUF 1.0 repository (`tuf init`), the vault's key as its root key.
+        let tufDir = scratch + "/seed-tuf"
+        try? fm.removeItem(atPath: tufDir)
+        let pass = "fuzz-passphrase"
+        let secrets = SecretSource(environment: [
+            "TRUSTVAULT_ROOT_PASSPHRASE": pass, "TRUSTVAULT_TARGETS_PASSPHRASE": pass,
+            "TRUSTVAULT_SNAPSHOT_PASSPHRASE": pass, "TRUSTVAULT_DELEGATION_PASSPHRASE": pass,
+        ])
+        _ = try TUFCeremonies(vault: vault, secrets: secrets).initRepository(
+            dir: tufDir, options: TUFCeremonies.InitOptions(rootKeys: [record.id]))
+        var tuf: [[UInt8]] = []
+        for name in tufFiles.prefix(4) {
+            tuf.append(Array((try? Data(contentsOf: URL(fileURLWithPath: tufDir + "/metadata/" + name))) ?? Data()))
+        }
+        try put("tuf", "tuf-init", Array(tuf.joined(separator: [0])))
+        for (name, bytes) in zip(tufFiles, tuf) { try put("json", "tuf-" + name, bytes) }
+        try? fm.removeItem(atPath: tufDir)
         try? fm.removeItem(atPath: vaultDir)
         try? fm.removeItem(atPath: shareDir)
         try? fm.removeItem(atPath: backupFile)

@@ -20,6 +20,7 @@ public struct FuzzTarget: Sendable {
         FuzzTarget(name: "certificate", run: fuzzCertificate),
         FuzzTarget(name: "bundle", run: fuzzBundle),
         FuzzTarget(name: "metadata", run: fuzzMetadata),
+        FuzzTarget(name: "tuf", run: fuzzTUF),
         FuzzTarget(name: "backup-header", run: fuzzBackupHeader),
         FuzzTarget(name: "backup-payload", run: fuzzBackupPayload),
         FuzzTarget(name: "key-record", run: fuzzKeyRecord),
@@ -111,6 +112,26 @@ func fuzzMetadata(_ bytes: [UInt8]) {
     _ = "\(report)"
     _ = try? set.root()
     _ = try? set.targets()
+}
+
+let tufFiles = ["1.root.json", "timestamp.json", "snapshot.json", "targets.json", "2.root.json"]
+
+/// TUF 1.0 metadata (1.root, timestamp, snapshot, targets, 2.root; split at 0x00) through the
+/// client workflow `tuf verify` runs.
+func fuzzTUF(_ bytes: [UInt8]) {
+    let dir = scratch + "/tuf"
+    let metadata = dir + "/metadata"
+    try? FileManager.default.removeItem(atPath: dir)
+    try? FileManager.default.createDirectory(atPath: metadata, withIntermediateDirectories: true)
+    for (name, part) in zip(tufFiles, parts(bytes, max: tufFiles.count)) where !part.isEmpty {
+        FileManager.default.createFile(atPath: metadata + "/" + name, contents: Data(part))
+        if let envelope = try? TUF1.Envelope(parsing: part, name: name), name.hasSuffix("root.json") {
+            _ = try? TUF1.Root(envelope.signed, name: name)
+        }
+    }
+    var verifier = TUF1.Verifier(directory: dir)
+    let report = verifier.verify()
+    _ = report.problems.count + report.passed.count
 }
 
 func fuzzBackupHeader(_ bytes: [UInt8]) {

@@ -58,20 +58,25 @@ public struct MetadataSet: Sendable {
     @discardableResult
     public func writeTrustDirFragment(to directory: String) throws(TrustVaultError) -> [(role: String, path: String)] {
         let base = directory + "/tuf/" + gun + "/metadata"
-        // On failure (a full disk) everything this call created goes again: no half fragment.
+        // The missing part of the path is built under a hidden temporary name and renamed into
+        // place at the end, so a crash (kill -9) leaves the whole fragment or none; on an error
+        // (a full disk) the temporary tree goes again.
         let created = AtomicFile.firstMissingDirectory(base)
+        let staging = created.map { AtomicFile.stagingName(for: $0) }
+        let stagedBase = created.map { staging! + base.dropFirst($0.count) } ?? base
         var written: [(String, String)] = []
         do {
-            try AtomicFile.makeDirectories(base)
+            try AtomicFile.makeDirectories(stagedBase)
             for role in files.keys.sorted(by: Self.uploadOrder) {
-                let path = base + "/" + role + ".json"
+                let path = stagedBase + "/" + role + ".json"
                 try AtomicFile.makeDirectories(AtomicFile.parent(of: path))
                 // Metadata is public; 0644 like notary's cache.
                 try AtomicFile.write(files[role] ?? [], to: path, mode: 0o644)
-                written.append((role, path))
+                written.append((role, base + "/" + role + ".json"))
             }
+            if let created, let staging { try AtomicFile.publishDirectory(staging, as: created) }
         } catch {
-            if let created { AtomicFile.removeCreatedTree(created) } else { for (_, path) in written { AtomicFile.removeCreatedTree(path) } }
+            if let staging { AtomicFile.removeCreatedTree(staging) } else { for (_, path) in written { AtomicFile.removeCreatedTree(path) } }
             throw error
         }
         return written

@@ -79,6 +79,20 @@ public enum AtomicFile {
         return nil
     }
 
+    /// Publishes a directory tree built under a temporary name: renames `staging` to `path`
+    /// (which must not exist) and fsyncs the parent, so a crash leaves the whole tree or none.
+    public static func publishDirectory(_ staging: String, as path: String) throws(TrustVaultError) {
+        guard !exists(path) else { throw TrustVaultError(.alreadyExists, "\(path) already exists") }
+        guard rename(staging, path) == 0 else { throw errnoError("cannot rename \(staging) to \(path)", path: path) }
+        try syncDirectory(of: path)
+    }
+
+    /// A fresh hidden temporary name next to `path` (for ``publishDirectory(_:as:)``).
+    public static func stagingName(for path: String) -> String {
+        let suffix = Sodium.randomBytes(8).map { String($0, radix: 16) }.joined()
+        return parent(of: path) + "/" + temporaryPrefix + fileName(of: path) + "-" + suffix
+    }
+
     /// Removes a directory tree this process itself created for an output that then failed
     /// (a full disk), so that no half-written output is left behind. Symlinks are removed, never
     /// followed. Best effort: what cannot be removed stays.

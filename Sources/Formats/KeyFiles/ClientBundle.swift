@@ -117,6 +117,46 @@ public enum ClientBundle {
             keyName: path + "/key.pem")
     }
 
+    /// Checks that every offset and size in the zip's directory stays inside the file before
+    /// ZIPFoundation reads it: its in-memory reader traps when asked to seek past the end (found
+    /// by the `bundle` fuzzer; Tests/FuzzRegressions/bundle/). Zip64 is refused (a client bundle
+    /// is a few KiB).
+    static func checkZipStructure(_ b: [UInt8], path: String) throws(TrustVaultError) {
+        func u16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+        func u32(_ i: Int) -> Int { u16(i) | u16(i + 2) << 16 }
+        let damaged = TrustVaultError.corrupt(
+            "\(path) is not a readable zip file (damaged or truncated)",
+            recovery: "download the client bundle again, or unzip it and import the directory")
+        guard b.count >= 22 else { throw damaged }
+        // The end-of-central-directory record: the last PK\5\6 within the final 64 KiB + 22 bytes.
+        var eocd = -1
+        var i = b.count - 22
+        while i >= max(0, b.count - 22 - 65_535) {
+            if b[i] == 0x50, b[i + 1] == 0x4B, b[i + 2] == 0x05, b[i + 3] == 0x06 { eocd = i; break }
+            i -= 1
+        }
+        guard eocd >= 0 else { throw damaged }
+        let entries = u16(eocd + 10), cdSize = u32(eocd + 12), cdOffset = u32(eocd + 16)
+        guard entries != 0xFFFF, cdSize != 0xFFFF_FFFF, cdOffset != 0xFFFF_FFFF else {
+            throw .unsupported("\(path) is a zip64 file", recovery: "unzip it and import the directory")
+        }
+        guard cdOffset <= eocd, cdSize <= eocd - cdOffset else { throw damaged }
+        var at = cdOffset
+        for _ in 0..<entries {
+            guard at + 46 <= eocd, u32(at) == 0x0201_4B50 else { throw damaged }
+            let compressed = u32(at + 20), nameLength = u16(at + 28), extraLength = u16(at + 30)
+            let commentLength = u16(at + 32), local = u32(at + 42)
+            guard compressed != 0xFFFF_FFFF, local != 0xFFFF_FFFF else {
+                throw .unsupported("\(path) is a zip64 file", recovery: "unzip it and import the directory")
+            }
+            guard local + 30 <= cdOffset, u32(local) == 0x0403_4B50 else { throw damaged }
+            let dataStart = local + 30 + u16(local + 26) + u16(local + 28)
+            guard dataStart <= cdOffset, compressed <= cdOffset - dataStart else { throw damaged }
+            at += 46 + nameLength + extraLength + commentLength
+        }
+        guard at <= eocd else { throw damaged }
+    }
+
     static func loadZip(_ path: String) throws(TrustVaultError) -> Members {
         // Through the input gate: a regular file, read without blocking, at most 4 MiB.
         let bytes = try AtomicFile.read(path, kind: .keyFile)
@@ -126,6 +166,7 @@ public enum ClientBundle {
                 "\(path) is an encrypted (password-protected) zip file",
                 recovery: "unzip it yourself (unzip \(AtomicFile.fileName(of: path))) and import the directory")
         }
+        try checkZipStructure(bytes, path: path)
         let archive: Archive
         do { archive = try Archive(data: Data(bytes), accessMode: .read) } catch {
             throw .corrupt(

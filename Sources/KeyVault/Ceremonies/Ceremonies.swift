@@ -204,13 +204,16 @@ public struct Ceremonies: Sendable {
 
         var output = CeremonyOutput()
         try committing(to: out, gun: gun, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
-            try write(result, to: out, output: &output)
-            try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-            if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+            // The metadata is written last: once it exists, the keys it names are in the vault
+            // and in OUT/private (a crash before leaves at most unused keys, never metadata for
+            // a key the vault does not hold).
             output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
             if let snapshotKey, let snapshotPass {
                 output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
             }
+            try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+            if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+            try write(result, to: out, output: &output)
         }
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
@@ -262,9 +265,9 @@ public struct Ceremonies: Sendable {
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
             try committing(to: out, gun: gun, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
-                try write(result, to: out, output: &output)
-                try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
                 if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
+                try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+                try write(result, to: out, output: &output)  // last: see repo init
             }
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
