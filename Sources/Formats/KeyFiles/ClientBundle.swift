@@ -144,14 +144,17 @@ public enum ClientBundle {
         var at = cdOffset
         for _ in 0..<entries {
             guard at + 46 <= eocd, u32(at) == 0x0201_4B50 else { throw damaged }
-            let compressed = u32(at + 20), nameLength = u16(at + 28), extraLength = u16(at + 30)
-            let commentLength = u16(at + 32), local = u32(at + 42)
-            guard compressed != 0xFFFF_FFFF, local != 0xFFFF_FFFF else {
+            let flags = u16(at + 8), method = u16(at + 10), compressed = u32(at + 20), uncompressed = u32(at + 24)
+            let nameLength = u16(at + 28), extraLength = u16(at + 30), commentLength = u16(at + 32), local = u32(at + 42)
+            guard compressed != 0xFFFF_FFFF, uncompressed != 0xFFFF_FFFF, local != 0xFFFF_FFFF else {
                 throw .unsupported("\(path) is a zip64 file", recovery: "unzip it and import the directory")
             }
             guard local + 30 <= cdOffset, u32(local) == 0x0403_4B50 else { throw damaged }
+            // What ZIPFoundation reads: the data (stored entries by their uncompressed size) and,
+            // with flag bit 3, a 16-byte data descriptor after it.
             let dataStart = local + 30 + u16(local + 26) + u16(local + 28)
-            guard dataStart <= cdOffset, compressed <= cdOffset - dataStart else { throw damaged }
+            let dataEnd = dataStart + (method == 0 ? max(compressed, uncompressed) : compressed) + (flags & 8 != 0 ? 16 : 0)
+            guard dataEnd <= cdOffset else { throw damaged }
             at += 46 + nameLength + extraLength + commentLength
         }
         guard at <= eocd else { throw damaged }
