@@ -7,7 +7,7 @@ Commands (picked at random each round): key generate, key import, key passwd, ke
 backup restore (into a new vault and merged into the existing one), backup create --out,
 repo init --out and repo rotate targets --out (ceremonies that add a key to the vault),
 delegation add --out, key export --out, root cert --out. Each is started, killed with SIGKILL
-after a random delay between 0 and 1.2x its measured duration, and then:
+after a random delay between 0 and 1.2x (--window) its measured duration, and then:
 
 * the vault opens (`key list --json`), every record parses, no stray file is visible in keys/;
 * the key set is exactly the one before or the one after the command (nothing half-added);
@@ -25,6 +25,7 @@ ap.add_argument("rounds", type=int)
 ap.add_argument("--binary", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".build", "debug", "trustvault"))
 ap.add_argument("--seed", type=int, default=None)
 ap.add_argument("--work", default=None)
+ap.add_argument("--window", type=float, default=1.2, help="kill within this fraction of the command's measured duration")
 args = ap.parse_args()
 seed = args.seed if args.seed is not None else random.randrange(1 << 30)
 rng = random.Random(seed)
@@ -271,7 +272,7 @@ for round_no in range(args.rounds):
     e = dict(ENV); e.update(env)
     p = subprocess.Popen([BIN, "--vault", vdir or vault, *argv], env=e, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(rng.uniform(0, duration[name] * 1.2))
+    time.sleep(rng.uniform(0, duration[name] * args.window))
     if p.poll() is None:
         p.send_signal(signal.SIGKILL)
         stats[name][0] += 1
