@@ -5,6 +5,9 @@ public import TrustCore
 public struct MetadataSet: Sendable {
     public var gun: String
     public var files: [String: [UInt8]]
+    /// Earlier root versions found beside root.json as `N.root.json` (the server serves each
+    /// version under that name); used to follow a chain of root rotations from a trusted root.
+    public var rootVersions: [Int: [UInt8]] = [:]
 
     public init(gun: String, files: [String: [UInt8]] = [:]) {
         self.gun = gun
@@ -44,6 +47,13 @@ public struct MetadataSet: Sendable {
             }
         }
         try walk(base + "/targets", prefix: "targets/")
+        for name in try AtomicFile.list(base) where name.hasSuffix(".root.json") {
+            let digits = name.dropLast(".root.json".count)
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                let v = Int(digits), v >= 1
+            else { continue }
+            set.rootVersions[v] = try AtomicFile.read(base + "/" + name)
+        }
         return set
     }
 

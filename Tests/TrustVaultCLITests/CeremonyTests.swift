@@ -17,6 +17,12 @@ struct Online {
         self.gun = gun
     }
 
+    /// On a server the suite shares.
+    init(server: NotaryServer, gun: String) {
+        self.server = server
+        self.gun = gun
+    }
+
     func path(_ name: String) -> String { dir.sub(name) }
 
     @discardableResult

@@ -51,16 +51,34 @@ public struct Ceremonies: Sendable {
 
     /// The current metadata the online side handed over (`--current DIR`).
     public static func readCurrent(_ dir: String, gun: String) throws(TrustVaultError) -> MetadataSet {
+        try readCurrent(dir, gun: gun, warnings: nil)
+    }
+
+    /// Reads and verifies the current metadata as ceremonies need it: signatures, thresholds,
+    /// hashes and versions must hold; expiry and roles that cannot sign are only warnings
+    /// (appended to `warnings`), since the ceremony's output replaces them.
+    public static func readCurrent(
+        _ dir: String, gun: String, now: TUFTime = .now(), warnings: UnsafeMutablePointer<[String]>?
+    ) throws(TrustVaultError) -> MetadataSet {
         var set = try MetadataSet.load(directory: dir, gun: gun)
         // The timestamp plays no part offline (and expires every 14 days): leave it out.
         set.files["timestamp"] = nil
         // Refuse to build on metadata that does not verify (a tampered or foreign repository).
-        let report = Verifier.verify(set)
+        let report = Verifier.verify(set, now: now, forCeremony: true)
         if let first = report.problems.first {
             throw .verification(
                 "the current metadata in \(dir) does not verify: \(first)",
                 recovery: "fetch the repository's current files again; 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
+        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") }
+        return set
+    }
+
+    /// `readCurrent` for a ceremony: warnings go into the output's notes.
+    func current(_ dir: String, gun: String, now: TUFTime, output: inout CeremonyOutput) throws(TrustVaultError) -> MetadataSet {
+        var warnings: [String] = []
+        let set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
+        output.notes += warnings.map { "current metadata: " + $0 }
         return set
     }
 
@@ -82,8 +100,9 @@ public struct Ceremonies: Sendable {
                 "none of \(gun)'s root keys (\(wanted.map { String($0.prefix(12)) }.joined(separator: ", "))) is in the vault at \(vault.path)",
                 recovery: "run this on the machine that holds a root key, or import it with 'trustvault key import'")
         }
+        // Every root.json a ceremony writes is signed by all the root keys this vault holds for it.
         var signers: [any SigningKey] = []
-        for r in recs.prefix(root.role(.root).threshold) { signers.append(try vault.signer(for: r, secrets: secrets)) }
+        for r in recs { signers.append(try vault.signer(for: r, secrets: secrets)) }
         return signers
     }
 
@@ -130,31 +149,129 @@ public struct Ceremonies: Sendable {
     }
 
     func curlCommand(gun: String, files: [(role: String, path: String)]) -> String {
-        var parts = ["curl -f -X POST"]
+        Self.curlCommand(gun: gun, files: files, server: serverText)
+    }
+
+    /// The upload of changed metadata, as notary's client does it; `--fail-with-body` shows the
+    /// server's reason (e.g. VERSION) when it refuses.
+    static func curlCommand(gun: String, files: [(role: String, path: String)], server: String) -> String {
+        var parts = ["curl --fail-with-body -X POST"]
         for f in files { parts.append("-F \"files=@\(f.path);filename=\(f.role)\"") }
-        parts.append("\(serverText)/v2/\(gun)/_trust/tuf/")
+        parts.append("\(server)/v2/\(gun)/_trust/tuf/")
         return parts.joined(separator: " ")
+    }
+
+    /// The one place that decides what to run online for a written fragment: nothing but the
+    /// remaining `root sign` steps while root.json lacks signatures; then `notary publish` for a
+    /// new repository (root v1) or the curl upload of every metadata file for a change.
+    public static func onlineStep(
+        out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?
+    ) -> (commands: [String], notes: [String]) {
+        let serverText = server ?? "https://NOTARY-SERVER"
+        let rootFile = out + "/tuf/" + gun + "/metadata/root.json"
+        if let rootStatus, !rootStatus.complete {
+            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(out)/previous-root.json" : ""
+            let holders = Array(Set(rootStatus.missing + rootStatus.previousMissing)).sorted()
+            return ([], [
+                "root.json is not ready to upload: \(rootStatus.summary)",
+                "each other root key holder runs: trustvault root sign \(rootFile) --key KEYID\(previous)"
+                    + " (missing: \(holders.map { String($0.prefix(12)) }.joined(separator: ", "))); the last signature prints the online commands",
+            ])
+        }
+        if rootStatus?.version == 1 {
+            return (["notary -s \(serverText) -d \(out) publish \(gun)"], [])
+        }
+        return ([curlCommand(gun: gun, files: files, server: serverText)], [])
+    }
+
+    func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) {
+        let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server)
+        output.onlineCommands += step.commands
+        output.notes += step.notes
+    }
+
+    /// A vault root key, a root key of the current root (by canonical or TUF ID or prefix), or a
+    /// root certificate file made by another holder (`trustvault root cert`).
+    public enum RootKeySource: Sendable {
+        case vaultKey(String)
+        case certificateFile(String)
+        /// Parses a `--root-key`/`--new-key` value: an existing file is a certificate, else a key ID.
+        public init(_ text: String) {
+            self = AtomicFile.exists(text) && !AtomicFile.isDirectory(text) ? .certificateFile(text) : .vaultKey(text)
+        }
+    }
+
+    /// The certificates for `sources` and the signers this vault holds among them.
+    func resolveRootKeys(
+        _ sources: [RootKeySource], gun: String, currentRoot: Root?, now: TUFTime
+    ) throws(TrustVaultError) -> (keys: [TUFKey], signers: [any SigningKey]) {
+        var keys: [TUFKey] = []
+        var signers: [any SigningKey] = []
+        let all = try vault.records()
+        for source in sources {
+            switch source {
+            case .certificateFile(let path):
+                let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+                let key: TUFKey
+                do throws(TrustVaultError) {
+                    key = try TUFKey(certificatePEM: text)
+                    var ignored: [String] = []
+                    try Verifier.checkRootCertificate(key, gun: gun, now: now, warnings: &ignored)
+                } catch { throw error.located(path) }
+                keys.append(key)
+                if let rec = all.first(where: { $0.id == key.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+            case .vaultKey(let id):
+                let wanted = id.lowercased()
+                if let currentRoot, !wanted.isEmpty,
+                    let kept = currentRoot.keys(of: .root).first(where: { $0.displayID.hasPrefix(wanted) || $0.id.hasPrefix(wanted) })
+                {
+                    keys.append(kept)
+                    if let rec = all.first(where: { $0.id == kept.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+                    continue
+                }
+                let rec = try vault.record(matching: id)
+                guard rec.role == "root" else {
+                    throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
+                }
+                let signer = try vault.signer(for: rec, secrets: secrets)
+                keys.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
+                signers.append(signer)
+            }
+        }
+        return (keys, signers)
     }
 
     // MARK: repo init
 
-    /// The offline repository ceremony: root key from the vault, a new targets key (and a new
-    /// snapshot key unless the server's is given), the server's timestamp key; writes root.json and
-    /// targets.json v1 plus the online keys into `out` as a notary trust-dir fragment.
+    /// The offline repository ceremony: root keys from the vault or other holders' certificates,
+    /// a new targets key (and a new snapshot key unless the server's is given), the server's
+    /// timestamp key; writes root.json and targets.json v1 plus the online keys into `out` as a
+    /// notary trust-dir fragment. New keys reach the vault before anything is written to `out`.
     public func initRepository(
         gun: String, rootKeyID: String, timestampKeyFile: String, snapshotKeyFile: String?, out: String,
         now: TUFTime = .now()
     ) throws(TrustVaultError) -> CeremonyOutput {
+        try initRepository(
+            gun: gun, rootKeys: [.vaultKey(rootKeyID)], rootThreshold: 1, timestampKeyFile: timestampKeyFile,
+            snapshotKeyFile: snapshotKeyFile, out: out, now: now)
+    }
+
+    public func initRepository(
+        gun: String, rootKeys rootSources: [RootKeySource], rootThreshold: Int, timestampKeyFile: String, snapshotKeyFile: String?,
+        out: String, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let rootRecord = try vault.record(matching: rootKeyID)
-        guard rootRecord.role == "root" else {
-            throw .invalid("key \(rootRecord.id.prefix(12)) is a \(rootRecord.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
-        }
         let timestampKey = try Self.readServerKey(timestampKeyFile, role: "timestamp")
         let serverSnapshot = try snapshotKeyFile.map { (f: String) throws(TrustVaultError) -> TUFKey in try Self.readServerKey(f, role: "snapshot") }
+        let (rootKeys, rootSigners) = try resolveRootKeys(rootSources, gun: gun, currentRoot: nil, now: now)
+        try Transitions.checkRootKeys(rootKeys, threshold: rootThreshold)
+        guard !rootSigners.isEmpty else {
+            throw .invalid(
+                "none of the root keys is in this vault, so nobody here can sign root.json",
+                recovery: "run 'repo init' on the machine of one root key holder, with that holder's vault key ID as one --root-key")
+        }
 
-        let rootSigner = try vault.signer(for: rootRecord, secrets: secrets)
         let targetsKey = try PrivateKey.generate(.ecdsa)
         let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
         let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
@@ -170,23 +287,39 @@ public struct Ceremonies: Sendable {
             throw .invalid("no snapshot key")  // unreachable: one of the two is always made above
         }
         let result = try Transitions.newRepository(
-            gun: gun, rootSigner: rootSigner, targetsSigner: targetsKey,
-            snapshotKey: snapshotTUFKey,
-            snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey, now: now)
+            gun: gun, rootKeys: rootKeys, rootThreshold: rootThreshold, rootSigners: rootSigners, targetsSigner: targetsKey,
+            snapshotKey: snapshotTUFKey, snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey,
+            expiries: expiries, now: now)
 
         var output = CeremonyOutput()
-        try write(result, to: out, output: &output)
-        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+        // The new keys go into the vault first: an --out that exists always has its keys here.
         output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
         if let snapshotKey, let snapshotPass {
             output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
         }
+        try write(result, to: out, output: &output)
+        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
-        output.onlineCommands.append("notary -s \(serverText) -d \(out) publish \(gun)")
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
+    }
+
+    // MARK: root cert
+
+    /// The self-signed root certificate (CN = GUN, as notary makes it) for a root key in this
+    /// vault, for another holder's `repo init --root-key FILE` or `repo rotate … --new-key FILE`.
+    public func rootCertificate(gun: String, keyID: String, now: TUFTime = .now()) throws(TrustVaultError) -> (pem: String, key: TUFKey) {
+        try KeyRole.checkGUN(gun)
+        let rec = try vault.record(matching: keyID)
+        guard rec.role == "root" else {
+            throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
+        }
+        let signer = try vault.signer(for: rec, secrets: secrets)
+        let pem = try RootCertificate.make(gun: gun, signer: signer, now: now.date)
+        return (pem, try TUFKey(certificatePEM: pem))
     }
 
     // MARK: repo rotate
@@ -197,11 +330,31 @@ public struct Ceremonies: Sendable {
         gun: String, role: RotatedRole, currentDir: String, out: String, newKeyID: String?, snapshotKeyFile: String?,
         now: TUFTime = .now()
     ) throws(TrustVaultError) -> CeremonyOutput {
+        try rotate(
+            gun: gun, role: role, currentDir: currentDir, out: out, newKeys: newKeyID.map { [RootKeySource($0)] } ?? [],
+            newThreshold: nil, snapshotKeyFile: snapshotKeyFile, now: now)
+    }
+
+    /// `newKeys`: for root, the complete new set of root keys (a key of the current root keeps its
+    /// certificate); empty makes one new vault root key. For targets, at most one vault key.
+    public func rotate(
+        gun: String, role: RotatedRole, currentDir: String, out: String, newKeys: [RootKeySource], newThreshold: Int?,
+        snapshotKeyFile: String?, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        var newKeyID: String?
+        if role != .root {
+            guard newKeys.count <= 1 else { throw .invalid("--new-key is given \(newKeys.count) times; a \(role.rawValue) rotation takes one key") }
+            guard newThreshold == nil else { throw .invalid("--threshold is only for root rotations") }
+            if case .vaultKey(let id)? = newKeys.first { newKeyID = id }
+            if case .certificateFile(let f)? = newKeys.first {
+                throw .invalid("--new-key \(f): a \(role.rawValue) rotation takes a vault key ID, not a file")
+            }
+        }
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let current = try Self.readCurrent(currentDir, gun: gun)
-        let (_, root) = try current.root()
         var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
         let result: TransitionResult
         switch role {
         case .targets:
@@ -228,27 +381,44 @@ public struct Ceremonies: Sendable {
             }
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
             let exportPass = try secrets.passphrase(for: .export, creating: true)
-            result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
+            result = try Transitions.rotateTargets(
+                current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now)
+            if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
             try write(result, to: out, output: &output)
             try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-            if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
-            guard let newKeyID else {
-                throw .invalid("a root rotation needs the new root key", recovery: "generate one with 'trustvault key generate --role root' and pass --new-key KEYID")
+            let sources = newKeys
+            var created: PrivateKey?
+            if sources.isEmpty {
+                // As notary's 'key rotate GUN root': one new root key, made here.
+                created = try PrivateKey.generate(.ecdsa)
             }
-            let rec = try vault.record(matching: newKeyID)
-            guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
-            guard !canonicalIDs(root.keys(of: .root)).contains(rec.id) else {
-                throw .invalid("key \(rec.id.prefix(12)) already is \(gun)'s root key")
+            var (keys, signers) = try resolveRootKeys(sources, gun: gun, currentRoot: root, now: now)
+            if let created {
+                keys = [try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: created, now: now.date))]
+                signers = [created]
             }
-            // The old root key may be held by someone else: they add their signature with 'root sign'.
+            let oldIDs = Set(canonicalIDs(root.keys(of: .root)))
+            let threshold = newThreshold ?? min(root.role(.root).threshold, keys.count)
+            guard Set(keys.map(\.displayID)) != oldIDs || threshold != root.role(.root).threshold else {
+                throw .invalid(
+                    "the new root keys and threshold are the ones \(gun) already has",
+                    recovery: "to renew expiry or certificates use 'trustvault repo refresh \(gun)'")
+            }
+            // Old root keys held here sign too; the other holders add theirs with 'root sign'.
             let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
-            let newSigner = try vault.signer(for: rec, secrets: secrets)
             let snap = try snapshotSigner(root)
-            result = try Transitions.rotateRoot(current: current, newRoot: newSigner, oldRootSigners: oldSigners, snapshotSigner: snap, now: now)
+            result = try Transitions.rotateRoot(
+                current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
+                expiries: expiries, now: now)
+            if let created {
+                let pass = try secrets.passphrase(for: .key(role: "root"), creating: true)
+                output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass))
+            }
             try write(result, to: out, output: &output)
+            try AtomicFile.create(try current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
                 throw .invalid(
@@ -261,7 +431,7 @@ public struct Ceremonies: Sendable {
             result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
             try write(result, to: out, output: &output)
         }
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
 
@@ -318,16 +488,16 @@ public struct Ceremonies: Sendable {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
         guard !(allPaths && !paths.isEmpty) else { throw .invalid("--paths and --all-paths exclude each other") }
-        let current = try Self.readCurrent(currentDir, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
         var tufKeys: [TUFKey] = []
         for k in keys { tufKeys.append(try delegationKey(k)) }
         let result = try Transitions.addDelegation(
             current: current, role: role, keys: tufKeys, paths: paths, allPaths: allPaths, threshold: threshold,
             targetsSigner: try targetsSigner(root, gun: gun), snapshotSigner: try snapshotSigner(root), now: now)
-        var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -336,14 +506,14 @@ public struct Ceremonies: Sendable {
     ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let current = try Self.readCurrent(currentDir, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
         let result = try Transitions.removeDelegation(
             current: current, role: role, keyIDs: keyIDs, targetsSigner: try targetsSigner(root, gun: gun),
             snapshotSigner: try snapshotSigner(root), now: now)
-        var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -386,28 +556,138 @@ public struct Ceremonies: Sendable {
         return lines
     }
 
-    /// Adds `keyID`'s signature to a root.json; returns the new file bytes and the summary shown.
-    public func signRoot(file: String, keyID: String) throws(TrustVaultError) -> (bytes: [UInt8], summary: [String], notes: [String]) {
+    /// The root.json a rotation's root.json must also satisfy: `--previous`, or the
+    /// `previous-root.json` a ceremony wrote beside its fragment (`OUT/tuf/<GUN>/metadata/root.json`).
+    public static func previousRootFile(for file: String, given: String?) -> String? {
+        if let given { return given }
+        let meta = AtomicFile.parent(of: file)
+        var dir = meta
+        // OUT/tuf/<GUN…>/metadata/root.json: walk up to the directory that holds tuf/.
+        while dir != "/" && !dir.isEmpty && AtomicFile.fileName(of: dir) != "tuf" { dir = AtomicFile.parent(of: dir) }
+        guard AtomicFile.fileName(of: dir) == "tuf" else { return nil }
+        let candidate = AtomicFile.parent(of: dir) + "/previous-root.json"
+        return AtomicFile.exists(candidate) ? candidate : nil
+    }
+
+    /// Adds `keyID`'s signature to a root.json (under each certificate ID the key has in it and in
+    /// the previous root); returns the new bytes and where the file stands against both thresholds.
+    public func signRoot(
+        file: String, keyID: String, previousFile: String? = nil
+    ) throws(TrustVaultError) -> (bytes: [UInt8], status: RootSignatureStatus, notes: [String]) {
         let bytes = try AtomicFile.read(file)
         let env0 = try SignedMetadata(parsing: bytes, name: file)
         let root = try Root(json: env0.signed, name: file)
+        var previous: Root?
+        if let previousFile {
+            let p = try SignedMetadata(parsing: try AtomicFile.read(previousFile), name: previousFile)
+            previous = try Root(json: p.signed, name: previousFile)
+        }
         let rec = try vault.record(matching: keyID)
         guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
-        let summary = Self.describeRoot(env0, root: root)
         let signer = try vault.signer(for: rec, secrets: secrets)
-        guard let id = Transitions.rootKeyID(for: signer, in: root) else {
+        var ids = Transitions.rootKeyIDs(for: signer, in: root.keys)
+        if let previous { ids.formUnion(Transitions.rootKeyIDs(for: signer, in: previous.keys)) }
+        guard !ids.isEmpty else {
             throw .invalid(
                 "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
-                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.joined(separator: ", "))")
+                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         var env = env0
-        try env.sign(with: signer, as: id)
+        let canonical = env.canonicalSigned
+        for id in ids.sorted() { try env.sign(with: signer, as: id, canonical: canonical) }
+        let status = RootSignatureStatus.of(env, root: root, previous: previous)
         var notes: [String] = []
-        let have = env.validSignatureKeyIDs(keys: root.keys).intersection(root.role(.root).keyIDs).count
-        if have < root.role(.root).threshold {
-            notes.append("\(have) of \(root.role(.root).threshold) required root signatures; pass the file to the next key holder")
+        if root.version > 1, previous == nil {
+            notes.append("the previous root's threshold was not checked; pass --previous with the root.json now in force")
         }
-        return (env.encoded(), summary, notes)
+        return (env.encoded(canonical: canonical), status, notes)
+    }
+
+    // MARK: refresh
+
+    /// Re-signs, with the keys in this vault, the roles that expire within `window` (or `roles`),
+    /// with version+1 and new expiries; renews root certificates that expire within the window
+    /// when their keys are here (same keys, new certificates).
+    public func refresh(
+        gun: String, currentDir: String, out: String, roles wanted: [String]?, window: Int64 = Verifier.warningSeconds,
+        expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        try KeyRole.checkGUN(gun)
+        try refuseExistingOutput(out, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
+        let snap = try snapshotSigner(root)
+        var roles: [String]
+        if let wanted {
+            for r in wanted where r != "root" && r != "snapshot" && current.files[r] == nil {
+                throw .notFound("--roles \(r): \(r).json is not in \(currentDir)", recovery: "roles present: \(current.files.keys.sorted().joined(separator: ", "))")
+            }
+            roles = wanted
+        } else {
+            roles = try Transitions.expiring(current, window: window, now: now, includeSnapshot: snap != nil)
+        }
+        // Root certificates that expire within the window, for root keys held here.
+        var renewed: [TUFKey] = []
+        let all = try vault.records()
+        if wanted == nil || roles.contains("root") {
+            for key in root.keys(of: .root) {
+                guard let notAfter = key.certificateNotAfter, notAfter <= now.adding(seconds: window),
+                    let rec = all.first(where: { $0.id == key.displayID })
+                else { continue }
+                let signer = try vault.signer(for: rec, secrets: secrets)
+                renewed.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
+            }
+        }
+        if !renewed.isEmpty, !roles.contains("root") { roles.insert("root", at: 0) }
+        guard !roles.isEmpty else {
+            throw .invalid(
+                "nothing in \(currentDir) expires within \(window / 86_400) days",
+                recovery: "name the roles to re-sign anyway with --roles (for example --roles targets)")
+        }
+        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun) : []
+        let targetsSigner = roles.contains("targets") ? try targetsSigner(root, gun: gun) : nil
+        var delegationSigners: [String: [Transitions.RoleSigner]] = [:]
+        for role in roles where role.hasPrefix("targets/") {
+            var signers: [Transitions.RoleSigner] = []
+            for (id, key) in try Transitions.delegationKeys(of: role, in: current).sorted(by: { $0.key < $1.key }) {
+                guard let rec = all.first(where: { $0.id == key.displayID }) else { continue }
+                signers.append((id, try vault.signer(for: rec, secrets: secrets)))
+            }
+            delegationSigners[role] = signers
+        }
+        let result = try Transitions.refresh(
+            current: current, roles: roles, renewedCertificates: renewed, rootSigners: rootSigners, targetsSigner: targetsSigner,
+            delegationSigners: delegationSigners, snapshotSigner: snap, expiries: expiries, now: now)
+        try write(result, to: out, output: &output)
+        if result.files.files["root"] != nil {
+            try AtomicFile.create(current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+        }
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        return output
+    }
+
+    // MARK: purge
+
+    /// Removes one key from every delegation of targets.json in one change.
+    public func purgeDelegationKey(
+        gun: String, keyID: String, removeEmptiedRoles: Bool, currentDir: String, out: String, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        try KeyRole.checkGUN(gun)
+        try refuseExistingOutput(out, gun: gun)
+        let wanted = keyID.lowercased()
+        guard !wanted.isEmpty, wanted.allSatisfy(\.isHexDigit) else {
+            throw .invalid("\"\(keyID)\" is not a key ID", recovery: "key IDs are hex; 'trustvault inspect' lists the signers' keys")
+        }
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
+        let result = try Transitions.purgeKey(
+            current: current, keyID: wanted, removeEmptiedRoles: removeEmptiedRoles, targetsSigner: try targetsSigner(root, gun: gun),
+            snapshotSigner: try snapshotSigner(root), now: now)
+        try write(result, to: out, output: &output)
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        return output
     }
 }
 

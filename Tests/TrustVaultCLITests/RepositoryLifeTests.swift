@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A repository's life against one real notary-server (shared by the suite; each test its own GUN).
+@Suite("Repository life: threshold roots, expiry, dead ends, purge", .enabled(if: notaryPeers), .serialized)
+final class RepositoryLifeTests {
+    let server: NotaryServer
+
+    init() throws { server = try NotaryServer.start() }
+    deinit { server.stop() }
+
+    func online(_ gun: String) -> Online { Online(server: server, gun: gun) }
+
+    @Test func twoOfThreeRootPublishedRotatedAndChained() throws {
+        let o = online("example.com/life/threshold")
+        let a = try CLIVault(), b = try CLIVault(), c = try CLIVault()
+        let ka = try a.generate("root"), kb = try b.generate("root"), kc = try c.generate("root")
+        // B and C hand their certificates to A.
+        for (v, k, name) in [(b, kb, "b.crt"), (c, kc, "c.crt")] {
+            let r = try v.run(["root", "cert", o.gun, "--key", k, "--out", o.path(name)], env: Online.env)
+            #expect(r.status == 0, "\(r)")
+        }
+        try server.fetchKey(gun: o.gun, role: "timestamp", to: o.path("timestamp.key"))
+        try server.fetchKey(gun: o.gun, role: "snapshot", to: o.path("snapshot.key"))
+        let out = o.path("out")
+        let initArgs = ["repo", "init", o.gun, "--root-key", ka, "--root-key", o.path("b.crt"), "--root-key", o.path("c.crt"),
+                        "--root-threshold", "2", "--timestamp-key", o.path("timestamp.key"), "--snapshot-key", o.path("snapshot.key"),
+                        "--out", out, "--server", server.url]
+        // Refusals: a threshold that cannot be met, a key given twice; nothing written, vault unchanged.
+        let before = a.fingerprint()
+        expectFailure(try a.run(initArgs.map { $0 == "2" ? "4" : $0 }, env: Online.env), status: 64, mentioning: "could never be met", vault: a, before: before)
+        expectFailure(try a.run(initArgs.map { $0 == o.path("c.crt") ? o.path("b.crt") : $0 }, env: Online.env), status: 64, mentioning: "given twice", vault: a, before: before)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let r = try a.run(initArgs, env: Online.env)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("new root v1: 1 of 2 signatures — needs one more from"), "\(r)")
+        #expect(!r.stdout.contains("publish"), "no online command before the threshold is met: \(r)")
+        let rootFile = out + "/tuf/" + o.gun + "/metadata/root.json"
+        let signed = try b.run(["root", "sign", rootFile, "--key", kb, "--server", server.url], env: Online.env)
+        #expect(signed.status == 0, "\(signed)")
+        #expect(signed.stdout.contains("new root v1: 2 of 2 signatures — complete"), "\(signed)")
+        #expect(signed.stdout.contains("notary -s \(server.url) -d \(out) publish \(o.gun)"), "\(signed)")
+        try o.notary("out", ["publish", o.gun])
+        try o.notary("out", ["add", o.gun, "v1", try o.payload("v1")])
+        try o.notary("out", ["publish", o.gun])
+        #expect(try o.list(in: "old") == ["v1"])
+        let v1 = try o.current("v1") + "/root.json"
+
+        // C's key is rotated to a new key in C's vault; the new root is A, B, C' with threshold 2.
+        let kc2 = try c.generate("root")
+        let rotOut = o.path("rot")
+        let rot = try c.run(["repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "2",
+                             "--current", try o.current("cur1"), "--out", rotOut, "--server", server.url], env: Online.env)
+        #expect(rot.status == 0, "\(rot)")
+        #expect(rot.stdout.contains("new root v2: 1 of 2 signatures; previous root v1: 1 of 2 — needs one more from"), "\(rot)")
+        let rot2 = rotOut + "/tuf/" + o.gun + "/metadata/root.json"
+        // Half-signed: the real server refuses it.
+        #expect(try server.upload(gun: o.gun, files: [("root", rot2)]).status == 400)
+        let signA = try a.run(["root", "sign", rot2, "--key", ka, "--server", server.url], env: Online.env)
+        #expect(signA.status == 0, "\(signA)")
+        #expect(signA.stdout.contains("new root v2: 2 of 2 signatures; previous root v1: 2 of 2 — complete"), "\(signA)")
+        #expect(signA.stdout.contains("curl --fail-with-body -X POST"), "\(signA)")
+        try o.uploadOut(rotOut)
+        #expect(try o.list(in: "old") == ["v1"])  // trusted v1, follows to v2
+        #expect(try o.freshList() == ["v1"])
+
+        // A second rotation (v3: threshold 3 of A, B, C') — then the chain v1 → v2 → v3 verifies offline.
+        let rot3Out = o.path("rot3")
+        let rot3 = try a.run(["repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "3",
+                              "--current", try o.current("cur2"), "--out", rot3Out], env: Online.env)
+        #expect(rot3.status == 0, "\(rot3)")
+        let rot3File = rot3Out + "/tuf/" + o.gun + "/metadata/root.json"
+        #expect(try b.run(["root", "sign", rot3File, "--key", kb], env: Online.env).status == 0)
+        let last = try c.run(["root", "sign", rot3File, "--key", kc2], env: Online.env)
+        #expect(last.stdout.contains("new root v3: 3 of 3 signatures; previous root v2: 2 of 2 — complete"), "\(last)")
+        try o.uploadOut(rot3Out)
+        #expect(try o.list(in: "old") == ["v1"])
+        #expect(try o.freshList() == ["v1"])
+        let chain = try o.current("chain")
+        try server.fetchMetadata(gun: o.gun, roles: ["2.root"], to: chain)
+        let verify = try TrustVaultCLI.run(["verify", chain, "--gun", o.gun, "--root", v1])
+        #expect(verify.status == 0 && verify.stdout.contains("through v2 → v3"), "\(verify)")
+        // Without 2.root.json the failing step is named.
+        try FileManager.default.removeItem(atPath: chain + "/2.root.json")
+        let broken = try TrustVaultCLI.run(["verify", chain, "--gun", o.gun, "--root", v1])
+        #expect(broken.status == 1 && broken.stderr.contains("2.root.json is missing"), "\(broken)")
+    }
+}
