@@ -86,4 +86,74 @@ final class RepositoryLifeTests {
         let broken = try TrustVaultCLI.run(["verify", chain, "--gun", o.gun, "--root", v1])
         #expect(broken.status == 1 && broken.stderr.contains("2.root.json is missing"), "\(broken)")
     }
+
+    /// `trustvault --vault V ARGS` with the clock at `date` (faketime; the clock runs on from there).
+    func atTime(_ date: Date, _ v: CLIVault, _ args: [String]) throws -> ProcessResult {
+        let faketime = try requireTool("faketime", package: "faketime")
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        var env = Online.env
+        env["TZ"] = "UTC"
+        return try Run.program(faketime, [f.string(from: date), TrustVaultCLI.binary, "--vault", v.path] + args, environment: env)
+    }
+
+    @Test func expiredRepositoryMadeLongAgoIsRefreshedAndItsLostTargetsKeyReplaced() throws {
+        let o = online("example.com/life/expired")
+        let v = try CLIVault()
+        let root = try v.generate("root")
+        try server.fetchKey(gun: o.gun, role: "timestamp", to: o.path("timestamp.key"))
+        try server.fetchKey(gun: o.gun, role: "snapshot", to: o.path("snapshot.key"))
+        // Made 3649 days ago with targets.json set to last 3649 days: targets.json expires 40 s from
+        // now; root.json and its certificate (notary's 10 years) expire tomorrow. The real server
+        // accepts the upload while everything is valid.
+        let made = Date().addingTimeInterval(-3649 * 86_400 + 40)
+        let out = o.path("out")
+        let r = try atTime(made, v, ["repo", "init", o.gun, "--root-key", root, "--timestamp-key", o.path("timestamp.key"),
+                                     "--snapshot-key", o.path("snapshot.key"), "--expires", "targets=3649d", "--out", out])
+        #expect(r.status == 0, "\(r)")
+        let meta = out + "/tuf/" + o.gun + "/metadata/"
+        let up = try server.upload(gun: o.gun, files: [("root", meta + "root.json"), ("targets", meta + "targets.json")])
+        #expect(up.status == 200, "\(up)")
+        #expect(try o.list(in: "old") == [])  // a client that trusts root v1
+        let expiry = made.addingTimeInterval(3649 * 86_400)
+        while Date() < expiry.addingTimeInterval(2) { usleep(250_000) }  // poll the clock until it has expired
+        let stale = try o.notary("stale", ["list", o.gun], env: [:], expectOK: false)
+        #expect(stale.status != 0, "a fresh client refuses the expired repository: \(stale)")
+
+        // notary-server itself refuses expired uploads: a targets.json signed (today) to expire in the past.
+        let cur = try o.current("cur")
+        let past = try atTime(Date().addingTimeInterval(-2 * 86_400), v, [
+            "repo", "refresh", o.gun, "--roles", "targets", "--expires", "targets=1d", "--current", cur, "--out", o.path("past")])
+        #expect(past.status == 0 && past.stdout.contains("expired"), "\(past)")
+        let refused = try server.upload(gun: o.gun, files: [("targets", o.path("past") + "/tuf/" + o.gun + "/metadata/targets.json")])
+        #expect(refused.status == 400, "\(refused)")
+
+        // The targets key is lost.
+        let keys = try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+        let targetsID = try #require(keys?.first { $0["role"] as? String == "targets" }?["id"] as? String)
+        #expect(try v.run(["key", "remove", targetsID, "--yes"]).status == 0)
+
+        // Refresh what this vault can: root.json and its certificate that expires tomorrow (same key, new certificate).
+        let refreshed = o.path("refreshed")
+        let f = try v.run(["repo", "refresh", o.gun, "--current", cur, "--out", refreshed, "--server", server.url], env: Online.env)
+        #expect(f.status == 0, "\(f)")
+        #expect(f.stdout.contains("new certificate") && f.stdout.contains("targets.json expires within the window, but its key is not in this vault"), "\(f)")
+        #expect(f.stdout.contains("curl --fail-with-body"), "\(f)")
+        try o.uploadOut(refreshed)
+        // Then replace the lost targets key (targets.json re-signed, fresh expiry).
+        let rotated = o.path("rotated")
+        let t = try v.run(["repo", "rotate", o.gun, "targets", "--current", try o.current("cur2"), "--out", rotated, "--server", server.url], env: Online.env)
+        #expect(t.status == 0 && t.stdout.contains("expired"), "\(t)")
+        try o.uploadOut(rotated)
+        #expect(try o.freshList() == [])
+        #expect(try o.list(in: "old") == [])
+        try o.notary("rotated", ["add", o.gun, "v2", try o.payload("v2")])
+        try o.notary("rotated", ["publish", o.gun])
+        #expect(try o.freshList() == ["v2"])
+        #expect(try o.list(in: "old") == ["v2"])
+        let now = try o.current("now")
+        #expect(try TrustVaultCLI.run(["verify", now, "--gun", o.gun]).status == 0)
+    }
 }

@@ -645,6 +645,31 @@ public struct Ceremonies: Sendable {
                 "nothing in \(currentDir) expires within \(window / 86_400) days",
                 recovery: "name the roles to re-sign anyway with --roles (for example --roles targets)")
         }
+        if wanted == nil {
+            // Chosen by expiry: leave out, with a note, what this vault cannot sign.
+            let heldIDs = Set(all.map(\.id))
+            roles.removeAll { role in
+                var held = true
+                if role == "targets" {
+                    held = root.keys(of: .targets).contains { heldIDs.contains($0.displayID) }
+                } else if role.hasPrefix("targets/") {
+                    let keys = (try? Transitions.delegationKeys(of: role, in: current)) ?? [:]
+                    let threshold = (try? Transitions.delegatedRole(role, in: current))?.threshold ?? 1
+                    held = keys.values.filter { heldIDs.contains($0.displayID) }.count >= threshold
+                }
+                if !held {
+                    output.notes.append(
+                        "\(role).json expires within the window, but its key is not in this vault: refresh it where the key is"
+                            + (role == "targets" ? ", or replace a lost key with 'trustvault repo rotate \(gun) targets'" : ""))
+                }
+                return !held
+            }
+        }
+        guard !roles.isEmpty else {
+            throw .invalid(
+                "nothing that expires within \(window / 86_400) days can be re-signed with the keys in this vault",
+                recovery: "see the roles' keys with 'trustvault inspect'; name roles with --roles")
+        }
         let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun) : []
         let targetsSigner = roles.contains("targets") ? try targetsSigner(root, gun: gun) : nil
         var delegationSigners: [String: [Transitions.RoleSigner]] = [:]
