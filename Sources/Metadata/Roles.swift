@@ -26,7 +26,9 @@ public struct RoleKeys: Sendable, Hashable {
     var json: JSONValue { .obj(["keyids": .array(keyIDs.map { .string($0) }), "threshold": .integer(Int64(threshold))]) }
 
     init(json: JSONValue, context: String) throws(TrustVaultError) {
-        guard let ids = json["keyids"]?.arrayValue, let t = json["threshold"]?.intValue else {
+        // notary writes a role whose last key was removed as "keyids":null (a Go nil slice).
+        let idsValue = json["keyids"]
+        guard let ids = idsValue?.isNull == true ? [] : idsValue?.arrayValue, let t = json["threshold"]?.intValue else {
             throw .corrupt("\(context): a role needs \"keyids\" and \"threshold\"")
         }
         var list: [String] = []

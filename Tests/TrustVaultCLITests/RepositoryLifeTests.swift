@@ -156,4 +156,50 @@ final class RepositoryLifeTests {
         let now = try o.current("now")
         #expect(try TrustVaultCLI.run(["verify", now, "--gun", o.gun]).status == 0)
     }
+
+    /// An OpenSSL certificate for a CI signer; returns (key, cert) paths.
+    func signerCertificate(_ o: Online, _ name: String) throws -> (String, String) {
+        let key = o.path("\(name)-key.pem"), cert = o.path("\(name)-cert.pem")
+        let ssl = try Run.program("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+            "-days", "365", "-subj", "/CN=\(name)",
+        ])
+        #expect(ssl.status == 0, "\(ssl)")
+        return (key, cert)
+    }
+
+    @Test func noStuckDelegationsAndAStuckOneRepairedOffline() throws {
+        let o = online("example.com/life/stuck")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        let (_, cert) = try signerCertificate(o, "ci")
+        let add = o.path("add")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", cert, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        try o.uploadOut(add)
+        let listed = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
+        let keyID = try #require(listed.stdout.split(separator: "\n").first { $0.contains("targets/releases") }?
+            .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
+        // Removing the role's last key is refused: one error line, vault and --out untouched.
+        let before = v.fingerprint()
+        let refused = try v.run(["delegation", "remove", o.gun, "targets/releases", "--key", keyID, "--current", try o.current("c1"), "--out", o.path("rm")], env: Online.env)
+        expectFailure(refused, status: 64, mentioning: "without keys", vault: v, before: before)
+        #expect(refused.stderr.contains("hint: remove the whole role instead"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: o.path("rm")))
+
+        // A repository already stuck (made by the online side with notary and the targets key).
+        let stuck = try o.notary("out", ["delegation", "remove", o.gun, "targets/releases", keyID, "--publish"], env: Online.notaryEnv, expectOK: false)
+        let current = try o.current("c2")
+        let text = try String(contentsOfFile: current + "/targets.json", encoding: .utf8)
+        #expect(stuck.status == 0 && text.contains(#""keyids":null,"name":"targets/releases""#), "notary leaves the role without keys: \(stuck) \(text)")
+        let verifyStuck = try TrustVaultCLI.run(["verify", current, "--gun", o.gun])
+        #expect(verifyStuck.status == 1 && verifyStuck.stderr.contains("targets/releases has threshold 1 with 0 key(s)"), "\(verifyStuck)")
+        // Offline repair: add the key back (or remove the whole role).
+        let repaired = o.path("repaired")
+        let r = try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", cert, "--current", current, "--out", repaired], env: Online.env)
+        #expect(r.status == 0 && r.stdout.contains("nobody can sign for it"), "\(r)")
+        try o.uploadOut(repaired)
+        let after = try o.current("c3")
+        #expect(try TrustVaultCLI.run(["verify", after, "--gun", o.gun]).status == 0)
+        #expect(try o.freshList() == ["v1"])
+    }
 }
