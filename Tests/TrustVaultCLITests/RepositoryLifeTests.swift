@@ -202,4 +202,41 @@ final class RepositoryLifeTests {
         #expect(try TrustVaultCLI.run(["verify", after, "--gun", o.gun]).status == 0)
         #expect(try o.freshList() == ["v1"])
     }
+
+    @Test func aKeyInTwoDelegationsIsPurgedInOneUpload() throws {
+        let o = online("example.com/life/purge")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        let (aliceKey, alice) = try signerCertificate(o, "alice")
+        let (_, bob) = try signerCertificate(o, "bob")
+        let add = o.path("add")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--cert", bob, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        try o.uploadOut(add)
+        let add2 = o.path("add2")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/alice", "--cert", alice, "--all-paths", "--current", try o.current("c1"), "--out", add2], env: Online.env).status == 0)
+        try o.uploadOut(add2)
+        // Alice signs a tag into her role.
+        let ciEnv = ["NOTARY_DELEGATION_PASSPHRASE": "alice-passphrase"]
+        try o.notary("alice", ["key", "import", aliceKey, "--role", "targets/alice"], env: ciEnv)
+        try o.notary("alice", ["add", o.gun, "a1", try o.payload("a1"), "--roles", "targets/alice"], env: ciEnv)
+        try o.notary("alice", ["publish", o.gun], env: ciEnv)
+        let listed = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
+        let aliceID = try #require(listed.stdout.split(separator: "\n").first { $0.contains("targets/alice") }?
+            .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
+        let current = try o.current("c2", delegations: ["targets/alice"])
+        // Without --remove-emptied-roles the purge would leave targets/alice without keys: refused.
+        let before = v.fingerprint()
+        let refused = try v.run(["delegation", "purge", o.gun, "--key", aliceID, "--current", current, "--out", o.path("p0")], env: Online.env)
+        expectFailure(refused, status: 64, mentioning: "targets/alice without keys", vault: v, before: before)
+        #expect(!FileManager.default.fileExists(atPath: o.path("p0")))
+        let out = o.path("purged")
+        let r = try v.run(["delegation", "purge", o.gun, "--key", aliceID, "--remove-emptied-roles", "--current", current, "--out", out, "--server", o.server.url], env: Online.env)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("targets/releases: key removed") && r.stdout.contains("targets/alice: removed"), "\(r)")
+        #expect(r.stdout.contains("curl --fail-with-body -X POST -F \"files=@\(out)/tuf/\(o.gun)/metadata/targets.json;filename=targets\""), "\(r)")
+        try o.uploadOut(out)  // one upload
+        let after = try o.notary("dl2", ["delegation", "list", o.gun], env: [:])
+        #expect(!after.stdout.contains(aliceID) && !after.stdout.contains("targets/alice") && after.stdout.contains("targets/releases"), "\(after)")
+        #expect(try o.freshList() == ["v1"])  // alice's tag no longer counts
+    }
 }
