@@ -36,7 +36,7 @@ public struct Ceremonies: Sendable {
 
     /// A server public-key file (`GET …/_trust/tuf/timestamp.key`): `{"keytype":…,"keyval":{"public":…}}`.
     public static func readServerKey(_ path: String, role: String) throws(TrustVaultError) -> TUFKey {
-        let bytes = try AtomicFile.read(path)
+        let bytes = try AtomicFile.read(path, kind: .publicKey)
         let json: JSONValue
         do { json = try JSONValue(parsing: bytes) } catch {
             throw TrustVaultError(
@@ -211,7 +211,7 @@ public struct Ceremonies: Sendable {
         for source in sources {
             switch source {
             case .certificateFile(let path):
-                let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+                let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
                 let key: TUFKey
                 do throws(TrustVaultError) {
                     key = try TUFKey(certificatePEM: text)
@@ -447,7 +447,7 @@ public struct Ceremonies: Sendable {
     public func delegationKey(_ source: DelegationKeySource) throws(TrustVaultError) -> TUFKey {
         switch source {
         case .certificate(let path):
-            let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+            let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
             do throws(TrustVaultError) {
                 let key = try TUFKey(certificatePEM: text)
                 _ = try key.publicKey()
@@ -457,7 +457,7 @@ public struct Ceremonies: Sendable {
                 return key
             } catch { throw error.located(path) }
         case .publicKeyFile(let path):
-            let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+            let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
             do throws(TrustVaultError) {
                 let der = try Self.firstPEMBlock(text, type: "PUBLIC KEY")
                 let pub = try PublicKey(spkiDER: der)
@@ -574,12 +574,12 @@ public struct Ceremonies: Sendable {
     public func signRoot(
         file: String, keyID: String, previousFile: String? = nil
     ) throws(TrustVaultError) -> (bytes: [UInt8], status: RootSignatureStatus, notes: [String]) {
-        let bytes = try AtomicFile.read(file)
+        let bytes = try AtomicFile.read(file, kind: .metadata)
         let env0 = try SignedMetadata(parsing: bytes, name: file)
         let root = try Root(json: env0.signed, name: file)
         var previous: Root?
         if let previousFile {
-            let p = try SignedMetadata(parsing: try AtomicFile.read(previousFile), name: previousFile)
+            let p = try SignedMetadata(parsing: try AtomicFile.read(previousFile, kind: .metadata), name: previousFile)
             previous = try Root(json: p.signed, name: previousFile)
         }
         let rec = try vault.record(matching: keyID)
