@@ -128,7 +128,7 @@ public enum Transitions {
         var version = 1
         if let bytes = current.files["snapshot"] {
             let env = try SignedMetadata(parsing: bytes, name: "snapshot.json")
-            version = try MetaListing(json: env.signed, type: "Snapshot", name: "snapshot.json").version + 1
+            version = try current.nextVersion("snapshot", after: try MetaListing(json: env.signed, type: "Snapshot", name: "snapshot.json").version)
         }
         var all = current.files
         for (k, v) in changed.files { all[k] = v }
@@ -158,7 +158,7 @@ public enum Transitions {
         snapshotSigner: (any SigningKey)?, now: TUFTime, notes: [String], expiries: ExpiryPolicy = .notary
     ) throws(TrustVaultError) -> TransitionResult {
         var targets = targets
-        targets.version += 1
+        targets.version = try current.nextVersion("targets", after: targets.version)
         targets.expires = expiries.expiry(of: "targets", from: now)
         var env = SignedMetadata(signed: targets.json)
         try env.sign(with: signer, as: keyID)
@@ -263,14 +263,14 @@ public enum Transitions {
             throw .corrupt("targets.json has no version or is not a Targets file")
         }
         var root = oldRoot
-        root.version += 1
+        root.version = try current.nextVersion("root", after: oldRoot.version)
         root.expires = expiries.expiry(of: "root", from: now)
         let newKey = TUFKey(newTargets.publicKey)
         root.replaceKeys(of: .targets, with: [newKey])
         var notes: [String] = []
-        let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: oldRoot, notes: &notes)
+        let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: try current.previousRoot(), notes: &notes)
         var signed = oldTargets.signed
-        signed["version"] = .integer(version + 1)
+        signed["version"] = .integer(Int64(try current.nextVersion("targets", after: Int(clamping: version))))
         signed["expires"] = .string(expiries.expiry(of: "targets", from: now).rfc3339)
         var tEnv = SignedMetadata(signed: signed)
         let canonical = tEnv.canonicalSigned
@@ -307,10 +307,10 @@ public enum Transitions {
         var notes: [String] = []
         for k in newRootKeys { try Verifier.checkRootCertificate(k, gun: current.gun, now: now, warnings: &notes) }
         var root = oldRoot
-        root.version += 1
+        root.version = try current.nextVersion("root", after: oldRoot.version)
         root.expires = expiries.expiry(of: "root", from: now)
         root.replaceKeys(of: .root, with: newRootKeys, threshold: threshold)
-        let (rootEnv, status) = try signRootStatus(root, signers: signers, previous: oldRoot, notes: &notes)
+        let (rootEnv, status) = try signRootStatus(root, signers: signers, previous: try current.previousRoot(), notes: &notes)
         let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded()])
         return try finish(
             current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes,
@@ -324,11 +324,11 @@ public enum Transitions {
     ) throws(TrustVaultError) -> TransitionResult {
         let (_, oldRoot) = try current.root()
         var root = oldRoot
-        root.version += 1
+        root.version = try current.nextVersion("root", after: oldRoot.version)
         root.expires = ExpiryPolicy.notary.expiry(of: "root", from: now)
         root.replaceKeys(of: .snapshot, with: [serverSnapshotKey])
         var notes: [String] = []
-        let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: oldRoot, notes: &notes)
+        let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: try current.previousRoot(), notes: &notes)
         return TransitionResult(
             files: MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded()]), notes: notes, serverSignsSnapshot: true,
             rootStatus: status)
@@ -374,7 +374,7 @@ public enum Transitions {
                     "root.json must be re-signed, but none of \(current.gun)'s root keys is in this vault",
                     recovery: "run this on a root key holder's machine, or leave root out with --roles")
             }
-            root.version += 1
+            root.version = try current.nextVersion("root", after: oldRoot.version)
             root.expires = expiries.expiry(of: "root", from: now)
             var ids = root.role(.root).keyIDs
             for cert in renewedCertificates {
@@ -387,7 +387,7 @@ public enum Transitions {
                 notes.append("root key \(canonical.prefix(12)): new certificate, valid until \(cert.certificateNotAfter?.display ?? "?")")
             }
             root.roles["root"] = RoleKeys(keyIDs: ids, threshold: root.role(.root).threshold)
-            let (env, st) = try signRootStatus(root, signers: rootSigners, previous: oldRoot, notes: &notes)
+            let (env, st) = try signRootStatus(root, signers: rootSigners, previous: try current.previousRoot(), notes: &notes)
             changed.files["root"] = env.encoded()
             status = st
         }
@@ -417,7 +417,7 @@ public enum Transitions {
                 signers = Array(signers.prefix(threshold))
             }
             var signed = env.signed
-            signed["version"] = .integer(version + 1)
+            signed["version"] = .integer(Int64(try current.nextVersion(role, after: Int(clamping: version))))
             signed["expires"] = .string(expiries.expiry(of: role, from: now).rfc3339)
             var out = SignedMetadata(signed: signed)
             let canonical = out.canonicalSigned

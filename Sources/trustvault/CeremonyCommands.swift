@@ -17,6 +17,13 @@ func report(_ output: CeremonyOutput, out: String) {
     for c in output.onlineCommands { printOut("  \(c)") }
 }
 
+struct PendingOption: ParsableArguments {
+    @Option(
+        name: .customLong("pending"),
+        help: ArgumentHelp("The --out of an earlier ceremony not uploaded yet: build on it; the new output carries its files (upload only the new one). Repeat in order.", valueName: "dir"))
+    var pending: [String] = []
+}
+
 struct ServerOption: ParsableArguments {
     @Option(help: ArgumentHelp("The notary server URL to print in the online commands (nothing is contacted).", valueName: "url"))
     var server: String?
@@ -100,6 +107,7 @@ extension TrustVault.Repo {
         @Argument(help: "The repository.") var gun: String
         @Argument(help: "root, targets or snapshot.") var role: String
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @Option(
             name: .customLong("new-key"),
@@ -120,7 +128,8 @@ extension TrustVault.Repo {
         func run() throws {
             let context = CLIContext(global)
             CardSigners.shared.options = card.unlock
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.rotate(
                 gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
                 newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold, snapshotKeyFile: snapshotKey)
@@ -215,6 +224,7 @@ extension TrustVault.Delegation {
         @Flag(name: .customLong("all-paths"), help: "The role may sign every path.") var allPaths = false
         @Option(help: "How many of the role's keys must sign.") var threshold: Int?
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
 
@@ -226,7 +236,8 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let context = CLIContext(global)
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
@@ -244,12 +255,14 @@ extension TrustVault.Delegation {
         @Argument(help: "targets/<name>.") var role: String
         @Option(name: .customLong("key"), help: ArgumentHelp("Remove only this key (ID or prefix).", valueName: "keyid")) var keys: [String] = []
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
 
         func run() throws {
             let context = CLIContext(global)
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
             report(output, out: out)
         }
@@ -319,6 +332,7 @@ extension TrustVault.Repo {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @Option(help: ArgumentHelp("Re-sign exactly these roles (root, targets, snapshot, targets/<name>), comma-separated.", valueName: "r,…")) var roles: String?
         @Option(help: ArgumentHelp("Re-sign what expires within this time (default 182d).", valueName: "duration")) var within: String?
@@ -335,7 +349,8 @@ extension TrustVault.Repo {
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
             let context = CLIContext(global)
             CardSigners.shared.options = card.unlock
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
             report(output, out: out)
         }
@@ -387,12 +402,14 @@ extension TrustVault.Delegation {
         @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key: String
         @Flag(name: .customLong("remove-emptied-roles"), help: "Remove roles whose only key this is.") var removeEmptiedRoles = false
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
 
         func run() throws {
             let context = CLIContext(global)
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.purgeDelegationKey(
                 gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)
             report(output, out: out)

@@ -239,4 +239,37 @@ final class RepositoryLifeTests {
         #expect(!after.stdout.contains(aliceID) && !after.stdout.contains("targets/alice") && after.stdout.contains("targets/releases"), "\(after)")
         #expect(try o.freshList() == ["v1"])  // alice's tag no longer counts
     }
+
+    @Test func threeChangesPreparedOfflineGoUpInOneUpload() throws {
+        let o = online("example.com/life/chained")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        #expect(try o.list(in: "old") == ["v1"])
+        let (_, alice) = try signerCertificate(o, "alice")
+        let (_, bob) = try signerCertificate(o, "bob")
+        let current = try o.current("c0")  // fetched once
+        let o1 = o.path("o1"), o2 = o.path("o2"), o3 = o.path("o3")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--all-paths", "--current", current, "--out", o1], env: Online.env).status == 0)
+        let rot = try v.run(["repo", "rotate", o.gun, "targets", "--current", current, "--pending", o1, "--out", o2], env: Online.env)
+        #expect(rot.status == 0 && rot.stdout.contains("carries on the pending output"), "\(rot)")
+        let last = try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", bob, "--all-paths", "--current", current, "--pending", o2, "--out", o3, "--server", o.server.url], env: Online.env)
+        #expect(last.status == 0, "\(last)")
+        // A pending output that does not follow the server's versions is refused.
+        let before = v.fingerprint()
+        expectFailure(try v.run(["delegation", "add", o.gun, "targets/x", "--cert", bob, "--all-paths", "--current", try o.current("c-later"), "--pending", o3, "--pending", o1, "--out", o.path("bad")], env: Online.env),
+                      status: 1, vault: v, before: before)
+        let meta = o3 + "/tuf/" + o.gun + "/metadata/"
+        let targets = try String(contentsOfFile: meta + "targets.json", encoding: .utf8)
+        #expect(targets.contains(#""version":4"#) && targets.contains("targets/releases") && targets.contains("targets/ci"), "targets v4 (the server has v3) with both roles: \(targets)")
+        #expect(last.stdout.contains("-F \"files=@\(meta)root.json;filename=root\" -F \"files=@\(meta)targets.json;filename=targets\" \(o.server.url)"), "\(last)")
+        try o.uploadOut(o3)  // the one upload
+        let dl = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
+        #expect(dl.stdout.contains("targets/releases") && dl.stdout.contains("targets/ci"), "\(dl)")
+        #expect(try o.list(in: "old") == ["v1"])
+        #expect(try o.freshList() == ["v1"])
+        // The online side signs with the new targets key carried in o3/private.
+        try o.notary("o3", ["add", o.gun, "v2", try o.payload("v2")])
+        try o.notary("o3", ["publish", o.gun])
+        #expect(try o.freshList() == ["v1", "v2"])
+    }
 }

@@ -13,6 +13,9 @@ public struct CeremonyOutput: Sendable {
     public var notes: [String] = []
     /// Shell commands to run on the online machine.
     public var onlineCommands: [String] = []
+    /// Files of pending outputs (`--pending`) that this output carries on, and their key files.
+    var carried = MetadataSet(gun: "")
+    var carriedKeyFiles: [String] = []
 }
 
 /// The offline ceremonies: every key is obtained through ``Vault/signer(for:secrets:)``, so vault
@@ -23,6 +26,10 @@ public struct Ceremonies: Sendable {
     public let secrets: SecretSource
     /// Printed in the online commands (`-s URL`, curl's URL); nil prints a placeholder.
     public var server: String?
+    /// Outputs of earlier ceremonies not yet uploaded (`--pending OUT`), layered in order over
+    /// `--current`: the new output builds on them and carries their files, so one upload holds
+    /// each changed role once, at its final version.
+    public var pending: [String] = []
 
     public init(vault: Vault, secrets: SecretSource, server: String? = nil) {
         self.vault = vault
@@ -77,8 +84,46 @@ public struct Ceremonies: Sendable {
     /// `readCurrent` for a ceremony: warnings go into the output's notes.
     func current(_ dir: String, gun: String, now: TUFTime, output: inout CeremonyOutput) throws(TrustVaultError) -> MetadataSet {
         var warnings: [String] = []
-        let set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
+        var set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
         output.notes += warnings.map { "current metadata: " + $0 }
+        guard !pending.isEmpty else { return set }
+        let base = set
+        output.carried = MetadataSet(gun: gun)
+        for p in pending {
+            let fragment = try MetadataSet.load(directory: p, gun: gun, requireRoot: false)
+            guard !fragment.files.isEmpty else {
+                throw .notFound("\(p) holds no metadata for \(gun)", recovery: "pass the --out directory of an earlier ceremony for \(gun)")
+            }
+            for (role, bytes) in fragment.files where role != "timestamp" {
+                if set.baseFiles[role] == nil, let b = base.files[role] { set.baseFiles[role] = b }
+                set.files[role] = bytes
+                output.carried.files[role] = bytes
+            }
+            if AtomicFile.isDirectory(p + "/private") {
+                for name in try AtomicFile.list(p + "/private") where name.hasSuffix(".key") {
+                    output.carriedKeyFiles.append(p + "/private/" + name)
+                }
+            }
+        }
+        // Without a pending snapshot the server re-makes it on upload (server-held snapshot key).
+        if output.carried.files["snapshot"] == nil { set.files["snapshot"] = nil }
+        // Each pending role must be exactly one version above the server's.
+        for (role, bytes) in set.baseFiles {
+            let was = try set.nextVersion(role, after: 0) - 1
+            guard let env = try set.envelope(role), let v = env.signed["version"]?.intValue, v == Int64(was + 1) else {
+                throw .verification(
+                    "the pending \(role).json does not follow the server's version \(was)",
+                    recovery: "make the pending output again from the current metadata, or upload it first")
+            }
+            _ = bytes
+        }
+        let report = Verifier.verify(set, trustedRoot: base.files["root"], now: now, forCeremony: true)
+        if let first = report.problems.first {
+            throw .verification(
+                "the pending output (\(pending.joined(separator: ", "))) does not build on \(dir): \(first)",
+                recovery: "a pending output must be complete (every root signature collected) and made from the same current metadata")
+        }
+        output.notes.append("carries on the pending output of \(pending.joined(separator: ", ")); upload only this output")
         return set
     }
 
@@ -134,8 +179,20 @@ public struct Ceremonies: Sendable {
     }
 
     func write(_ result: TransitionResult, to out: String, output: inout CeremonyOutput) throws(TrustVaultError) {
-        output.metadataFiles = try result.files.writeTrustDirFragment(to: out)
+        var files = output.carried
+        files.gun = result.files.gun
+        for (role, bytes) in result.files.files { files.files[role] = bytes }
+        output.metadataFiles = try files.writeTrustDirFragment(to: out)
         output.notes += result.notes
+        if !output.carriedKeyFiles.isEmpty {
+            try AtomicFile.makeDirectories(out + "/private")
+            for path in output.carriedKeyFiles {
+                let name = AtomicFile.fileName(of: path)
+                let target = out + "/private/" + name
+                guard !AtomicFile.exists(target) else { continue }
+                try AtomicFile.create(try AtomicFile.read(path, kind: .keyFile), at: target, mode: 0o600)
+            }
+        }
     }
 
     func writeOnlineKey(
@@ -418,7 +475,7 @@ public struct Ceremonies: Sendable {
                 output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass))
             }
             try write(result, to: out, output: &output)
-            try AtomicFile.create(try current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
                 throw .invalid(
@@ -686,7 +743,7 @@ public struct Ceremonies: Sendable {
             delegationSigners: delegationSigners, snapshotSigner: snap, expiries: expiries, now: now)
         try write(result, to: out, output: &output)
         if result.files.files["root"] != nil {
-            try AtomicFile.create(current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         }
         finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
