@@ -62,6 +62,13 @@ final class RepositoryLifeTests {
         #expect(signA.stdout.contains("new root v2: 2 of 2 signatures; previous root v1: 2 of 2 — complete"), "\(signA)")
         #expect(signA.stdout.contains("curl --fail-with-body -X POST"), "\(signA)")
         try o.uploadOut(rotOut)
+        // C's vault marks the superseded key retired and shows the certificate ID of the new one.
+        let cKeys = try #require(try JSONSerialization.jsonObject(with: Data(try c.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(cKeys.first { $0["id"] as? String == kc }?["status"] as? String == "retired", "\(cKeys)")
+        let current2 = try #require(cKeys.first { $0["id"] as? String == kc2 })
+        #expect(current2["status"] as? String == "current" && ((current2["root_certificate_ids"] as? [String: String])?[o.gun]?.count == 64), "\(current2)")
+        let table = try c.run(["key", "list"], env: [:])
+        #expect(table.stdout.contains("STATUS") && table.stdout.contains("retired") && table.stdout.contains("\(o.gun): "), "\(table)")
         #expect(try o.list(in: "old") == ["v1"])  // trusted v1, follows to v2
         #expect(try o.freshList() == ["v1"])
 

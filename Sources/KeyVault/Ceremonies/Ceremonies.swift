@@ -241,6 +241,25 @@ public struct Ceremonies: Sendable {
         return ([curlCommand(gun: gun, files: files, server: serverText)], [])
     }
 
+    /// Records in the vault's key-status book: `retired` keys (canonical IDs, those held here)
+    /// superseded by this ceremony, and the certificate IDs of held root keys in the new root.json.
+    func recordKeyStatus(_ result: TransitionResult, gun: String, retired: [String]) throws(TrustVaultError) {
+        let held = Set(try vault.records().map(\.id))
+        var certs: [(String, String)] = []
+        if let bytes = result.files.files["root"] {
+            let root = try Root(json: try SignedMetadata(parsing: bytes, name: "root.json").signed)
+            for key in root.keys(of: .root) where held.contains(key.displayID) { certs.append((key.displayID, key.id)) }
+        }
+        let time = Timestamp.now()
+        try vault.updateKeyStatus { book in
+            for id in retired where held.contains(id) { book.retired[id] = .init(gun: gun, time: time) }
+            for (id, cert) in certs {
+                book.rootCertificates[id, default: [:]][gun] = cert
+                book.retired[id] = nil
+            }
+        }
+    }
+
     func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) {
         let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server)
         output.onlineCommands += step.commands
@@ -360,6 +379,7 @@ public struct Ceremonies: Sendable {
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
+        try recordKeyStatus(result, gun: gun, retired: [])
         finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
@@ -488,6 +508,12 @@ public struct Ceremonies: Sendable {
             result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
             try write(result, to: out, output: &output)
         }
+        let newRoot = try result.files.files["root"].map { (b: [UInt8]) throws(TrustVaultError) in
+            try Root(json: try SignedMetadata(parsing: b, name: "root.json").signed)
+        }
+        let base: BaseRole = role == .root ? .root : role == .targets ? .targets : .snapshot
+        let stillUsed = Set(newRoot.map { canonicalIDs($0.keys(of: base)) } ?? [])
+        try recordKeyStatus(result, gun: gun, retired: canonicalIDs(root.keys(of: base)).filter { !stillUsed.contains($0) })
         finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
@@ -745,6 +771,7 @@ public struct Ceremonies: Sendable {
         if result.files.files["root"] != nil {
             try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         }
+        try recordKeyStatus(result, gun: gun, retired: [])
         finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
