@@ -148,11 +148,12 @@ final class RepositoryLifeTests {
         #expect(f.status == 0, "\(f)")
         #expect(f.stdout.contains("new certificate") && f.stdout.contains("targets.json expires within the window, but its key is not in this vault"), "\(f)")
         #expect(f.stdout.contains("curl --fail-with-body"), "\(f)")
-        try o.uploadOut(refreshed)
-        // Then replace the lost targets key (targets.json re-signed, fresh expiry).
+        // Then, on top of that output (not uploaded), replace the lost targets key; one upload.
         let rotated = o.path("rotated")
-        let t = try v.run(["repo", "rotate", o.gun, "targets", "--current", try o.current("cur2"), "--out", rotated, "--server", server.url], env: Online.env)
-        #expect(t.status == 0 && t.stdout.contains("expired"), "\(t)")
+        let t = try v.run(["repo", "rotate", o.gun, "targets", "--current", cur, "--pending", refreshed, "--out", rotated, "--server", server.url], env: Online.env)
+        #expect(t.status == 0 && t.stdout.contains("expired") && t.stdout.contains("carries on the pending output"), "\(t)")
+        let rootV2 = try String(contentsOfFile: rotated + "/tuf/" + o.gun + "/metadata/root.json", encoding: .utf8)
+        #expect(rootV2.contains(#""version":2"#), "root changed twice offline, uploaded once as v2")
         try o.uploadOut(rotated)
         #expect(try o.freshList() == [])
         #expect(try o.list(in: "old") == [])
