@@ -334,6 +334,22 @@ public enum Transitions {
             rootStatus: status)
     }
 
+    /// Replaces a client-held snapshot key with `newSnapshot`: root v+1 and a snapshot signed by
+    /// the new key (the online side gets the new key file).
+    public static func replaceSnapshotKey(
+        current: MetadataSet, newSnapshot: any SigningKey, rootSigners: [any SigningKey], now: TUFTime = .now()
+    ) throws(TrustVaultError) -> TransitionResult {
+        let (_, oldRoot) = try current.root()
+        var root = oldRoot
+        root.version = try current.nextVersion("root", after: oldRoot.version)
+        root.expires = ExpiryPolicy.notary.expiry(of: "root", from: now)
+        root.replaceKeys(of: .snapshot, with: [TUFKey(newSnapshot.publicKey)])
+        var notes: [String] = []
+        let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: try current.previousRoot(), notes: &notes)
+        let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded()])
+        return try finish(current: current, changed: changed, root: root, snapshotSigner: newSnapshot, now: now, notes: notes, rootStatus: status)
+    }
+
     // MARK: Refresh
 
     /// A signer for a delegated role: the TUF key ID the role lists and the key.

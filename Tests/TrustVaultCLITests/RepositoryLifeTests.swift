@@ -21,6 +21,10 @@ final class RepositoryLifeTests {
             let r = try v.run(["root", "cert", o.gun, "--key", k, "--out", o.path(name)], env: Online.env)
             #expect(r.status == 0, "\(r)")
         }
+        // root cert never overwrites a file.
+        let certBefore = try Data(contentsOf: URL(fileURLWithPath: o.path("b.crt")))
+        expectFailure(try b.run(["root", "cert", o.gun, "--key", kb, "--out", o.path("b.crt")], env: Online.env), status: 73, mentioning: "already exists")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: o.path("b.crt"))) == certBefore)
         try server.fetchKey(gun: o.gun, role: "timestamp", to: o.path("timestamp.key"))
         try server.fetchKey(gun: o.gun, role: "snapshot", to: o.path("snapshot.key"))
         let out = o.path("out")
@@ -256,6 +260,11 @@ final class RepositoryLifeTests {
         let (_, alice) = try signerCertificate(o, "alice")
         let (_, bob) = try signerCertificate(o, "bob")
         let current = try o.current("c0")  // fetched once
+        // Nothing expires soon: refresh refuses (one error line, vault and --out untouched).
+        let before0 = v.fingerprint()
+        expectFailure(try v.run(["repo", "refresh", o.gun, "--current", current, "--out", o.path("r0")], env: Online.env),
+                      status: 64, mentioning: "nothing", vault: v, before: before0)
+        #expect(!FileManager.default.fileExists(atPath: o.path("r0")))
         let o1 = o.path("o1"), o2 = o.path("o2"), o3 = o.path("o3")
         #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--all-paths", "--current", current, "--out", o1], env: Online.env).status == 0)
         let rot = try v.run(["repo", "rotate", o.gun, "targets", "--current", current, "--pending", o1, "--out", o2], env: Online.env)
@@ -279,5 +288,26 @@ final class RepositoryLifeTests {
         try o.notary("o3", ["add", o.gun, "v2", try o.payload("v2")])
         try o.notary("o3", ["publish", o.gun])
         #expect(try o.freshList() == ["v1", "v2"])
+    }
+
+    @Test func aVaultHeldSnapshotKeyIsReplacedByANewVaultKey() throws {
+        let o = online("example.com/life/snapshot")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"), serverSnapshot: false)
+        let out = o.path("snap")
+        let r = try v.run(["repo", "rotate", o.gun, "snapshot", "--current", try o.current("c0"), "--out", out, "--server", o.server.url], env: Online.env)
+        #expect(r.status == 0 && r.stdout.contains("New snapshot key in the vault") && r.stdout.contains("filename=snapshot"), "\(r)")
+        try o.uploadOut(out)
+        #expect(try o.list(in: "old") == ["v1"])
+        #expect(try o.freshList() == ["v1"])
+        // The online machine (trust dir "out", which has the targets key) gets the new snapshot key file.
+        for name in try FileManager.default.contentsOfDirectory(atPath: out + "/private") {
+            try FileManager.default.copyItem(atPath: out + "/private/" + name, toPath: o.path("out") + "/private/" + name)
+        }
+        try o.notary("out", ["add", o.gun, "v2", try o.payload("v2")])  // signs the snapshot with the new key
+        try o.notary("out", ["publish", o.gun])
+        #expect(try o.freshList() == ["v1", "v2"])
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(keys.filter { $0["role"] as? String == "snapshot" }.compactMap { $0["status"] as? String }.sorted() == ["current", "retired"], "\(keys)")
     }
 }

@@ -498,9 +498,18 @@ public struct Ceremonies: Sendable {
             try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
-                throw .invalid(
-                    "moving the snapshot key to the server needs the server's key",
-                    recovery: "fetch it online with: curl -f -X POST -o snapshot.key \(serverText)/v2/\(gun)/_trust/tuf/snapshot.key, then pass --snapshot-key snapshot.key")
+                // A new client-held snapshot key, made here (the vault held the old one, or it was lost).
+                guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation; a new snapshot key is made here") }
+                let newKey = try PrivateKey.generate(.ecdsa)
+                let pass = try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
+                let exportPass = try secrets.passphrase(for: .export, creating: true)
+                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun), now: now)
+                output.newVaultKeys.append(try vault.add(newKey, role: "snapshot", gun: gun, passphrase: pass))
+                try write(result, to: out, output: &output)
+                try writeOnlineKey(newKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output)
+                output.notes.append(
+                    "the online side signs snapshots with the new key file in \(out)/private; to let the server sign them instead, use --snapshot-key (fetch it with: curl --fail-with-body -X POST -o snapshot.key \(serverText)/v2/\(gun)/_trust/tuf/snapshot.key)")
+                break
             }
             guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation (the server holds the key)") }
             let key = try Self.readServerKey(snapshotKeyFile, role: "snapshot")
