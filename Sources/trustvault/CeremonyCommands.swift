@@ -79,7 +79,7 @@ extension TrustVault.Repo {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
@@ -127,7 +127,7 @@ extension TrustVault.Repo {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             ceremonies.pending = pendingOption.pending
             let output = try ceremonies.rotate(
@@ -158,7 +158,7 @@ extension TrustVault.Root {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
             let bytes = try AtomicFile.read(file, kind: .metadata)
             let env = try SignedMetadata(parsing: bytes, name: file)
@@ -174,6 +174,7 @@ extension TrustVault.Root {
                 let prev = try SignedMetadata(parsing: try AtomicFile.read(previousFile, kind: .metadata), name: previousFile)
                 for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previousFile), to: root) { printOut(line) }
             }
+            try requireWritableOutput(out ?? file, replacing: out == nil)
             let result = try ceremonies.signRoot(file: file, keyID: key, previousFile: previousFile)
             if let out {
                 try createOutputFile(result.bytes, at: out, mode: 0o644)
@@ -348,7 +349,7 @@ extension TrustVault.Repo {
             let roleList = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             ceremonies.pending = pendingOption.pending
             let output = try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
@@ -375,7 +376,7 @@ extension TrustVault.Root {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
             if AtomicFile.exists(out) {
                 throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new file name; trustvault never overwrites it")

@@ -340,6 +340,18 @@ public struct Ceremonies: Sendable {
         try refuseExistingOutput(out, gun: gun)
         let timestampKey = try Self.readServerKey(timestampKeyFile, role: "timestamp")
         let serverSnapshot = try snapshotKeyFile.map { (f: String) throws(TrustVaultError) -> TUFKey in try Self.readServerKey(f, role: "snapshot") }
+        guard rootThreshold >= 1, rootThreshold <= rootSources.count else {
+            throw .invalid(
+                "a root threshold of \(rootThreshold) with \(rootSources.count) root key(s) could never be met",
+                recovery: "choose a threshold between 1 and \(rootSources.count)")
+        }
+        let targetsKey = try PrivateKey.generate(.ecdsa)
+        let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
+        let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
+        let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
+        let exportPass = try secrets.passphrase(for: .export, creating: true)
+        // The root signers last: for a card key this verifies the PIN, which must not be spent
+        // before everything that can fail without the card has been checked.
         let (rootKeys, rootSigners) = try resolveRootKeys(rootSources, gun: gun, currentRoot: nil, now: now)
         try Transitions.checkRootKeys(rootKeys, threshold: rootThreshold)
         guard !rootSigners.isEmpty else {
@@ -348,11 +360,6 @@ public struct Ceremonies: Sendable {
                 recovery: "run 'repo init' on the machine of one root key holder, with that holder's vault key ID as one --root-key")
         }
 
-        let targetsKey = try PrivateKey.generate(.ecdsa)
-        let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
-        let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
-        let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
-        let exportPass = try secrets.passphrase(for: .export, creating: true)
 
         let snapshotTUFKey: TUFKey
         if let serverSnapshot {
@@ -436,8 +443,6 @@ public struct Ceremonies: Sendable {
         switch role {
         case .targets:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
-            let rootSigners = try rootSigners(root, gun: gun)
-            let snap = try snapshotSigner(root)
             var newKey: PrivateKey
             var created = false
             if let newKeyID {
@@ -458,6 +463,10 @@ public struct Ceremonies: Sendable {
             }
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
             let exportPass = try secrets.passphrase(for: .export, creating: true)
+            // Root (possibly card) signers after every check and passphrase: no PIN try is spent
+            // on a command that fails for another reason.
+            let rootSigners = try rootSigners(root, gun: gun)
+            let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(
                 current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now)
             if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
@@ -676,6 +685,15 @@ public struct Ceremonies: Sendable {
         }
         let rec = try vault.record(matching: keyID)
         guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
+        // Membership is checked on the record's public key, before a card PIN is spent.
+        let holds: ([String: TUFKey]) -> Bool = { keys in
+            keys.values.contains { $0.isCertificate && (try? $0.canonicalID()) == rec.publicKey.keyID }
+        }
+        guard holds(root.keys) || (previous.map { holds($0.keys) } ?? false) else {
+            throw .invalid(
+                "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
+                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
+        }
         let signer = try vault.signer(for: rec, secrets: secrets)
         var ids = Transitions.rootKeyIDs(for: signer, in: root.keys)
         if let previous { ids.formUnion(Transitions.rootKeyIDs(for: signer, in: previous.keys)) }
