@@ -49,3 +49,25 @@ struct StrictBackupTests {
         #expect(report.added.count == f.records.count)
     }
 }
+
+@Suite("Counts from input are bounded: keys per import")
+struct ImportCountTests {
+    /// 257 unencrypted keys in one file would mean 257 Argon2id sealings: refused before any.
+    @Test func tooManyNewKeysInOneImportAreRefusedBeforeSealing() throws {
+        let dir = TemporaryDirectory("import-count")
+        let vault = try Vault.create(at: dir.sub("vault"), profile: .interactive)
+        var text = ""
+        for _ in 0...Vault.maximumKeysPerImport { text += try NotaryKeyFile.unencryptedPKCS8Text(for: PrivateKey.generate(.ed25519)) }
+        try text.write(toFile: dir.sub("many.pem"), atomically: true, encoding: .utf8)
+        let before = treeFingerprint(vault.path, excluding: [".lock"])
+        let start = Date()
+        let error = #expect(throws: TrustVaultError.self) {
+            try vault.importKeys(from: [dir.sub("many.pem")], defaults: KeyImportDefaults(role: "targets/ci"),
+                                 secrets: SecretSource(environment: ["TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pass"]))
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("many.pem") == true)
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(treeFingerprint(vault.path, excluding: [".lock"]) == before)
+    }
+}
