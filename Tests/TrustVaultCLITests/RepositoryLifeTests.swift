@@ -309,5 +309,15 @@ final class RepositoryLifeTests {
         #expect(try o.freshList() == ["v1", "v2"])
         let keys = try #require(try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
         #expect(keys.filter { $0["role"] as? String == "snapshot" }.compactMap { $0["status"] as? String }.sorted() == ["current", "retired"], "\(keys)")
+
+        // repo rotate GUN root without --new-key makes the new root key here, as notary does.
+        let rr = o.path("rr")
+        let rot = try v.run(["repo", "rotate", o.gun, "root", "--current", try o.current("c1"), "--out", rr, "--server", o.server.url], env: Online.env)
+        #expect(rot.status == 0 && rot.stdout.contains("New root key in the vault") && rot.stdout.contains("curl --fail-with-body"), "\(rot)")
+        try o.uploadOut(rr)
+        #expect(try o.list(in: "old") == ["v1", "v2"])
+        #expect(try o.freshList() == ["v1", "v2"])
+        let after = try #require(try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(after.filter { $0["role"] as? String == "root" }.compactMap { $0["status"] as? String }.sorted() == ["current", "retired"], "\(after)")
     }
 }
