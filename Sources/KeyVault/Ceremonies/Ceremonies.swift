@@ -137,8 +137,10 @@ public struct Ceremonies: Sendable {
     func canonicalIDs(_ keys: [TUFKey]) -> [String] { keys.map(\.displayID) }
 
     /// Signers for the root role of `root`: every root key that is in the vault (or on a card).
-    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false) throws(TrustVaultError) -> [any SigningKey] {
-        let wanted = canonicalIDs(root.keys(of: .root))
+    /// `also`: the server's root when a pending output changed root keys (its keys sign too).
+    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil) throws(TrustVaultError) -> [any SigningKey] {
+        var wanted = canonicalIDs(root.keys(of: .root))
+        for id in also.map({ canonicalIDs($0.keys(of: .root)) }) ?? [] where !wanted.contains(id) { wanted.append(id) }
         let recs = try records(forCanonicalIDs: wanted)
         if recs.isEmpty, allowNone { return [] }
         guard !recs.isEmpty else {
@@ -503,7 +505,7 @@ public struct Ceremonies: Sendable {
             let exportPass = try secrets.passphrase(for: .export, creating: true)
             // Root (possibly card) signers after every check and passphrase: no PIN try is spent
             // on a command that fails for another reason.
-            let rootSigners = try rootSigners(root, gun: gun)
+            let rootSigners = try rootSigners(root, gun: gun, also: try current.previousRoot())
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(
                 current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now)
@@ -532,7 +534,7 @@ public struct Ceremonies: Sendable {
                     recovery: "to renew expiry or certificates use 'trustvault repo refresh \(gun)'")
             }
             // Old root keys held here sign too; the other holders add theirs with 'root sign'.
-            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
+            let oldSigners = try rootSigners(root, gun: gun, allowNone: true, also: try current.previousRoot())
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateRoot(
                 current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
@@ -550,7 +552,7 @@ public struct Ceremonies: Sendable {
                 let newKey = try PrivateKey.generate(.ecdsa)
                 let pass = try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
                 let exportPass = try secrets.passphrase(for: .export, creating: true)
-                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun), now: now)
+                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun, also: try current.previousRoot()), now: now)
                 output.newVaultKeys.append(try vault.add(newKey, role: "snapshot", gun: gun, passphrase: pass))
                 try write(result, to: stage(out), output: &output)
                 try writeOnlineKey(newKey, role: "snapshot", gun: gun, passphrase: exportPass, to: stage(out), output: &output)
@@ -561,7 +563,7 @@ public struct Ceremonies: Sendable {
             guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation (the server holds the key)") }
             let key = try Self.readServerKey(snapshotKeyFile, role: "snapshot")
             guard !root.role(.snapshot).keyIDs.contains(key.id) else { throw .invalid("\(snapshotKeyFile) already is \(gun)'s snapshot key") }
-            result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
+            result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun, also: try current.previousRoot()), now: now)
             try write(result, to: stage(out), output: &output)
         }
         let newRoot = try result.files.files["root"].map { (b: [UInt8]) throws(TrustVaultError) in
@@ -818,7 +820,7 @@ public struct Ceremonies: Sendable {
                 "nothing that expires within \(window / 86_400) days can be re-signed with the keys in this vault",
                 recovery: "see the roles' keys with 'trustvault inspect'; name roles with --roles")
         }
-        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun) : []
+        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun, also: try current.previousRoot()) : []
         let targetsSigner = roles.contains("targets") ? try targetsSigner(root, gun: gun) : nil
         var delegationSigners: [String: [Transitions.RoleSigner]] = [:]
         for role in roles where role.hasPrefix("targets/") {
