@@ -9,6 +9,8 @@ final class ServedRepository {
     let dir = TemporaryDirectory("docker-inspect")
     let server: NotaryServer
     let gun = "docker.io/acme/app"
+    /// A second repository with no tags and no signers (docker's empty case).
+    let emptyGUN = "docker.io/acme/empty"
     static let passphrase = "served-passphrase"
     let notaryEnv = [
         "NOTARY_ROOT_PASSPHRASE": passphrase, "NOTARY_TARGETS_PASSPHRASE": passphrase,
@@ -45,6 +47,7 @@ final class ServedRepository {
         try FileManager.default.copyItem(atPath: d + "/ca.crt", toPath: tls + "/ca.crt")
 
         try notary(["init", gun, "-p"])
+        try notary(["init", emptyGUN, "-p"])
         for signer in ["alice", "bob", "carol"] {
             let r = try Run.program(openssl, [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(signer).key"),
@@ -94,10 +97,10 @@ final class ServedRepository {
     }
 
     /// The served metadata in notary's cache layout, fetched with curl (the same bytes docker read).
-    func fetch(_ name: String) throws -> String {
+    func fetch(_ name: String, gun: String? = nil) throws -> String {
         let d = path(name)
-        try server.fetchMetadata(
-            gun: gun, roles: ["root", "targets", "snapshot", "timestamp", "targets/releases", "targets/alice", "targets/bob"], to: d)
+        let delegations = gun == nil ? ["targets/releases", "targets/alice", "targets/bob"] : []
+        try server.fetchMetadata(gun: gun ?? self.gun, roles: ["root", "targets", "snapshot", "timestamp"] + delegations, to: d)
         return d
     }
 }
@@ -136,6 +139,16 @@ struct DockerInspectTests {
             #expect(a != nil && a == b, "JSON of \(name) differs:\n--- docker\n\(dockerJSON.stdout)--- trustvault\n\(oursJSON.stdout)")
             #expect(oursJSON.stdout == dockerJSON.stdout, "JSON bytes of \(name) differ")
         }
+        // An initialized repository with nothing signed.
+        let empty = try repo.fetch("empty", gun: repo.emptyGUN)
+        for (args, tagArgs) in [(["--pretty", repo.emptyGUN], [String]()), (["--pretty", repo.emptyGUN + ":v1"], ["--tag", "v1"]),
+                                ([repo.emptyGUN], ["--json"])] {
+            let docker = try repo.dockerInspect(args)
+            let ours = try TrustVaultCLI.run(["inspect", empty, "--gun", repo.emptyGUN] + tagArgs)
+            #expect(docker.status == 0 && ours.status == 0, "\(docker)\n\(ours)")
+            #expect(ours.stdout == docker.stdout, "empty repository, \(args):\n--- docker\n\(docker.stdout)--- trustvault\n\(ours.stdout)")
+        }
+        #expect(try TrustVaultCLI.run(["inspect", empty, "--gun", repo.emptyGUN]).stdout.hasPrefix("\nNo signatures for \(repo.emptyGUN)\n\n\nAdministrative keys"))
         // What docker showed, spelled out: released tags only, named signers over "Repo Admin".
         let pretty = try TrustVaultCLI.run(["inspect", current, "--gun", repo.gun]).stdout
         let d = repo.digests
