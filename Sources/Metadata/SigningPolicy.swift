@@ -1,4 +1,5 @@
 public import TrustCore
+internal import Foundation
 
 /// UCP's "run only images signed by a member of each of these teams", evaluated offline on a
 /// ``VerifiedRepository``. A team is a list of signer names (delegation roles `targets/<name>`);
@@ -13,7 +14,8 @@ public struct SigningPolicy: Sendable, Hashable {
         var list: [[String]] = []
         for (i, team) in teams.enumerated() {
             var names: [String] = []
-            for raw in team {
+            for untrimmed in team {
+                let raw = untrimmed.trimmingCharacters(in: .whitespaces)
                 let name = raw.hasPrefix("targets/") ? String(raw.dropFirst("targets/".count)) : raw
                 guard !name.isEmpty, DelegatedRole.isValidName("targets/" + name) else {
                     throw .invalid(
@@ -37,6 +39,8 @@ public struct SigningPolicy: Sendable, Hashable {
         public var signers: [String]
         /// The team's signers that signed the tag and digest in their own role.
         public var signedBy: [String]
+        /// The team's names that are no delegation of the repository at all (a typo?).
+        public var unknown: [String] = []
         public var isMet: Bool { !signedBy.isEmpty }
     }
 
@@ -67,7 +71,9 @@ public struct SigningPolicy: Sendable, Hashable {
                 if t.isMet {
                     out.append("team \(i + 1) (\(who)): met, signed by \(t.signedBy.joined(separator: ", "))")
                 } else {
-                    out.append("team \(i + 1) (\(who)): NOT met, no signer of this team signed \(tag) with this digest in its own role")
+                    var line = "team \(i + 1) (\(who)): NOT met, no signer of this team signed \(tag) with this digest in its own role"
+                    if !t.unknown.isEmpty { line += "; not a signer of \(gun): " + t.unknown.joined(separator: ", ") }
+                    out.append(line)
                 }
             }
             return out
@@ -82,7 +88,7 @@ public struct SigningPolicy: Sendable, Hashable {
                 "teams": .array(teams.map {
                     .obj([
                         "signers": .array($0.signers.map { .string($0) }), "met": .bool($0.isMet),
-                        "signedBy": .array($0.signedBy.map { .string($0) }),
+                        "signedBy": .array($0.signedBy.map { .string($0) }), "unknown": .array($0.unknown.map { .string($0) }),
                     ])
                 }),
             ])
@@ -98,7 +104,8 @@ public struct SigningPolicy: Sendable, Hashable {
                 guard let released, let e = repo.targets(of: "targets/" + name)?.targets.first(where: { $0.name == tag }) else { continue }
                 if e.digest == released.digest { by.append(name) } else { others["targets/" + name] = e.digest }
             }
-            return TeamResult(signers: team, signedBy: by)
+            let declared = Set(repo.delegations.map(\.role.name))
+            return TeamResult(signers: team, signedBy: by, unknown: team.filter { !declared.contains("targets/" + $0) })
         }
         return Result(
             gun: repo.gun, tag: tag, digest: released?.digest, releasedIn: released?.role, otherDigests: others, teams: teams)

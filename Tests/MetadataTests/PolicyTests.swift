@@ -80,6 +80,10 @@ struct PolicyRepo {
         #expect(r.isMet && r.teams[0].signedBy == ["bob", "alice"])
         #expect(try evaluate("v2", [["carol", "alice"]]).isMet)
         #expect(try !evaluate("v2", [["carol", "bob"]]).isMet)
+        // Spaces after commas are fine; a name that is no signer at all is pointed out.
+        let typo = try evaluate("v2", [[" alice", "dave "]])
+        #expect(typo.isMet && typo.teams[0].signers == ["alice", "dave"] && typo.teams[0].unknown == ["dave"])
+        #expect(try evaluate("v2", [["dave"]]).lines.last?.hasSuffix("; not a signer of example.com/app: dave") == true)
     }
 
     @Test func releasesAndTheRepositoryKeyNeverCount() throws {
