@@ -124,7 +124,11 @@ func goLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes
 /// digits compare as numbers (fewer leading zeros first on a tie), everything else bytewise.
 public enum NaturalOrder {
     public static func less(_ a: String, _ b: String) -> Bool {
-        let s1 = Array(a.utf8), s2 = Array(b.utf8)
+        var a = a, b = b
+        return a.withUTF8 { s1 in b.withUTF8 { s2 in less(s1, s2) } }
+    }
+
+    static func less(_ s1: UnsafeBufferPointer<UInt8>, _ s2: UnsafeBufferPointer<UInt8>) -> Bool {
         func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
         var i = 0, j = 0
         while i < s1.count, j < s2.count {
@@ -143,7 +147,7 @@ public enum NaturalOrder {
             while j < s2.count, digit(s2[j]) { j += 1 }
             if i - nz1 != j - nz2 { return i - nz1 < j - nz2 }
             let n1 = s1[nz1..<i], n2 = s2[nz2..<j]
-            if n1 != n2 { return n1.lexicographicallyPrecedes(n2) }
+            if !n1.elementsEqual(n2) { return n1.lexicographicallyPrecedes(n2) }
             if nz1 != nz2 { return nz1 < nz2 }
         }
         return s1.count < s2.count
