@@ -131,13 +131,13 @@ extension TrustVault.Root {
             let context = CLIContext(global)
             CardSigners.shared.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
-            let bytes = try AtomicFile.read(file)
+            let bytes = try AtomicFile.read(file, kind: .metadata)
             let env = try SignedMetadata(parsing: bytes, name: file)
             let root = try Metadata.Root(json: env.signed, name: file)
             printOut("Signing:")
             for line in Ceremonies.describeRoot(env, root: root) { printOut(line) }
             if let previous {
-                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous), name: previous)
+                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous, kind: .metadata), name: previous)
                 for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
             }
             let result = try ceremonies.signRoot(file: file, keyID: key)

@@ -36,7 +36,7 @@ extension TrustVault {
         func run() throws {
             let policy = try SigningPolicy(teams: requireSigner.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) })
             let set = try MetadataSet.load(directory: dir, gun: gun)
-            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p) }
+            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
             let report = Verifier.verify(set, trustedRoot: trusted)
             var result: SigningPolicy.Result?
             if report.isComplete, let tag {
@@ -109,18 +109,19 @@ extension TrustVault {
 
         func run() throws {
             let set = try MetadataSet.load(directory: dir, gun: gun)
-            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p) }
+            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
             let repo: VerifiedRepository
             do { repo = try VerifiedRepository(set, trustedRoot: trusted) } catch {
                 throw TrustVaultError(error.code, "\(dir) does not verify: \(error.message)", recovery: error.recovery)
             }
             for w in repo.report.warnings { TrustVault.writeError("warning: \(w)") }
             if expiries {
-                if json { printOut(repo.expiriesJSON.canonicalString) } else { print(repo.expiriesText, terminator: "") }
+                if json { printOut(repo.expiriesJSON.canonicalString) } else { print(Escape.visibleLines(repo.expiriesText), terminator: "") }
                 return
             }
             let view = DockerTrustView(repo, tag: tag)
-            print(json ? view.json : view.pretty, terminator: "")
+            // JSON strings are escaped by the encoder; the text view goes through the output escaping.
+            print(json ? view.json : Escape.visibleLines(view.pretty), terminator: "")
         }
     }
 }
