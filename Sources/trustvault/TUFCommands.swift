@@ -75,7 +75,7 @@ struct TufInit: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         var o = TUFCeremonies.InitOptions(rootKeys: rootKeys)
         o.rootThreshold = rootThreshold
@@ -107,7 +107,7 @@ struct TufSign: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         let out = try ceremonies.sign(file: file, key: key, previous: previous) { lines in
             printOut("Signing:")
@@ -159,7 +159,7 @@ struct TufAddTargets: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         report(try ceremonies.addTargets(dir: dir, files: files, pathPrefix: pathPrefix, role: role))
     }
@@ -177,7 +177,7 @@ struct TufRemoveTargets: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         report(try ceremonies.removeTargets(dir: dir, names: names, role: role))
     }
@@ -202,7 +202,7 @@ struct TufRotate: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         report(try ceremonies.rotate(dir: dir, role: role, newKeys: newKeys, threshold: threshold))
     }
@@ -225,7 +225,7 @@ struct TufDelegate: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         if remove {
             guard keys.isEmpty, paths.isEmpty else { throw TrustVaultError.invalid("--remove takes no --key or --paths") }
@@ -249,7 +249,7 @@ struct TufRefresh: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        CardSigners.shared.options = card.unlock
+        cliCardSigners.options = card.unlock
         let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
         let list = roles.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         report(try ceremonies.refresh(dir: dir, roles: list, expires: try parseExpiries(expires)))
