@@ -18,7 +18,13 @@ public enum Verifier {
     /// 6 months, as notary's `nearExpiry` (`time.Now().AddDate(0, 6, 0)` ≈ 182 days).
     public static let warningSeconds: Int64 = 182 * 86_400
 
-    public static func verify(_ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now()) -> VerificationReport {
+    /// - Parameter forCeremony: the mode ceremonies read current metadata in: expiry (of files and
+    ///   of root certificates) and roles that cannot sign (fewer keys than their threshold) become
+    ///   warnings, because the ceremony's output replaces them; signatures, thresholds, hashes and
+    ///   versions must still hold.
+    public static func verify(
+        _ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now(), forCeremony: Bool = false
+    ) -> VerificationReport {
         var report = VerificationReport()
         func attempt<T>(_ what: String, _ body: () throws(TrustVaultError) -> T) -> T? {
             do { return try body() } catch {
@@ -28,7 +34,11 @@ public enum Verifier {
         }
         func expiry(_ name: String, _ t: TUFTime) {
             if t <= now {
-                report.problems.append("\(name) expired on \(t.display)")
+                if forCeremony {
+                    report.warnings.append("\(name) expired on \(t.display); the new files get a fresh expiry")
+                } else {
+                    report.problems.append("\(name) expired on \(t.display)")
+                }
             } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
                 // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
                 report.warnings.append("\(name) expires on \(t.display), within 6 months")
@@ -48,7 +58,7 @@ public enum Verifier {
         exactBytes("root", rootEnv, rootCanonical)
         attempt("root certs") { () throws(TrustVaultError) in
             for key in root.keys(of: .root) {
-                try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings)
+                try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings, expiryIsWarning: forCeremony)
             }
             report.passed.append("root certificates: CN \(set.gun), valid, notary-encoded")
         }
@@ -58,6 +68,11 @@ public enum Verifier {
         }
         if let trustedRoot {
             attempt("trusted root") { () throws(TrustVaultError) in
+                // A chain of N.root.json files in the directory is followed (RootChain.swift).
+                if let chain = try RootChain.follow(from: trustedRoot, in: set, to: rootEnv, now: now) {
+                    report.passed.append(chain)
+                    return
+                }
                 let old = try SignedMetadata(parsing: trustedRoot, name: "trusted root")
                 let oldRoot = try Root(json: old.signed, name: "trusted root")
                 guard root.version >= oldRoot.version else {
@@ -85,7 +100,7 @@ public enum Verifier {
                 exactBytes("targets", env, c)
                 try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json", canonical: c)
                 expiry("targets.json", t.expires)
-                try checkDelegations(of: t, role: "targets", parentPaths: nil)
+                report.warnings += try checkDelegations(of: t, role: "targets", parentPaths: nil, allowStuck: forCeremony)
                 targetsByRole["targets"] = t
                 report.passed.append("targets.json v\(t.version): \(t.targetCount) target(s), \(t.delegations.count) delegation(s)")
             }
@@ -101,6 +116,7 @@ public enum Verifier {
             for d in parent.delegations {
                 guard seen.insert(d.name).inserted else { continue }
                 guard set.files[d.name] != nil else { continue }
+                if forCeremony, d.keyIDs.count < d.threshold { continue }  // a stuck role: reported by checkDelegations
                 attempt(d.name) { () throws(TrustVaultError) in
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
                     let c = env.canonicalSigned
@@ -112,7 +128,7 @@ public enum Verifier {
                     for name in t.targetNames where !d.covers(name) {
                         throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
                     }
-                    try checkDelegations(of: t, role: d.name, parentPaths: d.paths)
+                    report.warnings += try checkDelegations(of: t, role: d.name, parentPaths: d.paths, allowStuck: forCeremony)
                     targetsByRole[d.name] = t
                     queue.append(d.name)
                     report.passed.append("\(d.name).json v\(t.version): \(t.targetCount) target(s)")
@@ -175,7 +191,13 @@ public enum Verifier {
     }
 
     /// Structural rules for the delegations a targets file declares.
-    static func checkDelegations(of t: Targets, role: String, parentPaths: [String]?) throws(TrustVaultError) {
+    /// With `allowStuck` (ceremonies), a role with fewer keys than its threshold is returned as a
+    /// warning instead of being an error, so a ceremony can repair it.
+    @discardableResult
+    static func checkDelegations(
+        of t: Targets, role: String, parentPaths: [String]?, allowStuck: Bool = false
+    ) throws(TrustVaultError) -> [String] {
+        var stuck: [String] = []
         var names: Set<String> = []
         for d in t.delegations {
             guard DelegatedRole.isValidName(d.name) else {
@@ -185,8 +207,18 @@ public enum Verifier {
                 throw .verification("\(role).json delegates to \"\(d.name)\", which is not its direct child")
             }
             guard names.insert(d.name).inserted else { throw .verification("\(role).json lists \(d.name) twice") }
+            if allowStuck, d.threshold >= 1, d.threshold > d.keyIDs.count {
+                stuck.append(
+                    "\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s), so nobody can sign for it;"
+                        + " repair it with 'trustvault delegation add' (a key) or 'delegation remove' (the whole role)")
+                continue
+            }
             guard d.threshold >= 1, d.threshold <= d.keyIDs.count else {
                 throw .verification("\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s)")
+            }
+            if allowStuck, d.keyIDs.contains(where: { t.delegationKeys[$0] == nil }) {
+                stuck.append("\(role).json: \(d.name) lists a key that is not in the delegation keys; repair it with 'trustvault delegation remove'")
+                continue
             }
             for id in d.keyIDs where t.delegationKeys[id] == nil {
                 throw .verification("\(role).json: \(d.name) lists key \(id) that is not in the delegation keys")
@@ -197,11 +229,12 @@ public enum Verifier {
                 }
             }
         }
+        return stuck
     }
 
     /// notary's root certificate rules (`trustpinning.ValidateRoot`, `utils.ValidateCertificate`).
     public static func checkRootCertificate(
-        _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String]
+        _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String], expiryIsWarning: Bool = false
     ) throws(TrustVaultError) {
         let label = "root key \(key.id.prefix(12))"
         guard key.isCertificate else {
@@ -228,7 +261,14 @@ public enum Verifier {
             throw .verification("\(label): certificate CN \"\(cn)\" does not match the GUN \"\(gun)\"")
         }
         let notAfter = TUFTime(leaf.notValidAfter), notBefore = TUFTime(leaf.notValidBefore)
-        guard notAfter > now else { throw .verification("\(label): the certificate expired on \(notAfter.display)") }
+        guard notAfter > now else {
+            if expiryIsWarning {
+                warnings.append("\(label): the certificate expired on \(notAfter.display); renew it with 'trustvault repo refresh'")
+                _ = try key.publicKey()
+                return
+            }
+            throw .verification("\(label): the certificate expired on \(notAfter.display)")
+        }
         guard notBefore <= now.adding(days: 1) else {
             throw .verification("\(label): the certificate is not valid before \(notBefore.display)")
         }

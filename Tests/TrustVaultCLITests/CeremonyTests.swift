@@ -17,6 +17,12 @@ struct Online {
         self.gun = gun
     }
 
+    /// On a server the suite shares.
+    init(server: NotaryServer, gun: String) {
+        self.server = server
+        self.gun = gun
+    }
+
     func path(_ name: String) -> String { dir.sub(name) }
 
     @discardableResult
@@ -125,7 +131,7 @@ struct CeremonyTests {
             let out = online.path("deleg\(i)")
             let r = try v.run(["delegation", "add", online.gun, role, "--cert", cert, "--all-paths", "--current", current, "--out", out, "--server", online.server.url], env: Online.env)
             #expect(r.status == 0, "\(r)")
-            #expect(r.stdout.contains("curl -f -X POST -F \"files=@\(out)/tuf/\(online.gun)/metadata/targets.json;filename=targets\""))
+            #expect(r.stdout.contains("curl --fail-with-body -X POST -F \"files=@\(out)/tuf/\(online.gun)/metadata/targets.json;filename=targets\""))
             try online.uploadOut(out)
         }
         let list = try online.notary("deleglist", ["delegation", "list", online.gun], env: [:])
