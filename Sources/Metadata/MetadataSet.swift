@@ -38,12 +38,19 @@ public struct MetadataSet: Sendable {
         var set = MetadataSet(gun: gun)
         for role in ["root", "targets", "snapshot", "timestamp"] {
             let path = base + "/" + role + ".json"
-            if AtomicFile.exists(path) { set.files[role] = try AtomicFile.read(path, kind: .metadata) }
+            if AtomicFile.exists(path) { set.files[role] = try InputFile.read(role + ".json", inside: base, kind: .metadata) }
         }
         // Delegations: targets/<name>.json, nested. The walk follows no symlinked directory and
         // no symlink out of targets/ (two links to "." once made it exponential).
         let targetsDir = base + "/targets"
         if AtomicFile.isDirectory(targetsDir) {
+            // targets/ itself must not lead out of the metadata directory either.
+            guard let inner = InputFile.realPath(targetsDir), let outer = InputFile.realPath(base),
+                inner.hasPrefix(outer + "/")
+            else {
+                throw .invalid("\(targetsDir) is a symlink that leads out of \(base)",
+                               recovery: "copy the delegations' metadata into the directory instead of linking to it")
+            }
             for entry in try InputFile.walk(targetsDir, maximumDepth: 16, maximumEntries: 10_000)
             where !entry.isDirectory && entry.relativePath.hasSuffix(".json") {
                 set.files["targets/" + String(entry.relativePath.dropLast(5))] =
