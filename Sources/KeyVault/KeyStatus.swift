@@ -15,6 +15,19 @@ public struct KeyStatusBook: Sendable, Equatable {
     public var retired: [String: Retirement] = [:]
     /// Canonical root key ID → GUN → the certificate key ID in that repository's root.json.
     public var rootCertificates: [String: [String: String]] = [:]
+    public struct CardReset: Sendable, Equatable {
+        public var serial: String
+        public var time: String
+    }
+    /// Card key ID → the reset of its card that destroyed it (`card reset`).
+    public var cardReset: [String: CardReset] = [:]
+
+    /// What `key list` shows: `card reset` (the key is gone), `retired` (a ceremony superseded
+    /// it) or `current`.
+    public func state(of id: String) -> String {
+        if cardReset[id] != nil { return "card reset" }
+        return retired[id] == nil ? "current" : "retired"
+    }
 
     public init() {}
 
@@ -28,6 +41,7 @@ public struct KeyStatusBook: Sendable, Equatable {
             "root_certificates": .object(rootCertificates.map { id, byGUN in
                 .init(id, .object(byGUN.map { .init($0.key, .string($0.value)) }))
             }),
+            "card_reset": .object(cardReset.map { .init($0.key, .obj(["serial": .string($0.value.serial), "time": .string($0.value.time)])) }),
         ])
     }
 
@@ -67,6 +81,15 @@ public struct KeyStatusBook: Sendable, Equatable {
             }
             rootCertificates[try keyID(m.key)] = byGUN
         }
+        for m in json["card_reset"]?.objectValue ?? [] {
+            guard let serial = m.value["serial"]?.stringValue, !serial.isEmpty, serial.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                serial.utf8.count <= 10, let time = m.value["time"]?.stringValue
+            else {
+                throw .corrupt("\(file): card_reset entry \(m.key.prefix(12)) needs a decimal \"serial\" and a \"time\"")
+            }
+            do throws(TrustVaultError) { _ = try RFC3339.parse(time) } catch { throw error.located(file) }
+            cardReset[try keyID(m.key)] = CardReset(serial: serial, time: time)
+        }
     }
 
     static func isKeyID(_ id: String) -> Bool {
@@ -79,6 +102,7 @@ public struct KeyStatusBook: Sendable, Equatable {
         var out = self
         out.retired.merge(other.retired) { mine, _ in mine }
         out.rootCertificates.merge(other.rootCertificates) { mine, theirs in mine.merging(theirs) { a, _ in a } }
+        out.cardReset.merge(other.cardReset) { mine, _ in mine }
         return out
     }
 }
