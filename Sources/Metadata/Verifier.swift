@@ -10,7 +10,22 @@ public struct VerificationReport: Sendable {
     public var warnings: [String] = []
     /// What was checked and held, one line each.
     public var passed: [String] = []
+    /// The files whose signatures were checked and held (`root.json`, `targets.json`, …).
+    public var checked: [String] = []
+    /// Delegated roles that snapshot.json lists and a verified parent delegates to, but whose
+    /// files are not in the directory: their tags cannot be shown or vouched for until fetched.
+    public var absent: [String] = []
+    /// Delegated roles with no file that snapshot.json does not list (nothing signed there yet).
+    public var unpublished: [String] = []
+    /// Verified targets roles in notary's walk order (breadth first from `targets`, each parent's
+    /// delegations in their listed order).
+    public var walkOrder: [String] = []
+    /// Every delegation a verified targets file declares, in walk order, with its parent.
+    public var declaredDelegations: [(parent: String, role: DelegatedRole)] = []
+    /// No problem found (absent delegation files are listed in ``absent``, not here).
     public var isValid: Bool { problems.isEmpty }
+    /// No problem and nothing absent: everything the repository names was checked.
+    public var isComplete: Bool { problems.isEmpty && absent.isEmpty }
 }
 
 /// Full offline verification of a repository's metadata, with notary's rules.
@@ -64,7 +79,9 @@ public enum Verifier {
         }
         attempt("root self") { () throws(TrustVaultError) in
             try rootEnv.verify(role: root.role(.root), keys: root.keys, name: "root.json", canonical: rootCanonical)
-            report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root keys")
+            let ids = root.keys(of: .root).map(Self.rootKeyLabel).joined(separator: ", ")
+            report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root key(s) \(ids)")
+            report.checked.append("root.json")
         }
         if let trustedRoot {
             attempt("trusted root") { () throws(TrustVaultError) in
@@ -102,6 +119,8 @@ public enum Verifier {
                 expiry("targets.json", t.expires)
                 report.warnings += try checkDelegations(of: t, role: "targets", parentPaths: nil, allowStuck: forCeremony)
                 targetsByRole["targets"] = t
+                report.walkOrder.append("targets")
+                report.checked.append("targets.json")
                 report.passed.append("targets.json v\(t.version): \(t.targetCount) target(s), \(t.delegations.count) delegation(s)")
             }
         } else {
@@ -115,6 +134,7 @@ public enum Verifier {
             guard let parent = targetsByRole[parentName] else { continue }
             for d in parent.delegations {
                 guard seen.insert(d.name).inserted else { continue }
+                report.declaredDelegations.append((parentName, d))
                 guard set.files[d.name] != nil else { continue }
                 if forCeremony, d.keyIDs.count < d.threshold { continue }  // a stuck role: reported by checkDelegations
                 attempt(d.name) { () throws(TrustVaultError) in
@@ -131,6 +151,8 @@ public enum Verifier {
                     report.warnings += try checkDelegations(of: t, role: d.name, parentPaths: d.paths, allowStuck: forCeremony)
                     targetsByRole[d.name] = t
                     queue.append(d.name)
+                    report.walkOrder.append(d.name)
+                    report.checked.append("\(d.name).json")
                     report.passed.append("\(d.name).json v\(t.version): \(t.targetCount) target(s)")
                 }
             }
@@ -140,6 +162,7 @@ public enum Verifier {
         }
 
         // Snapshot.
+        var snapshotListing: MetaListing?
         if let snapBytes = set.files["snapshot"] {
             attempt("snapshot") { () throws(TrustVaultError) in
                 let env = try SignedMetadata(parsing: snapBytes, name: "snapshot.json")
@@ -162,10 +185,28 @@ public enum Verifier {
                             "\(role).json does not match its length/hashes in snapshot.json (\(bytes.count) bytes, snapshot says \(m.length))")
                     }
                 }
-                report.passed.append("snapshot.json v\(snap.version): hashes of \(snap.meta.count) file(s) match")
+                report.checked.append("snapshot.json")
+                let listed = snap.meta.keys.sorted(by: MetadataSet.uploadOrder)
+                let present = listed.filter { set.files[$0] != nil }
+                var line = "snapshot.json v\(snap.version): lists \(listed.count) file(s); hashes of the \(present.count) present match"
+                line += " (" + present.map { $0 + ".json" }.joined(separator: ", ") + ")"
+                let missing = listed.filter { set.files[$0] == nil }
+                if !missing.isEmpty { line += "; not in the directory: " + missing.map { $0 + ".json" }.joined(separator: ", ") }
+                report.passed.append(line)
+                snapshotListing = snap
             }
         } else {
             report.warnings.append("no snapshot.json (the server makes it when the snapshot key is server-managed)")
+        }
+        // Delegations a verified parent declares but whose files are not here.
+        for (_, d) in report.declaredDelegations where set.files[d.name] == nil {
+            if let snap = snapshotListing {
+                if snap.meta[d.name] != nil { report.absent.append(d.name) } else { report.unpublished.append(d.name) }
+            } else if set.files["snapshot"] == nil {
+                report.warnings.append(
+                    "\(d.name).json is not in the directory and there is no snapshot.json to tell whether it exists;"
+                        + " its tags are not shown")
+            }
         }
 
         // Timestamp.
@@ -182,12 +223,23 @@ public enum Verifier {
                         throw .verification("snapshot.json does not match its length/hashes in timestamp.json")
                     }
                 }
-                report.passed.append("timestamp.json v\(ts.version): snapshot hash matches")
+                report.checked.append("timestamp.json")
+                report.passed.append(
+                    set.files["snapshot"] == nil
+                        ? "timestamp.json v\(ts.version): signature holds (no snapshot.json here to compare its hash with)"
+                        : "timestamp.json v\(ts.version): snapshot hash matches")
             }
         } else {
             report.warnings.append("no timestamp.json (the server always makes it)")
         }
         return report
+    }
+
+    /// A root key as users can match it: the ID root.json lists (the certificate key ID that
+    /// `docker trust inspect` and `notary` show), and the canonical (vault) ID when it differs.
+    public static func rootKeyLabel(_ key: TUFKey) -> String {
+        let canonical = key.displayID
+        return canonical == key.id ? String(key.id.prefix(12)) : "\(key.id.prefix(12)) (vault key ID \(canonical.prefix(12)))"
     }
 
     /// Structural rules for the delegations a targets file declares.
@@ -236,7 +288,7 @@ public enum Verifier {
     public static func checkRootCertificate(
         _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String], expiryIsWarning: Bool = false
     ) throws(TrustVaultError) {
-        let label = "root key \(key.id.prefix(12))"
+        let label = "root.json: root key \(rootKeyLabel(key))"
         guard key.isCertificate else {
             throw .verification("\(label) is \(key.keyType); notary root keys must be ecdsa-x509 or rsa-x509")
         }
