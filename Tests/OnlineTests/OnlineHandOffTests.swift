@@ -29,6 +29,7 @@ final class TokenAuthPeers {
     static let vaultEnv = [
         "TRUSTVAULT_ROOT_PASSPHRASE": "root-passphrase", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-passphrase",
         "TRUSTVAULT_SNAPSHOT_PASSPHRASE": "snapshot-passphrase", "TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase",
+        "TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-passphrase",
     ]
 
     static func notaryAuth(_ user: String, _ password: String) -> String { Data("\(user):\(password)".utf8).base64EncodedString() }
@@ -148,6 +149,34 @@ struct OnlineHandOffTests {
         let refused = try peers.online(["publish", stale])
         expectOneError(refused, status: 1, mentioning: ["changed on the server", "fetch again", "trustvault-online fetch \(gun)"])
         #expect(try peers.serverState(gun, "current-3") == state, "the server is unchanged")
+
+        // A delegation for CI (fetch → delegation add → publish); CI signs a tag into it with the
+        // notary client; the next fetch carries targets/releases.json, verified.
+        let ci = try peers.vaultRun(["key", "generate", "--role", "targets/releases"])
+        #expect(ci.status == 0, "\(ci)")
+        let delegated = peers.path("delegation")
+        let add = try peers.vaultRun([
+            "delegation", "add", gun, "targets/releases", "--key", ci.lastLine, "--all-paths", "--current", peers.path("current-3"), "--out", delegated,
+        ])
+        #expect(add.status == 0, "\(add)")
+        let publishDelegation = try peers.online(["publish", delegated])
+        #expect(publishDelegation.status == 0, "\(publishDelegation)")
+        let ciTrust = peers.path("ci-trust")
+        #expect(try peers.vaultRun(["key", "export", ci.lastLine, "--out", ciTrust + "/"]).status == 0)
+        let payload = peers.path("manifest.json")
+        try "demo manifest".write(toFile: payload, atomically: true, encoding: .utf8)
+        let ciEnv = peers.officerEnv.merging(["NOTARY_DELEGATION_PASSPHRASE": "export-passphrase"]) { $1 }
+        let signed = try peers.server.notary(ciTrust, ["add", gun, "v1", payload, "--roles", "targets/releases"], environment: ciEnv)
+        #expect(signed.status == 0, "\(signed)")
+        let ciPublish = try peers.server.notary(ciTrust, ["publish", gun], environment: ciEnv)
+        #expect(ciPublish.status == 0, "\(ciPublish)")
+        let withDelegation = peers.path("current-4")
+        let fetchedDelegation = try peers.online(["fetch", gun, "--out", withDelegation])
+        #expect(fetchedDelegation.status == 0, "\(fetchedDelegation)")
+        #expect(fetchedDelegation.stdout.contains("1 delegation(s)"), "\(fetchedDelegation)")
+        #expect(FileManager.default.fileExists(atPath: withDelegation + "/targets/releases.json"))
+        let verify = try TrustVaultCLI.run(["verify", withDelegation, "--gun", gun])
+        #expect(verify.status == 0, "\(verify)")
     }
 
     @Test func credentialsScopeAndTLSFailures() throws {
