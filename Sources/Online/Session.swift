@@ -175,13 +175,14 @@ public final class NotarySession: @unchecked Sendable {
     private func refusal(_ response: HTTPResponse, purpose: String) throws(TrustVaultError) -> TrustVaultError {
         let challenge = response.header("WWW-Authenticate").compactMap(Challenge.parse).first
         let scope = challenge?.parameters["scope"] ?? "repository:\(gun):…"
-        let actions = scope.split(separator: ":").last.map(String.init) ?? "access"
+        let actions = (scope.split(separator: ":").last.map(String.init) ?? "").split(separator: ",").map(String.init)
+        let verb = actions.contains("*") ? "administer" : actions.contains("push") ? "push to" : "read"
         guard let creds = try resolvedCredentials() else { throw noCredentials(purpose: purpose) }
         _ = response.status
         return TrustVaultError(
-                .wrongPassphrase,
-                "account '\(Escape.text(creds.username))' (from \(creds.source)) is not allowed to \(actions) \(gun) on \(server), needed for \(purpose)",
-                recovery: "ask the registry's administrator for \(actions) access to \(gun), or use an account that has it")
+            .wrongPassphrase,
+            "account '\(Escape.text(creds.username))' (from \(creds.source)) is not allowed to \(verb) \(gun) on \(server) (needed for \(purpose); scope \(Escape.text(scope)))",
+            recovery: "ask the registry's administrator for \(verb == "read" ? "pull" : actions.joined(separator: ",")) access to \(gun), or use an account that has it")
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -76,16 +76,24 @@ final class Transport: Sendable {
     /// Network failures in words: which server, what happened, what to do.
     static func describe(_ error: any Error, method: String, url: String) -> TrustVaultError {
         let text = String(describing: error)
-        if error is NIOSSLError || text.contains("handshakeFailed") || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("NIOSSL") {
+        if error is NIOSSLError || text.contains("handshakeFailed") || text.contains("NIOSSL") || text.contains("BoringSSL") {
+            let reason =
+                text.contains("CERTIFICATE_VERIFY_FAILED") ? "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
+                : text.contains("ERR_SSL_SERVER_CERT_HOSTNAME") || text.lowercased().contains("hostname") ? "the server's certificate is for another name"
+                : "the TLS handshake failed (\(Escape.text(text, limit: 160)))"
             return TrustVaultError(
-                .serviceUnavailable, "TLS with \(url) failed: the server's certificate is not trusted or does not match (\(text))",
+                .serviceUnavailable, "TLS with \(url) failed: \(reason)",
                 recovery: "pass --tlscacert FILE with the CA that issued the server's certificate, as for notary --tlscacert")
         }
         if let e = error as? HTTPClientError, e == .connectTimeout || e == .readTimeout || e == .deadlineExceeded {
             return TrustVaultError(.serviceUnavailable, "\(method) \(url) timed out", recovery: "check --server and that the server is reachable from this machine")
         }
+        let reason =
+            text.contains("Connection refused") ? "connection refused"
+            : text.lowercased().contains("resolve") || text.contains("getaddrinfo") ? "the host name does not resolve"
+            : Escape.text(text, limit: 160)
         return TrustVaultError(
-            .serviceUnavailable, "cannot reach \(url): \(text)",
+            .serviceUnavailable, "cannot reach \(url): \(reason)",
             recovery: "check --server (scheme, host and port) and that the server is running and reachable from this machine")
     }
 }
