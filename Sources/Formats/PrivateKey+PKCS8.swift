@@ -17,8 +17,9 @@ extension PrivateKey {
         case .p256(let k): return k.pemRepresentation
         case .rsa(let k): return k.pkcs8PEMRepresentation
         case .ed25519:
-            var der = PrivateKey.ed25519PKCS8Prefix + exportSecret().unsafeCopy()
+            var der = PrivateKey.ed25519PKCS8Prefix
             defer { Sodium.wipe(&der) }
+            exportSecret().withUnsafeBytes { der.append(contentsOf: $0) }
             return PEMText.encode(type: "PRIVATE KEY", der: der)
         }
     }

@@ -98,14 +98,31 @@ public struct KeyRecord: Sendable, Hashable {
                 "\(file): the record's key ID does not match its public key (the file was modified)",
                 recovery: "restore this key from a backup (trustvault backup restore)")
         }
+        // Every public field is checked on read, with the same rules as when it was written.
+        guard role != "timestamp", KeyRole.isValid(role) else {
+            throw .corrupt("\(file): the key record's role \"\(Escape.visible(String(role.prefix(80))))\" is not valid",
+                           recovery: "restore this key from a backup (trustvault backup restore)")
+        }
         var gun: String? = nil
         if let g = json["gun"], !g.isNull {
             guard let s = g.stringValue else { throw .corrupt("\(file): \"gun\" is not a string") }
+            do { try KeyRole.checkGUN(s) } catch {
+                throw .corrupt("\(file): the key record's GUN is not valid: \(error.message)",
+                               recovery: "restore this key from a backup (trustvault backup restore)")
+            }
             gun = s
         }
         var cert: String? = nil
         if let c = json["certificate"], !c.isNull {
             guard let s = c.stringValue else { throw .corrupt("\(file): \"certificate\" is not a string") }
+            let certs: [CertificateInfo]
+            do { certs = try CertificateInfo.parseAll(pem: Array(s.utf8), source: file) } catch {
+                throw .corrupt("\(file): the key record's certificate is not valid: \(error.message)")
+            }
+            guard let leaf = certs.first, leaf.publicKey == nil || leaf.certifies(publicKey) else {
+                throw .corrupt("\(file): the key record's certificate is missing or is not for its key",
+                               recovery: "restore this key from a backup (trustvault backup restore)")
+            }
             cert = s
         }
         let location: KeyLocation
@@ -113,13 +130,25 @@ public struct KeyRecord: Sendable, Hashable {
         case "vault": location = .vault
         case "card":
             guard let serial = json["location"]?["serial"]?.stringValue,
-                let slot = json["location"]?["slot"]?.stringValue
-            else { throw .corrupt("\(file): the card location lacks a serial or slot") }
+                let slot = json["location"]?["slot"]?.stringValue,
+                Self.isValidCardLocation(serial: serial, slot: slot)
+            else { throw .corrupt("\(file): the card location lacks a valid serial or slot") }
             location = .card(serial: serial, slot: slot)
         default: throw .corrupt("\(file): the key record has no valid location")
         }
+        let created = try field("created")
+        guard RFC3339.isValid(created) else {
+            throw .corrupt("\(file): the key record's \"created\" is not an RFC 3339 time")
+        }
         self.init(role: role, gun: gun, publicKey: publicKey, certificatePEM: cert, location: location,
-                  created: try field("created"))
+                  created: created)
+    }
+
+    /// A card serial is a decimal number; a slot is a PIV key reference (9a, 9c, 9d, 9e, 82–95).
+    static func isValidCardLocation(serial: String, slot: String) -> Bool {
+        guard !serial.isEmpty, serial.utf8.count <= 10, serial.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
+        guard slot.utf8.count == 2, let v = UInt8(slot, radix: 16) else { return false }
+        return [0x9A, 0x9C, 0x9D, 0x9E].contains(v) || (0x82...0x95).contains(v)
     }
 }
 
@@ -157,30 +186,12 @@ public enum KeyRole {
         return isSignerName(role)
     }
 
-    /// Notary's delegation-name rules: `targets/…`, `[-a-z0-9_/]`, clean, < 256 characters.
-    public static func isValidDelegationName(_ name: String) -> Bool {
-        guard name.hasPrefix("targets/"), name.utf8.count < 256 else { return false }
-        let rest = name.dropFirst("targets/".count)
-        guard !rest.isEmpty, !rest.hasSuffix("/"), !rest.contains("//") else { return false }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_/")
-        guard rest.allSatisfy({ allowed.contains($0) }) else { return false }
-        return !rest.split(separator: "/").contains { $0 == "." || $0 == ".." }
-    }
+    /// Notary's delegation-name rules (TrustCore's ``Names``, the one place).
+    public static func isValidDelegationName(_ name: String) -> Bool { Names.isValidDelegationRole(name) }
 
-    /// Docker signer names: `^[a-z0-9][a-z0-9_-]*$`.
-    public static func isSignerName(_ name: String) -> Bool {
-        guard let first = name.first, first.isASCII, first.isLowercase || first.isNumber else { return false }
-        return name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }
-    }
+    /// Docker signer names: `^[a-z0-9][a-z0-9_-]*$`, shorter than 256 bytes.
+    public static func isSignerName(_ name: String) -> Bool { Names.isSignerName(name) }
 
     /// A GUN is a registry path such as `docker.io/library/app`; no spaces or control bytes.
-    public static func checkGUN(_ gun: String) throws(TrustVaultError) {
-        guard !gun.isEmpty, gun.utf8.count < 256,
-            gun.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
-            !gun.hasPrefix("/"), !gun.hasSuffix("/"), !gun.contains("//"),
-            !gun.split(separator: "/").contains(where: { $0 == "." || $0 == ".." })
-        else {
-            throw .invalid("\"\(gun)\" is not a valid GUN", recovery: "use a repository name such as docker.io/org/app")
-        }
-    }
+    public static func checkGUN(_ gun: String) throws(TrustVaultError) { try Names.checkGUN(gun) }
 }

@@ -92,9 +92,10 @@ struct SealedKey: Sendable {
             throw .unsupported("\(file): unknown KDF or cipher in the sealed key",
                                recovery: "this key was written by a newer trustvault; upgrade")
         }
-        guard let ops = json["kdf"]?["opslimit"]?.intValue, let mem = json["kdf"]?["memlimit"]?.intValue,
-            ops > 0, mem > 0
-        else { throw .corrupt("\(file): the KDF parameters are missing") }
+        // Only trustvault's own profiles: a tampered record must not cost minutes and GiBs.
+        let profile = try KDFProfile.stored(
+            opsLimit: json["kdf"]?["opslimit"]?.intValue, memLimit: json["kdf"]?["memlimit"]?.intValue, in: file)
+        let ops = profile.opsLimit, mem = profile.memLimit
         let salt = try b64(json["kdf"]?["salt"], "salt")
         let nonce = try b64(json["nonce"], "nonce")
         let ciphertext = try b64(json["ciphertext"], "ciphertext")
@@ -104,6 +105,6 @@ struct SealedKey: Sendable {
             throw .corrupt("\(file): the sealed key is truncated",
                            recovery: "restore this key from a backup (trustvault backup restore)")
         }
-        self.init(opsLimit: UInt64(ops), memLimit: UInt64(mem), salt: salt, nonce: nonce, ciphertext: ciphertext)
+        self.init(opsLimit: ops, memLimit: mem, salt: salt, nonce: nonce, ciphertext: ciphertext)
     }
 }

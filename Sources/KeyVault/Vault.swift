@@ -95,32 +95,45 @@ public final class Vault: Sendable {
         guard AtomicFile.isDirectory(path) else {
             throw .notFound("no vault at \(path)", recovery: "create one with 'trustvault init' (or pass --vault DIR)")
         }
-        guard AtomicFile.exists(path + "/vault.json") else {
+        // Permission denied is not "not a vault": only a missing vault.json is.
+        if try !AtomicFile.existsChecked(path + "/vault.json", what: "cannot open the vault \(path)") {
             throw .notFound("\(path) is not a trustvault vault (no vault.json)",
                             recovery: "create one with 'trustvault init', or pass the right --vault DIR")
         }
         try checkPermissions(path)
-        let manifestBytes = try AtomicFile.read(path + "/vault.json")
+        let file = path + "/vault.json"
+        let (profile, created) = try readManifest(try AtomicFile.read(file, kind: .vaultRecord), file: file)
+        return Vault(path: path, profile: profile, created: created)
+    }
+
+    /// The one check of a `vault.json` (on disk and inside a backup): format, version, and a KDF
+    /// that is exactly one of trustvault's profiles (name, algorithm and parameters).
+    static func readManifest(_ bytes: [UInt8], file: String) throws(TrustVaultError) -> (profile: KDFProfile, created: String) {
         let manifest: JSONValue
-        do { manifest = try JSONValue(parsing: manifestBytes) } catch {
-            throw .corrupt("\(path)/vault.json is damaged: \(error.message)",
+        do { manifest = try JSONValue(parsing: bytes) } catch {
+            throw .corrupt("\(file) is damaged: \(error.message)",
                            recovery: "restore the vault from a backup (trustvault backup restore)")
         }
         guard manifest["format"]?.stringValue == vaultFormat else {
-            throw .corrupt("\(path)/vault.json is not a trustvault vault manifest")
+            throw .corrupt("\(file) is not a trustvault vault manifest")
         }
         guard let version = manifest["version"]?.intValue, version == formatVersion else {
-            throw .unsupported("\(path)/vault.json has format version \(manifest["version"]?.intValue ?? 0)",
+            throw .unsupported("\(file) has format version \(manifest["version"]?.intValue ?? 0)",
                                recovery: "this trustvault reads version \(formatVersion); upgrade trustvault")
         }
-        guard let name = manifest["kdf"]?["profile"]?.stringValue,
-            let ops = manifest["kdf"]?["opslimit"]?.intValue, let mem = manifest["kdf"]?["memlimit"]?.intValue,
-            ops > 0, mem > 0
+        let profile = try KDFProfile.stored(
+            opsLimit: manifest["kdf"]?["opslimit"]?.intValue, memLimit: manifest["kdf"]?["memlimit"]?.intValue, in: file)
+        guard manifest["kdf"]?["profile"]?.stringValue == profile.name,
+            manifest["kdf"]?["algorithm"]?.stringValue == "argon2id13"
         else {
-            throw .corrupt("\(path)/vault.json has no valid KDF profile")
+            throw .corrupt("\(file) names an unknown KDF profile or algorithm, so it is damaged or not made by trustvault",
+                           recovery: "restore the vault from a backup (trustvault backup restore)")
         }
-        let profile = KDFProfile(name: name, opsLimit: UInt64(ops), memLimit: UInt64(mem))
-        return Vault(path: path, profile: profile, created: manifest["created"]?.stringValue ?? "")
+        guard let created = manifest["created"]?.stringValue, RFC3339.isValid(created) else {
+            throw .corrupt("\(file) has no valid \"created\" time (RFC 3339)",
+                           recovery: "restore the vault from a backup (trustvault backup restore)")
+        }
+        return (profile, created)
     }
 
     /// The vault directory to use: `--vault`, else `TRUSTVAULT_HOME`, else `~/.trustvault`.
@@ -291,31 +304,8 @@ public final class Vault: Sendable {
     }
 
     func loadFile(_ file: String) throws(TrustVaultError) -> (record: KeyRecord, sealed: SealedKey?) {
-        let bytes = try AtomicFile.read(file)
-        let doc: JSONValue
-        do { doc = try JSONValue(parsing: bytes) } catch {
-            throw .corrupt("\(file) is damaged or truncated: \(error.message)",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
-        }
-        guard doc["format"]?.stringValue == Self.keyFormat else {
-            throw .corrupt("\(file) is not a trustvault key record")
-        }
-        guard doc["version"]?.intValue == Self.formatVersion else {
-            throw .unsupported("\(file) has key-record version \(doc["version"]?.intValue ?? 0)",
-                               recovery: "this trustvault reads version \(Self.formatVersion); upgrade trustvault")
-        }
-        guard let publicPart = doc["public"] else { throw .corrupt("\(file) has no public part") }
-        let record = try KeyRecord(json: publicPart, file: file)
-        guard AtomicFile.fileName(of: file) == record.id + ".json" else {
-            throw .corrupt("\(file) holds key \(record.id), not the key its name says",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
-        }
-        var sealed: SealedKey? = nil
-        if let s = doc["sealed"], !s.isNull { sealed = try SealedKey(json: s, file: file) }
-        if case .vault = record.location, sealed == nil {
-            throw .corrupt("\(file) has no sealed private key")
-        }
-        return (record, sealed)
+        let bytes = try AtomicFile.read(file, kind: .vaultRecord)
+        return try Self.decodeRecord(bytes, file: file, fileName: AtomicFile.fileName(of: file))
     }
 
     /// Appends one line to the audit log (best effort: a failed append never fails an operation

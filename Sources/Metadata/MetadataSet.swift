@@ -14,6 +14,7 @@ public struct MetadataSet: Sendable {
     /// Reads a directory in notary's cache layout (`root.json`, `targets.json`, `snapshot.json`,
     /// `timestamp.json`, `targets/<name>.json`) or a trust directory (`tuf/<GUN>/metadata/…`).
     public static func load(directory: String, gun: String) throws(TrustVaultError) -> MetadataSet {
+        try Names.checkGUN(gun)  // it becomes part of a path below
         var base = directory
         let trustDirMeta = directory + "/tuf/" + gun + "/metadata"
         if !AtomicFile.exists(directory + "/root.json"), AtomicFile.exists(trustDirMeta + "/root.json") {
@@ -30,20 +31,18 @@ public struct MetadataSet: Sendable {
         var set = MetadataSet(gun: gun)
         for role in ["root", "targets", "snapshot", "timestamp"] {
             let path = base + "/" + role + ".json"
-            if AtomicFile.exists(path) { set.files[role] = try AtomicFile.read(path) }
+            if AtomicFile.exists(path) { set.files[role] = try AtomicFile.read(path, kind: .metadata) }
         }
-        func walk(_ dir: String, prefix: String) throws(TrustVaultError) {
-            guard AtomicFile.isDirectory(dir) else { return }
-            for name in try AtomicFile.list(dir) {
-                let path = dir + "/" + name
-                if AtomicFile.isDirectory(path) {
-                    try walk(path, prefix: prefix + name + "/")
-                } else if name.hasSuffix(".json") {
-                    set.files[prefix + String(name.dropLast(5))] = try AtomicFile.read(path)
-                }
+        // Delegations: targets/<name>.json, nested. The walk follows no symlinked directory and
+        // no symlink out of targets/ (two links to "." once made it exponential).
+        let targetsDir = base + "/targets"
+        if AtomicFile.isDirectory(targetsDir) {
+            for entry in try InputFile.walk(targetsDir, maximumDepth: 16, maximumEntries: 10_000)
+            where !entry.isDirectory && entry.relativePath.hasSuffix(".json") {
+                set.files["targets/" + String(entry.relativePath.dropLast(5))] =
+                    try AtomicFile.read(targetsDir + "/" + entry.relativePath, kind: .metadata)
             }
         }
-        try walk(base + "/targets", prefix: "targets/")
         return set
     }
 

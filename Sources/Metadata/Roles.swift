@@ -34,8 +34,11 @@ public struct RoleKeys: Sendable, Hashable {
             guard let s = id.stringValue else { throw .corrupt("\(context): key IDs must be strings") }
             list.append(s)
         }
+        guard t >= 1, t <= Int64(max(list.count, 1)) else {
+            throw .verification("\(context): threshold \(t) is out of range for \(list.count) key(s)")
+        }
         keyIDs = list
-        threshold = Int(clamping: t)
+        threshold = Int(t)
     }
 }
 
@@ -141,6 +144,9 @@ public struct FileMeta: Sendable, Hashable {
     }
 }
 
+/// The largest metadata version read (2^53 - 1).
+public let maximumMetadataVersion: Int64 = (1 << 53) - 1
+
 /// Fields every signed role has.
 func commonFields(_ json: JSONValue, type: String, name: String) throws(TrustVaultError) -> (TUFTime, Int) {
     guard json["_type"]?.stringValue == type else {
@@ -151,7 +157,14 @@ func commonFields(_ json: JSONValue, type: String, name: String) throws(TrustVau
     do { expires = try TUFTime(rfc3339: exp) } catch { throw error.located(name) }
     guard let version = json["version"]?.intValue else { throw .corrupt("\(name): no \"version\"") }
     guard version >= 1 else { throw .verification("\(name): version \(version) is below 1") }
-    return (expires, Int(clamping: version))
+    // Range-checked here, before any ceremony adds 1 to it (2^63-1 once trapped after the root
+    // passphrase was used): no repository gets near 2^53, the largest integer every JSON reader
+    // (Go, Python, JavaScript) holds exactly.
+    guard version <= maximumMetadataVersion else {
+        throw .verification("\(name): version \(version) is out of range (at most \(maximumMetadataVersion))",
+                            recovery: "this metadata was not made by notary or trustvault; fetch the repository's real metadata")
+    }
+    return (expires, Int(version))
 }
 
 func keyMap(_ json: JSONValue?, context: String) throws(TrustVaultError) -> [String: TUFKey] {
@@ -267,12 +280,7 @@ public struct DelegatedRole: Sendable, Hashable {
     public func covers(_ target: String) -> Bool { paths.contains { target.utf8.starts(with: $0.utf8) } }
 
     /// Notary's role-name rules: `targets/…`, `[-a-z0-9_/]`, clean, shorter than 256 bytes.
-    public static func isValidName(_ name: String) -> Bool {
-        guard name.hasPrefix("targets/"), name.utf8.count < 256, !name.hasSuffix("/") else { return false }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_/".utf8)
-        guard name.utf8.allSatisfy({ allowed.contains($0) }) else { return false }
-        return !name.contains("//") && !name.split(separator: "/").contains { $0 == "." || $0 == ".." }
-    }
+    public static func isValidName(_ name: String) -> Bool { Names.isValidDelegationRole(name) }
 
     /// The parent role's name (`targets` for `targets/x`).
     public static func parent(of name: String) -> String {

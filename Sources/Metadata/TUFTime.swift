@@ -62,53 +62,10 @@ public struct TUFTime: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(r.prefix(10)) + " " + String(r.dropFirst(11).prefix(5)) + " UTC"
     }
 
-    /// Parses RFC 3339 (`Z` or `±HH:MM`), with an optional fraction of up to 9 digits.
+    /// Parses RFC 3339 with Go's rules (TrustCore's ``RFC3339``, the one parser).
     public init(rfc3339 text: String) throws(TrustVaultError) {
-        let b = Array(text.utf8)
-        func bad() -> TrustVaultError { .corrupt("\"\(text)\" is not an RFC 3339 time") }
-        func num(_ start: Int, _ count: Int) throws(TrustVaultError) -> Int64 {
-            guard start + count <= b.count else { throw bad() }
-            var v: Int64 = 0
-            for i in start..<start + count {
-                guard b[i] >= 48, b[i] <= 57 else { throw bad() }
-                v = v * 10 + Int64(b[i] - 48)
-            }
-            return v
-        }
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b[13] == UInt8(ascii: ":"),
-            b[16] == UInt8(ascii: ":")
-        else { throw bad() }
-        let y = try num(0, 4), mo = try num(5, 2), d = try num(8, 2)
-        let h = try num(11, 2), mi = try num(14, 2), s = try num(17, 2)
-        guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60 else { throw bad() }
-        var i = 19
-        var nanos: Int64 = 0
-        if i < b.count, b[i] == UInt8(ascii: ".") {
-            i += 1
-            var digits = 0
-            while i < b.count, b[i] >= 48, b[i] <= 57 {
-                guard digits < 9 else { throw bad() }
-                nanos = nanos * 10 + Int64(b[i] - 48)
-                digits += 1
-                i += 1
-            }
-            guard digits > 0 else { throw bad() }
-            for _ in digits..<9 { nanos *= 10 }
-        }
-        var offset: Int64 = 0
-        guard i < b.count else { throw bad() }
-        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
-            i += 1
-        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":") else { throw bad() }
-            let oh = try num(i + 1, 2), om = try num(i + 4, 2)
-            offset = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
-            i += 6
-        }
-        guard i == b.count else { throw bad() }
-        let days = Self.days(fromCivil: y, mo, d)
-        self.init(seconds: days * 86_400 + h * 3600 + mi * 60 + s - offset, nanoseconds: Int32(nanos))
+        let (seconds, nanoseconds) = try RFC3339.parse(text)
+        self.init(seconds: seconds, nanoseconds: nanoseconds)
     }
 
     private static func pad(_ v: Int64, _ width: Int) -> String {

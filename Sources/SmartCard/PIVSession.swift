@@ -43,6 +43,8 @@ public final class PIVSession: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var chunks: [[UInt8]] = []
+        // The chunks and APDUs may hold a PIN, management key or private scalar: wiped.
+        defer { for i in chunks.indices { Sodium.wipe(&chunks[i]) } }
         var rest = data[...]
         repeat {
             chunks.append(Array(rest.prefix(255)))
@@ -52,7 +54,11 @@ public final class PIVSession: @unchecked Sendable {
         for (i, chunk) in chunks.enumerated() {
             let last = i == chunks.count - 1
             var apdu: [UInt8] = [last ? cla : cla | 0x10, ins, p1, p2]
-            if !chunk.isEmpty { apdu += [UInt8(chunk.count)] + chunk }
+            apdu.reserveCapacity(6 + chunk.count)
+            if !chunk.isEmpty {
+                apdu.append(UInt8(chunk.count))
+                apdu.append(contentsOf: chunk)
+            }
             if last { apdu.append(0x00) }
             raw = try exchange(apdu)
             Sodium.wipe(&apdu)
@@ -76,7 +82,11 @@ public final class PIVSession: @unchecked Sendable {
                 // Wrong Le: repeat the (short) command with the exact length.
                 guard data.count <= 255 else { return Response(data: body, sw: 0x6C00 | UInt16(sw2)) }
                 var apdu: [UInt8] = [cla, ins, p1, p2]
-                if !data.isEmpty { apdu += [UInt8(data.count)] + data }
+                apdu.reserveCapacity(6 + data.count)
+                if !data.isEmpty {
+                    apdu.append(UInt8(data.count))
+                    apdu.append(contentsOf: data)
+                }
                 apdu.append(sw2)
                 raw = try exchange(apdu)
                 Sodium.wipe(&apdu)
@@ -149,14 +159,21 @@ public final class PIVSession: @unchecked Sendable {
 
     // MARK: PIN, PUK
 
-    /// The PIN or PUK as the card wants it: 6–8 bytes padded with `FF` to 8.
-    static func padded(_ value: SecretBytes, what: String) throws(TrustVaultError) -> [UInt8] {
+    /// Appends the PIN or PUK as the card wants it (6–8 bytes padded with `FF` to 8) to `out`,
+    /// which the caller reserved and wipes: no temporary copy is left behind.
+    static func appendPadded(_ value: SecretBytes, what: String, to out: inout [UInt8]) throws(TrustVaultError) {
         guard (6...8).contains(value.count) else {
             throw .invalid("a \(what) has 6 to 8 characters, this one has \(value.count)")
         }
-        var out = value.unsafeCopy()
-        guard !out.contains(0xFF) else { throw .invalid("the \(what) contains an invalid byte") }
-        out += [UInt8](repeating: 0xFF, count: 8 - out.count)
+        guard !value.withUnsafeBytes({ $0.contains(0xFF) }) else { throw .invalid("the \(what) contains an invalid byte") }
+        value.withUnsafeBytes { out.append(contentsOf: $0) }
+        for _ in value.count..<8 { out.append(0xFF) }
+    }
+
+    /// A buffer for secrets that will not move while it is filled (reserved up front).
+    static func secretBuffer(capacity: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(capacity)
         return out
     }
 
@@ -199,8 +216,9 @@ public final class PIVSession: @unchecked Sendable {
 
     /// Verifies the PIN. A wrong PIN throws `.wrongPIN` saying how many tries are left.
     public func verifyPIN(_ pin: SecretBytes) throws(TrustVaultError) {
-        var block = try Self.padded(pin, what: "PIN")
+        var block = Self.secretBuffer(capacity: 8)
         defer { Sodium.wipe(&block) }
+        try Self.appendPadded(pin, what: "PIN", to: &block)
         let r = try send(ins: 0x20, p1: 0x00, p2: 0x80, data: block)
         switch r.sw {
         case 0x9000: return
@@ -219,8 +237,10 @@ public final class PIVSession: @unchecked Sendable {
     }
 
     private func changeReference(_ p2: UInt8, what: String, old: SecretBytes, new: SecretBytes) throws(TrustVaultError) {
-        var data = try Self.padded(old, what: what) + Self.padded(new, what: "new \(what)")
+        var data = Self.secretBuffer(capacity: 16)
         defer { Sodium.wipe(&data) }
+        try Self.appendPadded(old, what: what, to: &data)
+        try Self.appendPadded(new, what: "new \(what)", to: &data)
         let r = try send(ins: 0x24, p1: 0x00, p2: p2, data: data)
         switch r.sw {
         case 0x9000: return
@@ -239,8 +259,10 @@ public final class PIVSession: @unchecked Sendable {
 
     /// Sets a new PIN with the PUK (RESET RETRY COUNTER), unblocking a blocked PIN.
     public func unblockPIN(puk: SecretBytes, newPIN: SecretBytes) throws(TrustVaultError) {
-        var data = try Self.padded(puk, what: "PUK") + Self.padded(newPIN, what: "new PIN")
+        var data = Self.secretBuffer(capacity: 16)
         defer { Sodium.wipe(&data) }
+        try Self.appendPadded(puk, what: "PUK", to: &data)
+        try Self.appendPadded(newPIN, what: "new PIN", to: &data)
         let r = try send(ins: 0x2C, p1: 0x00, p2: 0x80, data: data)
         switch r.sw {
         case 0x9000: return
@@ -307,8 +329,10 @@ public final class PIVSession: @unchecked Sendable {
         guard key.count == algorithm.keyLength else {
             throw .invalid("a \(algorithm) management key has \(algorithm.keyLength * 2) hex digits")
         }
-        var data = [algorithm.rawValue, 0x9B, UInt8(key.count)] + key.unsafeCopy()
+        var data = Self.secretBuffer(capacity: 3 + key.count)
         defer { Sodium.wipe(&data) }
+        data += [algorithm.rawValue, 0x9B, UInt8(key.count)]
+        key.withUnsafeBytes { data.append(contentsOf: $0) }
         try expectOK("the new management key", ins: 0xFF, p1: 0xFF, p2: 0xFF, data: data)
     }
 
@@ -366,10 +390,12 @@ public final class PIVSession: @unchecked Sendable {
         throws(TrustVaultError)
     {
         guard scalar.count == 32 else { throw .invalid("a P-256 private key has 32 bytes") }
-        var data = TLV.encode(0x06, scalar.unsafeCopy())
+        var data = Self.secretBuffer(capacity: 48)
+        defer { Sodium.wipe(&data) }
+        data += [0x06, 0x20]  // TLV tag 06, length 32, then the scalar, appended in place
+        scalar.withUnsafeBytes { data.append(contentsOf: $0) }
         if pinPolicy != .default { data += TLV.encode(0xAA, [pinPolicy.rawValue]) }
         if touchPolicy != 0 { data += TLV.encode(0xAB, [touchPolicy]) }
-        defer { Sodium.wipe(&data) }
         try expectOK("the key import into slot \(slot)", ins: 0xFE, p1: 0x11, p2: slot.rawValue, data: data)
     }
 

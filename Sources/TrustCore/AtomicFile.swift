@@ -11,23 +11,10 @@ import Darwin
 public enum AtomicFile {
     public static let temporaryPrefix = ".tmp-"
 
-    /// Reads a whole file.
-    public static func read(_ path: String) throws(TrustVaultError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw errnoError("cannot read \(path)", path: path) }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw errnoError("cannot read \(path)", path: path)
-            }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-        }
-        return out
+    /// Reads a whole file through the input gate (``InputFile``): regular files only, without
+    /// blocking, at most `kind.maximumSize` bytes.
+    public static func read(_ path: String, kind: InputKind = .general) throws(TrustVaultError) -> [UInt8] {
+        try InputFile.read(path, kind: kind)
     }
 
     /// Replaces (or creates) `path` atomically with `bytes`, mode `mode`.
@@ -103,6 +90,15 @@ public enum AtomicFile {
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
+    }
+
+    /// Whether `path` exists (not following a final symlink); false only when it is absent,
+    /// any other failure (permission denied) is thrown, naming `what`.
+    public static func existsChecked(_ path: String, what: String) throws(TrustVaultError) -> Bool {
+        var st = stat()
+        if lstat(path, &st) == 0 { return true }
+        if errno == ENOENT || errno == ENOTDIR { return false }
+        throw errnoError(what, path: path)
     }
 
     /// Permission bits and owner of `path` (not following a final symlink), or nil if absent.

@@ -48,8 +48,24 @@ public struct KDFProfile: Hashable, Sendable, CustomStringConvertible {
         "\(name) (Argon2id, \(opsLimit) passes, \(memLimit / (1024 * 1024)) MiB)"
     }
 
-    /// Bounds that a file may ask for before we refuse to spend the memory (a tampered file
-    /// must not make us allocate terabytes).
-    package static let maximumMemLimit: UInt64 = 4 * 1024 * 1024 * 1024
-    package static let maximumOpsLimit: UInt64 = 64
+    /// Bounds for any Argon2id run: no more than the strongest profile trustvault writes
+    /// (sensitive: 4 passes, 1 GiB), so a tampered file can cost at most one sensitive unlock.
+    package static let maximumMemLimit: UInt64 = all.map(\.memLimit).max() ?? 0
+    package static let maximumOpsLimit: UInt64 = all.map(\.opsLimit).max() ?? 0
+
+    /// The profile with exactly these parameters, if trustvault writes one.
+    public static func matching(opsLimit: Int64, memLimit: Int64) -> KDFProfile? {
+        all.first { Int64($0.opsLimit) == opsLimit && Int64($0.memLimit) == memLimit }
+    }
+
+    /// Argon2id parameters read from a file (key record, backup header, `vault.json`) must be
+    /// one of trustvault's profiles; anything else is refused before any KDF runs.
+    public static func stored(opsLimit: Int64?, memLimit: Int64?, in file: String) throws(TrustVaultError) -> KDFProfile {
+        guard let opsLimit, let memLimit, let profile = matching(opsLimit: opsLimit, memLimit: memLimit) else {
+            throw .corrupt(
+                "\(Escape.visible(file)): the Argon2id parameters (opslimit \(opsLimit.map(String.init) ?? "missing"), memlimit \(memLimit.map(String.init) ?? "missing")) are not a trustvault profile, so the file is damaged or not made by trustvault",
+                recovery: "restore it from a backup (trustvault backup restore)")
+        }
+        return profile
+    }
 }

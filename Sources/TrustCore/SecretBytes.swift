@@ -36,11 +36,14 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    /// Copies `bytes` into secure memory and wipes the caller's array.
+    /// Copies `bytes` into secure memory and wipes the caller's array in place.
+    ///
+    /// No second reference to the array's storage is taken (one would make the wipe copy the
+    /// buffer and wipe the copy, leaving the original to be freed unwiped).
     public convenience init(consuming bytes: inout [UInt8]) {
-        let source = bytes
-        self.init(count: source.count) { buffer in
-            if !source.isEmpty { buffer.copyBytes(from: source) }
+        let count = bytes.count
+        self.init(count: count) { buffer in
+            if count > 0 { bytes.withUnsafeBytes { buffer.copyMemory(from: $0) } }
         }
         Sodium.wipe(&bytes)
     }
@@ -63,9 +66,16 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
         try body(pointer.assumingMemoryBound(to: UInt8.self), count)
     }
 
-    /// A plain array copy; use only where a library API demands one, and wipe it afterwards.
-    public func unsafeCopy() -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    /// Lends the bytes as a temporary array, for library APIs that demand an array (DER
+    /// serializers, APDU builders). The array is wiped in place when `body` returns; `body`
+    /// must not keep it (copy what it needs into buffers that are themselves wiped).
+    public func withTemporaryArray<R, E: Error>(_ body: (inout [UInt8]) throws(E) -> R) throws(E) -> R {
+        var copy = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: count)) }
+            initialized = count
+        }
+        defer { Sodium.wipe(&copy) }
+        return try body(&copy)
     }
 
     /// Constant-time comparison.

@@ -20,7 +20,7 @@ package enum SecretSeal {
         guard opsLimit >= UInt64(crypto_pwhash_OPSLIMIT_MIN), opsLimit <= KDFProfile.maximumOpsLimit,
             memLimit >= UInt64(crypto_pwhash_MEMLIMIT_MIN), memLimit <= KDFProfile.maximumMemLimit
         else {
-            throw .corrupt("the KDF parameters (opslimit \(opsLimit), memlimit \(memLimit)) are out of range")
+            throw .corrupt("the Argon2id parameters (opslimit \(opsLimit), memlimit \(memLimit)) exceed the strongest trustvault profile, so they are damaged or not made by trustvault")
         }
         var status: Int32 = 0
         let key = SecretBytes(count: keyBytes) { out in

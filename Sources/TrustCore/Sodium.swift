@@ -24,10 +24,18 @@ package enum Sodium {
         return randombytes_uniform(upperBound)
     }
 
-    /// Overwrites an array's bytes (best effort: Swift may have made copies).
+    /// The one wipe function for arrays that held secrets: overwrites the bytes in place with
+    /// `sodium_memzero` (which the compiler cannot drop). The array must be the only reference
+    /// to its storage, else the write copies it first and the original is not wiped.
     package static func wipe(_ bytes: inout [UInt8]) {
         guard !bytes.isEmpty else { return }
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) }
+    }
+
+    /// Wipes raw memory the caller owns (a C struct, a stack buffer).
+    package static func wipe(_ pointer: UnsafeMutableRawPointer, count: Int) {
+        guard count > 0 else { return }
+        sodium_memzero(pointer, count)
     }
 
     /// The libsodium version in use, e.g. `1.0.18`.

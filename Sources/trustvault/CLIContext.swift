@@ -34,8 +34,10 @@ struct CLIContext {
     }
 }
 
+/// Every line of output goes through TrustCore's one escaping function, so control characters
+/// in GUNs, roles, headers or paths are shown as `\x1b` and never reach the terminal raw.
 func printOut(_ line: String = "") {
-    print(line)
+    print(Escape.visibleLines(line))
     fflush(nil)
 }
 

@@ -27,8 +27,10 @@ struct CardSafetyOptions: ParsableArguments {
 enum CardSecrets {
     /// Decodes a hex management key typed or set in the environment.
     static func managementKey(_ text: SecretBytes, what: String) throws(TrustVaultError) -> SecretBytes {
-        var chars = text.unsafeCopy().filter { $0 != 0x20 && $0 != 0x3A }
+        var chars: [UInt8] = []
+        chars.reserveCapacity(text.count)
         defer { Sodium.wipe(&chars) }
+        text.withUnsafeBytes { for c in $0 where c != 0x20 && c != 0x3A { chars.append(c) } }
         guard [32, 48, 64].contains(chars.count) else {
             throw .invalid("the \(what) must have 32, 48 or 64 hex digits, not \(chars.count)",
                            recovery: "give it as hex, e.g. 48 digits for a 3DES or AES-192 key")
@@ -245,7 +247,7 @@ extension TrustVault.Card {
             try session.setManagementKey(newKey, algorithm: algorithm)
             printOut("Management key changed (\(algorithm)).")
             if randomManagementKey {
-                printOut("New management key (record it offline now; trustvault does not store it): \(Hex.encode(newKey.unsafeCopy()))")
+                printOut("New management key (record it offline now; trustvault does not store it): \(newKey.withTemporaryArray { Hex.encode($0) })")
             }
 
             let oldPIN = try current(context, .pin, variable: "TRUSTVAULT_PIN", factory: Array(PIVSession.factoryPIN.utf8), isDefault: pinStatus.isDefault)

@@ -131,13 +131,13 @@ extension TrustVault.Root {
             let context = CLIContext(global)
             CardSigners.shared.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
-            let bytes = try AtomicFile.read(file)
+            let bytes = try AtomicFile.read(file, kind: .metadata)
             let env = try SignedMetadata(parsing: bytes, name: file)
             let root = try Metadata.Root(json: env.signed, name: file)
             printOut("Signing:")
             for line in Ceremonies.describeRoot(env, root: root) { printOut(line) }
             if let previous {
-                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous), name: previous)
+                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous, kind: .metadata), name: previous)
                 for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
             }
             let result = try ceremonies.signRoot(file: file, keyID: key)
@@ -230,7 +230,7 @@ extension TrustVault {
 
         func run() throws {
             let set = try MetadataSet.load(directory: dir, gun: gun)
-            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p) }
+            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
             let report = Verifier.verify(set, trustedRoot: trusted)
             for line in report.passed { printOut("ok: \(line)") }
             for w in report.warnings { printOut("warning: \(w)") }
@@ -256,7 +256,7 @@ extension TrustVault {
             if json {
                 printOut(report.json.canonicalString)
             } else {
-                print(report.pretty, terminator: "")
+                print(Escape.visibleLines(report.pretty), terminator: "")
             }
         }
     }

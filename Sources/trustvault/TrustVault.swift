@@ -72,6 +72,6 @@ struct TrustVault: ParsableCommand {
     }
 
     static func writeError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((Escape.visible(line) + "\n").utf8))  // one line, always
     }
 }

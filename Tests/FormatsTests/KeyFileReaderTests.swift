@@ -233,13 +233,13 @@ struct KeyFileReaderTests {
     @Test func notaryEd25519FormsAreRead() throws {
         let key = try PrivateKey.generate(.ed25519)
         let pub = key.publicKey.tufPublicBytes
-        let raw = pub + key.exportSecret().unsafeCopy() + pub
+        let raw = pub + key.exportSecret().withUnsafeBytes { Array($0) } + pub
         let text = PEM.encode(PEMBlock(type: "ED25519 PRIVATE KEY", headers: [PEMHeader("role", "targets/ci")], bytes: raw))
         let report = KeyFileReader.read(bytes: Array(text.utf8), source: "ed.pem", passphrase: noPassphrase)
         #expect(report.entries.first?.keyID == key.publicKey.keyID)
         #expect(report.entries.first?.role == "targets/ci")
         // notary's PKCS#8 (OID 1.3.6.1.4.1.11591.15.1) as a plain PRIVATE KEY block
-        let pkcs8 = PEM.encode(PEMBlock(type: "PRIVATE KEY", bytes: try PrivateKeyDER.notaryPKCS8(key).unsafeCopy()))
+        let pkcs8 = PEM.encode(PEMBlock(type: "PRIVATE KEY", bytes: try PrivateKeyDER.notaryPKCS8(key).withUnsafeBytes { Array($0) }))
         #expect(KeyFileReader.read(bytes: Array(pkcs8.utf8), source: "p", passphrase: noPassphrase).entries.first?.keyID
             == key.publicKey.keyID)
         // A damaged copy (the two public keys differ) is refused.

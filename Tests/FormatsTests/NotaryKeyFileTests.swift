@@ -69,7 +69,7 @@ struct NotaryKeyFileTests {
     @Test func innerPKCS8IsNotarysForm() throws {
         let f = try OpenSSLFixtures()
         let ec = try PrivateKey.generate(.ecdsa)
-        try f.write("ec.der", try PrivateKeyDER.notaryPKCS8(ec).unsafeCopy())
+        try f.write("ec.der", try PrivateKeyDER.notaryPKCS8(ec).withUnsafeBytes { Array($0) })
         let ecText = try f.run(["asn1parse", "-inform", "DER", "-in", "ec.der", "-i"]).stdout
         #expect(ecText.contains("d=1  hl=2 l=   1 prim:  INTEGER           :01"), "version 1 for ECDSA")
         #expect(ecText.contains(":id-ecPublicKey") && ecText.contains(":prime256v1"))
@@ -80,19 +80,19 @@ struct NotaryKeyFileTests {
         #expect(sec1.contains("l=  32 prim:  OCTET STRING"))
 
         let rsa = try PrivateKey.generate(.rsa)
-        try f.write("rsa.der", try PrivateKeyDER.notaryPKCS8(rsa).unsafeCopy())
+        try f.write("rsa.der", try PrivateKeyDER.notaryPKCS8(rsa).withUnsafeBytes { Array($0) })
         let rsaText = try f.run(["asn1parse", "-inform", "DER", "-in", "rsa.der", "-i"]).stdout
         #expect(rsaText.contains(":rsaEncryption") && !rsaText.contains("NULL"), "RSA without the NULL parameter")
         #expect(rsaText.contains("INTEGER           :00"))
 
         let ed = try PrivateKey.generate(.ed25519)
-        let edDER = try PrivateKeyDER.notaryPKCS8(ed).unsafeCopy()
+        let edDER = try PrivateKeyDER.notaryPKCS8(ed).withUnsafeBytes { Array($0) }
         try f.write("ed.der", edDER)
         let edText = try f.run(["asn1parse", "-inform", "DER", "-in", "ed.der", "-i"]).stdout
         #expect(edText.contains(":1.3.6.1.4.1.11591.15.1"))
         #expect(edText.contains("l=  96 prim:  OCTET STRING"))
         let pub = ed.publicKey.tufPublicBytes
-        #expect(Array(edDER.suffix(96)) == pub + ed.exportSecret().unsafeCopy() + pub)
+        #expect(Array(edDER.suffix(96)) == pub + ed.exportSecret().withUnsafeBytes { Array($0) } + pub)
     }
 
     /// Compares our file with one the real docker CLI wrote (docker uses notary's key store):
@@ -120,8 +120,8 @@ struct NotaryKeyFileTests {
         try f.write("mine.der", mine.bytes)
         #expect(try f.asn1Outline(derFile: "theirs.der") == f.asn1Outline(derFile: "mine.der"))
         // Inner plaintexts.
-        try f.write("theirs-inner.der", try OpenSSLCrypto.decryptPKCS8(theirs.bytes, passphrase: Passphrase("docker pw")).unsafeCopy())
-        try f.write("mine-inner.der", try OpenSSLCrypto.decryptPKCS8(mine.bytes, passphrase: Passphrase("pw")).unsafeCopy())
+        try f.write("theirs-inner.der", try OpenSSLCrypto.decryptPKCS8(theirs.bytes, passphrase: Passphrase("docker pw")).withUnsafeBytes { Array($0) })
+        try f.write("mine-inner.der", try OpenSSLCrypto.decryptPKCS8(mine.bytes, passphrase: Passphrase("pw")).withUnsafeBytes { Array($0) })
         #expect(try f.asn1Outline(derFile: "theirs-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
         // And with a key file the real notary wrote (`notary key generate` into a trust dir).
         let notary = try requireTool("notary", package: "notary")
@@ -133,7 +133,7 @@ struct NotaryKeyFileTests {
         try f.write("notary.der", notaryBlock.bytes)
         #expect(try f.asn1Outline(derFile: "notary.der") == f.asn1Outline(derFile: "mine.der"))
         try f.write("notary-inner.der",
-                    try OpenSSLCrypto.decryptPKCS8(notaryBlock.bytes, passphrase: Passphrase("notary pw")).unsafeCopy())
+                    try OpenSSLCrypto.decryptPKCS8(notaryBlock.bytes, passphrase: Passphrase("notary pw")).withUnsafeBytes { Array($0) })
         #expect(try f.asn1Outline(derFile: "notary-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
         // Byte-identical text layout: the same header lines and line lengths.
         let theirLines = String(decoding: theirText, as: UTF8.self).split(separator: "\n").map(\.count)

@@ -66,7 +66,7 @@ import TrustCore
     func vector3of5CombinesBack(_ which: [Int]) throws {
         let shares = which.map { Shamir.Share(index: UInt8($0), value: hex(Self.vector32Shares[$0 - 1])) }
         let secret = try Shamir.combine(shares)
-        #expect(secret.unsafeCopy() == Self.vector32Secret)
+        #expect(secret.withUnsafeBytes { Array($0) } == Self.vector32Secret)
     }
 
     @Test func vector2of3Text() throws {
@@ -79,7 +79,7 @@ import TrustCore
         let back = try Shamir.combine([
             Shamir.Share(index: 3, value: hex(expected[2])), Shamir.Share(index: 2, value: hex(expected[1])),
         ])
-        #expect(back.unsafeCopy() == secret)
+        #expect(back.withUnsafeBytes { Array($0) } == secret)
     }
 
     @Test(arguments: [(2, 2), (2, 3), (3, 5), (5, 5), (4, 9), (2, 255), (255, 255)])
@@ -127,7 +127,7 @@ import TrustCore
             let points = [(UInt8(0), UInt8(candidate))] + seen.map { ($0.index, $0.value[0]) }
             let y255 = interpolate(points, at: 0xFF)
             let back = try Shamir.combine(seen + [Shamir.Share(index: 0xFF, value: [y255])])
-            #expect(back.unsafeCopy() == [UInt8(candidate)])
+            #expect(back.withUnsafeBytes { Array($0) } == [UInt8(candidate)])
         }
     }
 

@@ -295,7 +295,7 @@ struct BackupVaultTests {
         let record = try f.vault.add(key, role: "targets", gun: "leak.example/app", passphrase: Passphrase("p"))
         let (file, shares) = try f.shareBackup(2, 2)
         let contents = try Backup.verify(file, unlock: .shares(shares))
-        let secret = key.exportSecret().unsafeCopy()
+        let secret = key.exportSecret().withUnsafeBytes { Array($0) }
         #expect(secret.count >= 32)
         for entry in contents.entries {
             let data = entry.data

@@ -223,11 +223,11 @@ struct SecretSourceTests {
             "TRUSTVAULT_ROOT_PASSPHRASE": "r", "TRUSTVAULT_DELEGATION_PASSPHRASE": "d",
             "NOTARY_TARGETS_PASSPHRASE": "nt", "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "docker",
         ])
-        #expect(try s.secret(for: .key(role: "root")).unsafeCopy() == Array("r".utf8))
-        #expect(try s.secret(for: .key(role: "targets/releases")).unsafeCopy() == Array("d".utf8))
-        #expect(try s.secret(for: .key(role: "alice")).unsafeCopy() == Array("d".utf8))
-        #expect(try s.secret(for: .importFile(role: "targets", file: "f")).unsafeCopy() == Array("nt".utf8))
-        #expect(try s.secret(for: .importFile(role: "ci", file: "f")).unsafeCopy() == Array("docker".utf8))
+        #expect(try s.secret(for: .key(role: "root")).withUnsafeBytes { Array($0) } == Array("r".utf8))
+        #expect(try s.secret(for: .key(role: "targets/releases")).withUnsafeBytes { Array($0) } == Array("d".utf8))
+        #expect(try s.secret(for: .key(role: "alice")).withUnsafeBytes { Array($0) } == Array("d".utf8))
+        #expect(try s.secret(for: .importFile(role: "targets", file: "f")).withUnsafeBytes { Array($0) } == Array("nt".utf8))
+        #expect(try s.secret(for: .importFile(role: "ci", file: "f")).withUnsafeBytes { Array($0) } == Array("docker".utf8))
     }
 
     @Test func noVariableAndNoTerminalIsAClearError() {

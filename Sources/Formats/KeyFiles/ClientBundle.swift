@@ -20,10 +20,7 @@ public enum ClientBundle {
     }
 
     static func isZip(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let magic = (try? handle.read(upToCount: 4)) ?? Data()
-        return [UInt8](magic) == [0x50, 0x4B, 0x03, 0x04]
+        InputFile.prefix(path, count: 4) == [0x50, 0x4B, 0x03, 0x04]
     }
 
     /// The files of a bundle: `cert.pem` and `key.pem` (required), `ca.pem` (optional).
@@ -109,11 +106,10 @@ public enum ClientBundle {
         if isZip(path) { return try loadZip(path) }
         func file(_ name: String) throws(TrustVaultError) -> [UInt8] {
             let full = path + "/" + name
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: full),
-                let size = attributes[.size] as? Int
-            else { throw .notFound("\(full) does not exist", recovery: "a client bundle needs cert.pem and key.pem") }
-            guard size <= maximumMemberSize else { throw .corrupt("\(full) is too large (\(size) bytes) for a key or certificate") }
-            return try AtomicFile.read(full)
+            guard AtomicFile.exists(full) else {
+                throw .notFound("\(full) does not exist", recovery: "a client bundle needs cert.pem and key.pem")
+            }
+            return try AtomicFile.read(full, kind: .publicKey)
         }
         let ca: [UInt8]? = FileManager.default.fileExists(atPath: path + "/ca.pem") ? try file("ca.pem") : nil
         return Members(
@@ -122,8 +118,16 @@ public enum ClientBundle {
     }
 
     static func loadZip(_ path: String) throws(TrustVaultError) -> Members {
+        // Through the input gate: a regular file, read without blocking, at most 4 MiB.
+        let bytes = try AtomicFile.read(path, kind: .keyFile)
+        // Bit 0 of the first local header's flags: the members are encrypted (zip -e).
+        if bytes.count >= 8, bytes[0..<4] == [0x50, 0x4B, 0x03, 0x04], bytes[6] & 1 != 0 {
+            throw .unsupported(
+                "\(path) is an encrypted (password-protected) zip file",
+                recovery: "unzip it yourself (unzip \(AtomicFile.fileName(of: path))) and import the directory")
+        }
         let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+        do { archive = try Archive(data: Data(bytes), accessMode: .read) } catch {
             throw .corrupt(
                 "\(path) is not a readable zip file (damaged or truncated)",
                 recovery: "download the client bundle again, or unzip it and import the directory")

@@ -108,25 +108,16 @@ public struct KeyImportDefaults: Sendable, Hashable {
 /// GUN; every other role loses its GUN. Unlike notary, an encrypted block needs no `path:`
 /// header (the key ID is computed from the key after decryption).
 public enum KeyFileReader {
-    /// Larger inputs are refused before reading (a bundle of hundreds of keys is < 1 MiB).
-    public static let maximumFileSize = 4 << 20
+    /// Larger inputs are refused while reading (a bundle of hundreds of keys is < 1 MiB).
+    public static let maximumFileSize = InputKind.keyFile.maximumSize
 
     /// Reads one file. Never throws: a file that cannot be read is a refusal in the report.
     public static func read(
         file path: String, defaults: KeyImportDefaults = KeyImportDefaults(), now: Date = Date(),
         passphrase: KeyFilePassphraseProvider
     ) -> KeyFileReport {
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumFileSize {
-            var report = KeyFileReport()
-            report.refuse(
-                path, nil,
-                .corrupt(
-                    "\(path) is \(size) bytes, far too large for a key file",
-                    recovery: "give the key file itself (key files and bundles are a few KiB)"))
-            return report
-        }
         let bytes: [UInt8]
-        switch Result(catching: { () throws(TrustVaultError) in try AtomicFile.read(path) }) {
+        switch Result(catching: { () throws(TrustVaultError) in try AtomicFile.read(path, kind: .keyFile) }) {
         case .success(let b): bytes = b
         case .failure(let error):
             var report = KeyFileReport()
@@ -229,6 +220,8 @@ public enum KeyFileReader {
             if block.isLegacyEncrypted, block[header: "DEK-Info"] == nil {
                 throw .corrupt("the block says Proc-Type: 4,ENCRYPTED but has no DEK-Info header")
             }
+            // Cost caps first: no passphrase is asked for and no KDF runs for a hostile file.
+            if block.type == "ENCRYPTED PRIVATE KEY" { try PBEParameters.check(block.bytes) }
             var attempt = 0
             var lastError: TrustVaultError?
             var found: PrivateKey?
@@ -289,15 +282,13 @@ public enum KeyFileReader {
     static func decryptAndParse(_ block: PEMBlock, passphrase: Passphrase) throws(TrustVaultError) -> PrivateKey {
         if block.type == "ENCRYPTED PRIVATE KEY" {
             let inner = try OpenSSLCrypto.decryptPKCS8(block.bytes, passphrase: passphrase)
-            var der = inner.unsafeCopy()
-            defer { PrivateKeyDER.wipe(&der) }
-            return try PrivateKeyDER.parsePKCS8(der)
+            return try inner.withTemporaryArray { (der: inout [UInt8]) throws(TrustVaultError) in try PrivateKeyDER.parsePKCS8(der) }
         }
         guard let dek = block[header: "DEK-Info"] else { throw .corrupt("the encrypted block has no DEK-Info header") }
         let plain = try OpenSSLCrypto.decryptLegacyPEM(block.bytes, dekInfo: dek, passphrase: passphrase)
-        var der = plain.unsafeCopy()
-        defer { PrivateKeyDER.wipe(&der) }
-        switch Result(catching: { () throws(TrustVaultError) in try parsePlain(block.type, der) }) {
+        switch Result(catching: { () throws(TrustVaultError) in
+            try plain.withTemporaryArray { (der: inout [UInt8]) throws(TrustVaultError) in try parsePlain(block.type, der) }
+        }) {
         case .success(let key): return key
         case .failure(let error) where error.code != .corruptData: throw error
         case .failure:

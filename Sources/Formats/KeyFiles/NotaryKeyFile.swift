@@ -96,8 +96,6 @@ public enum NotaryKeyFile {
     /// Unencrypted standard PKCS#8 (`PRIVATE KEY`, no headers) as OpenSSL writes it.
     public static func unencryptedPKCS8Text(for key: PrivateKey) throws(TrustVaultError) -> String {
         let der = try PrivateKeyDER.standardPKCS8(key)
-        var bytes = der.unsafeCopy()
-        defer { PrivateKeyDER.wipe(&bytes) }
-        return PEM.encode(PEMBlock(type: "PRIVATE KEY", bytes: bytes))
+        return der.withTemporaryArray { PEM.encode(PEMBlock(type: "PRIVATE KEY", bytes: $0)) }
     }
 }

@@ -14,6 +14,7 @@ public enum OpenSSLCrypto {
     /// - Throws: `.corruptData` when the DER is not an `EncryptedPrivateKeyInfo`,
     ///   `.unsupported` for schemes OpenSSL does not know, `.wrongPassphrase` otherwise.
     public static func decryptPKCS8(_ der: [UInt8], passphrase: Passphrase) throws(TrustVaultError) -> SecretBytes {
+        try PBEParameters.check(der)  // cost caps before OpenSSL derives anything
         ERR_clear_error()
         defer { ERR_clear_error() }
         let sig: OpaquePointer? = der.withUnsafeBufferPointer { buf -> OpaquePointer? in
@@ -83,11 +84,11 @@ public enum OpenSSLCrypto {
             }
         }
         guard ok == 1, length > 0, length <= data.count else {
-            PrivateKeyDER.wipe(&data)
+            Sodium.wipe(&data)
             throw wrongPassphrase()
         }
         var plain = Array(data[0..<length])
-        PrivateKeyDER.wipe(&data)
+        Sodium.wipe(&data)
         return SecretBytes(consuming: &plain)
     }
 

@@ -48,7 +48,7 @@ public enum PrivateKeyDER {
         guard let first = algorithm.first else { throw .corrupt("the PKCS#8 algorithm identifier is empty") }
         let oid = try objectIdentifier(first, what: "PKCS#8 algorithm")
         var inner = try octets(fields[2], what: "PKCS#8 privateKey")
-        defer { wipe(&inner) }
+        defer { Sodium.wipe(&inner) }
         switch oid {
         case oidECPublicKey:
             var curve: ASN1ObjectIdentifier?
@@ -65,7 +65,7 @@ public enum PrivateKeyDER {
         case oidEd25519:
             // CurvePrivateKey ::= OCTET STRING, itself inside the privateKey OCTET STRING.
             var seed = try octets(try node(inner, what: "Ed25519 private key"), what: "Ed25519 private key")
-            defer { wipe(&seed) }
+            defer { Sodium.wipe(&seed) }
             guard seed.count == 32 else { throw .corrupt("the Ed25519 private key has \(seed.count) bytes instead of 32") }
             return try ed25519(seed: seed, expectedPublic: [])
         case oidNotaryEd25519:
@@ -91,7 +91,7 @@ public enum PrivateKeyDER {
         let version = try integer(fields[0], what: "SEC1 version")
         guard version == 1 else { throw .unsupported("SEC1 ECPrivateKey version \(version) is not supported") }
         var scalar = try octets(fields[1], what: "EC private key")
-        defer { wipe(&scalar) }
+        defer { Sodium.wipe(&scalar) }
         var curve = outerCurve
         var storedPublic: [UInt8] = []
         for field in fields.dropFirst(2) {
@@ -192,16 +192,20 @@ public enum PrivateKeyDER {
                         try s.serialize(oidECPublicKey)
                         try s.serialize(oidP256)
                     }
-                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(try sec1(key, withCurve: true))))
+                    try sec1(key, withCurve: true).withTemporaryArray { try s.serialize(ASN1OctetString(contentBytes: ArraySlice($0))) }
                 case .rsa:
                     try s.serialize(0)
                     try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(oidRSA) }
-                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(key.exportSecret().unsafeCopy())))
+                    try key.exportSecret().withTemporaryArray { try s.serialize(ASN1OctetString(contentBytes: ArraySlice($0))) }
                 case .ed25519:
                     try s.serialize(0)
                     try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(oidNotaryEd25519) }
                     let pub = key.publicKey.tufPublicBytes
-                    let raw = pub + key.exportSecret().unsafeCopy() + pub
+                    var raw = pub
+                    defer { Sodium.wipe(&raw) }
+                    raw.reserveCapacity(pub.count * 2 + 32)
+                    key.exportSecret().withUnsafeBytes { raw.append(contentsOf: $0) }
+                    raw.append(contentsOf: pub)
                     try s.serialize(ASN1OctetString(contentBytes: ArraySlice(raw)))
                 }
             }
@@ -220,18 +224,22 @@ public enum PrivateKeyDER {
                         try s.serialize(oidECPublicKey)
                         try s.serialize(oidP256)
                     }
-                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(try sec1(key, withCurve: false))))
+                    try sec1(key, withCurve: false).withTemporaryArray { try s.serialize(ASN1OctetString(contentBytes: ArraySlice($0))) }
                 case .rsa:
                     try s.appendConstructedNode(identifier: .sequence) { s in
                         try s.serialize(oidRSA)
                         try s.serialize(ASN1Null())
                     }
-                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(key.exportSecret().unsafeCopy())))
+                    try key.exportSecret().withTemporaryArray { try s.serialize(ASN1OctetString(contentBytes: ArraySlice($0))) }
                 case .ed25519:
                     try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(oidEd25519) }
-                    var inner = DER.Serializer()
-                    try inner.serialize(ASN1OctetString(contentBytes: ArraySlice(key.exportSecret().unsafeCopy())))
-                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(inner.serializedBytes)))
+                    // CurvePrivateKey ::= OCTET STRING, written by hand (04 20 ‖ seed) into a
+                    // buffer that is wiped, rather than by a second serializer left unwiped.
+                    var inner: [UInt8] = [0x04, 0x20]
+                    defer { Sodium.wipe(&inner) }
+                    inner.reserveCapacity(34)
+                    key.exportSecret().withUnsafeBytes { inner.append(contentsOf: $0) }
+                    try s.serialize(ASN1OctetString(contentBytes: ArraySlice(inner)))
                 }
             }
         }
@@ -239,11 +247,11 @@ public enum PrivateKeyDER {
 
     /// SEC1 `ECPrivateKey` as Go's `x509.MarshalECPrivateKey` writes it (version 1, 32-byte
     /// scalar, `[0]` curve OID, `[1]` uncompressed public point); OpenSSL's PKCS#8 omits `[0]`.
-    static func sec1(_ key: PrivateKey, withCurve: Bool) throws -> [UInt8] {
+    static func sec1(_ key: PrivateKey, withCurve: Bool) throws -> SecretBytes {
         var s = DER.Serializer()
         try s.appendConstructedNode(identifier: .sequence) { s in
             try s.serialize(1)
-            try s.serialize(ASN1OctetString(contentBytes: ArraySlice(key.exportSecret().unsafeCopy())))
+            try key.exportSecret().withTemporaryArray { try s.serialize(ASN1OctetString(contentBytes: ArraySlice($0))) }
             if withCurve {
                 try s.serialize(oidP256, explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific)
             }
@@ -251,7 +259,7 @@ public enum PrivateKeyDER {
                 ASN1BitString(bytes: ArraySlice(try p256Point(of: key.publicKey))),
                 explicitlyTaggedWithTagNumber: 1, tagClass: .contextSpecific)
         }
-        return s.serializedBytes
+        return takeWiping(&s)
     }
 
     // MARK: Helpers
@@ -265,7 +273,14 @@ public enum PrivateKeyDER {
         } catch {
             throw .io("could not encode the private key: \(error)")
         }
+        return takeWiping(&s)
+    }
+
+    /// Moves a serializer's bytes into secure memory and wipes its buffer in place: the
+    /// serializer is replaced first, so the array is the only reference to its storage.
+    private static func takeWiping(_ s: inout DER.Serializer) -> SecretBytes {
         var bytes = s.serializedBytes
+        s = DER.Serializer()
         return SecretBytes(consuming: &bytes)
     }
 
@@ -341,7 +356,4 @@ public enum PrivateKeyDER {
         }
     }
 
-    static func wipe(_ bytes: inout [UInt8]) {
-        for i in bytes.indices { bytes[i] = 0 }
-    }
 }

@@ -37,38 +37,38 @@ public enum TrustDirectory {
     }
 
     /// Lists the key files under a `private/` directory, in a stable order.
+    /// The walk never follows a symlink to a directory or out of `dir` (``InputFile/walk``).
     public static func keyFiles(inPrivateDirectory dir: String) throws(TrustVaultError) -> [KeyFile] {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: dir) else {
+        guard AtomicFile.isDirectory(dir) else {
             throw .notFound("cannot list \(dir)", recovery: "check that the directory exists and is readable")
         }
+        let entries = try InputFile.walk(dir, maximumDepth: 8, maximumEntries: 10_000)
         var out: [KeyFile] = []
-        for name in names.sorted() where name.hasSuffix(".key") && !name.hasPrefix(".") {
-            let id = String(name.dropLast(4))
-            out.append(KeyFile(path: dir + "/" + name, claimedID: id, impliedRole: nil, impliedGUN: nil))
-        }
-        // Legacy root keys: private/root_keys/<id>_root.key
-        let rootDir = dir + "/root_keys"
-        if let names = try? fm.contentsOfDirectory(atPath: rootDir) {
-            for name in names.sorted() where name.hasSuffix(".key") && !name.hasPrefix(".") {
-                let (id, role) = splitLegacyName(String(name.dropLast(4)))
-                out.append(KeyFile(path: rootDir + "/" + name, claimedID: id, impliedRole: role ?? "root", impliedGUN: nil))
+        var legacyRoot: [KeyFile] = []
+        var legacyRepo: [String] = []
+        for entry in entries where !entry.isDirectory && entry.relativePath.hasSuffix(".key") {
+            let parts = entry.relativePath.split(separator: "/").map(String.init)
+            guard let name = parts.last, !name.hasPrefix(".") else { continue }
+            let stem = String(name.dropLast(4))
+            if parts.count == 1 {
+                out.append(KeyFile(path: dir + "/" + name, claimedID: stem, impliedRole: nil, impliedGUN: nil))
+            } else if parts.count == 2, parts[0] == "root_keys" {
+                // Legacy root keys: private/root_keys/<id>_root.key
+                let (id, role) = splitLegacyName(stem)
+                legacyRoot.append(KeyFile(path: dir + "/" + entry.relativePath, claimedID: id, impliedRole: role ?? "root", impliedGUN: nil))
+            } else if parts.count >= 3, parts[0] == "tuf_keys" {
+                legacyRepo.append(String(entry.relativePath.dropFirst("tuf_keys/".count)))
             }
         }
+        out += legacyRoot
         // Legacy repository keys: private/tuf_keys/<gun>/<id>_<role>.key, the GUN may contain '/'.
         let tufDir = dir + "/tuf_keys"
-        if let enumerator = fm.enumerator(atPath: tufDir) {
-            var relatives: [String] = []
-            while let rel = enumerator.nextObject() as? String {
-                if rel.hasSuffix(".key") { relatives.append(rel) }
-            }
-            for rel in relatives.sorted() {
-                let parts = rel.split(separator: "/").map(String.init)
-                guard parts.count >= 2, let file = parts.last, !file.hasPrefix(".") else { continue }
-                let gun = parts.dropLast().joined(separator: "/")
-                let (id, role) = splitLegacyName(String(file.dropLast(4)))
-                out.append(KeyFile(path: tufDir + "/" + rel, claimedID: id, impliedRole: role, impliedGUN: gun))
-            }
+        for rel in legacyRepo.sorted() {
+            let parts = rel.split(separator: "/").map(String.init)
+            guard parts.count >= 2, let file = parts.last else { continue }
+            let gun = parts.dropLast().joined(separator: "/")
+            let (id, role) = splitLegacyName(String(file.dropLast(4)))
+            out.append(KeyFile(path: tufDir + "/" + rel, claimedID: id, impliedRole: role, impliedGUN: gun))
         }
         return out
     }

@@ -99,6 +99,12 @@ public enum PEM {
                 let name = trimmed(lines[i][..<colon])
                 let value = trimmed(lines[i][lines[i].index(after: colon)...])
                 guard !name.isEmpty, !name.contains(" ") else { break }
+                // Two "role:" headers would leave it to chance which one counts: refuse.
+                guard !headers.contains(where: { $0.name.lowercased() == name.lowercased() }) else {
+                    throw TrustVaultError.corrupt(
+                        "\(place): the header \"\(name)\" appears twice (line \(i + 1))",
+                        recovery: "keep one \(name): line; the file was edited by hand or damaged")
+                }
                 headers.append(PEMHeader(String(name), String(value)))
                 i += 1
             }

@@ -151,9 +151,16 @@ public enum Backup {
                 var st = stat()
                 guard lstat(full, &st) == 0 else { throw AtomicFile.errnoError("cannot read \(full)", path: full) }
                 switch st.st_mode & S_IFMT {
-                case S_IFDIR: try walk(rel)
+                case S_IFDIR:
+                    // A vault has one directory, keys/; anything else (a key record that is a
+                    // directory) fails loudly rather than being skipped.
+                    guard rel == "keys" else {
+                        throw .corrupt("\(full) is a directory, not a vault file",
+                                       recovery: "move it out of the vault (a vault holds vault.json, audit.log and keys/<id>.json), then retry")
+                    }
+                    try walk(rel)
                 case S_IFREG:
-                    entries.append(BackupEntry(path: rel, mode: UInt32(st.st_mode & 0o7777), data: try AtomicFile.read(full)))
+                    entries.append(BackupEntry(path: rel, mode: UInt32(st.st_mode & 0o7777), data: try AtomicFile.read(full, kind: .vaultFile)))
                 default:
                     throw .unsupported("\(full) is not a regular file or directory",
                                        recovery: "remove it from the vault (a vault holds only plain files), then retry")
@@ -188,7 +195,7 @@ public enum Backup {
         guard AtomicFile.exists(file) else {
             throw .notFound("backup file \(file) does not exist", recovery: "check the path")
         }
-        return try AtomicFile.read(file)
+        return try AtomicFile.read(file, kind: .backup)
     }
 
     static func backupKey(header: BackupHeader, unlock: BackupUnlock, file: String) throws(TrustVaultError) -> SecretBytes {
@@ -210,7 +217,7 @@ public enum Backup {
             var parsed: [(file: String, share: BackupShare)] = []
             for path in paths {
                 guard AtomicFile.exists(path) else { throw .notFound("share file \(path) does not exist", recovery: "check the path") }
-                let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+                let text = String(decoding: try AtomicFile.read(path, kind: .shareFile), as: UTF8.self)
                 parsed.append((path, try BackupShare.parse(text, file: path)))
             }
             return try ShareSet.combine(parsed, header: header, backupFile: file)
@@ -222,23 +229,24 @@ public enum Backup {
     static func validate(_ entries: [BackupEntry], file: String) throws(TrustVaultError) -> (paths: [String], keys: [KeyRecord], hasAuditLog: Bool) {
         var keys: [KeyRecord] = []
         var sawManifest = false
+        var seen = Set<String>()
         for entry in entries {
             try BackupFile.checkRelativePath(entry.path, file: file)
             let inside = "\(file): \(entry.path)"
+            // Exactly the files a vault consists of, once each, with the mode the format defines.
+            guard isVaultFile(entry.path), seen.insert(entry.path).inserted else {
+                throw .corrupt("\(inside) is not a file a vault consists of, so the backup is damaged or not made by trustvault",
+                               recovery: "a vault holds vault.json, audit.log and keys/<key ID>.json only")
+            }
+            guard entry.mode == 0o600 else {
+                throw .corrupt("\(inside) has mode \(String(entry.mode, radix: 8)); vault files are 600, so the backup is damaged or not made by trustvault",
+                               recovery: "for backup create: chmod 600 the vault's files, then retry")
+            }
             if entry.path == "vault.json" {
-                let manifest: JSONValue
-                do { manifest = try JSONValue(parsing: entry.data) } catch {
-                    throw .corrupt("\(inside) is damaged: \(error.message)")
-                }
-                guard manifest["format"]?.stringValue == Vault.vaultFormat else { throw .corrupt("\(inside) is not a vault manifest") }
-                guard manifest["version"]?.intValue == Vault.formatVersion else {
-                    throw .unsupported("\(inside) has vault format version \(manifest["version"]?.intValue ?? 0)",
-                                       recovery: "restore with the trustvault release that made the backup")
-                }
+                _ = try Vault.readManifest(entry.data, file: inside)
                 sawManifest = true
             } else if entry.path.hasPrefix("keys/") {
                 let name = String(entry.path.dropFirst("keys/".count))
-                guard name.hasSuffix(".json"), !name.contains("/") else { continue }
                 keys.append(try Vault.decodeRecord(entry.data, file: inside, fileName: name).record)
             }
         }
@@ -247,6 +255,14 @@ public enum Backup {
         }
         return (entries.map(\.path), keys.sorted { ($0.role, $0.id) < ($1.role, $1.id) },
                 entries.contains { $0.path == "audit.log" })
+    }
+
+    /// `vault.json`, `audit.log` or `keys/<64 lower-case hex>.json`.
+    static func isVaultFile(_ path: String) -> Bool {
+        if path == "vault.json" || path == "audit.log" { return true }
+        guard path.hasPrefix("keys/"), path.hasSuffix(".json") else { return false }
+        let id = path.utf8.dropFirst(5).dropLast(5)
+        return id.count == 64 && id.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     // MARK: Restore
@@ -363,7 +379,7 @@ public enum Backup {
                 let id = isKey ? String(entry.path.dropFirst("keys/".count).dropLast(".json".count)) : ""
                 if entry.path == "vault.json" || entry.path == "audit.log" {
                     if AtomicFile.exists(full) {
-                        if try AtomicFile.read(full) != entry.data { kept.append(entry.path) }
+                        if try AtomicFile.read(full, kind: .vaultFile) != entry.data { kept.append(entry.path) }
                         continue
                     }
                 }
@@ -372,7 +388,7 @@ public enum Backup {
                     if isKey, let record = byID[id] { added.append(record) }
                     continue
                 }
-                let existing = try AtomicFile.read(full)
+                let existing = try AtomicFile.read(full, kind: .vaultFile)
                 if existing == entry.data {
                     if isKey, let record = byID[id] { present.append(record) }
                     continue
@@ -427,7 +443,8 @@ extension Vault {
     static func decodeRecord(_ bytes: [UInt8], file: String, fileName: String) throws(TrustVaultError) -> (record: KeyRecord, sealed: SealedKey?) {
         let doc: JSONValue
         do { doc = try JSONValue(parsing: bytes) } catch {
-            throw .corrupt("\(file) is damaged or truncated: \(error.message)")
+            throw .corrupt("\(file) is damaged or truncated: \(error.message)",
+                           recovery: "restore this key from a backup (trustvault backup restore)")
         }
         guard doc["format"]?.stringValue == keyFormat else { throw .corrupt("\(file) is not a trustvault key record") }
         guard doc["version"]?.intValue == formatVersion else {
@@ -436,10 +453,17 @@ extension Vault {
         }
         guard let publicPart = doc["public"] else { throw .corrupt("\(file) has no public part") }
         let record = try KeyRecord(json: publicPart, file: file)
-        guard fileName == record.id + ".json" else { throw .corrupt("\(file) holds key \(record.id), not the key its name says") }
+        guard fileName == record.id + ".json" else {
+            throw .corrupt("\(file) holds key \(record.id), not the key its name says",
+                           recovery: "restore this key from a backup (trustvault backup restore)")
+        }
         var sealed: SealedKey? = nil
         if let s = doc["sealed"], !s.isNull { sealed = try SealedKey(json: s, file: file) }
-        if case .vault = record.location, sealed == nil { throw .corrupt("\(file) has no sealed private key") }
+        switch (record.location, sealed) {
+        case (.vault, nil): throw .corrupt("\(file) has no sealed private key")
+        case (.card, .some): throw .corrupt("\(file) is a card key but holds sealed data, so it is damaged or not made by trustvault")
+        default: break
+        }
         return (record, sealed)
     }
 }

@@ -90,11 +90,13 @@ public struct BackupHeader: Sendable, Equatable {
         let key = try field("key")
         switch key["mode"]?.stringValue {
         case "passphrase":
-            guard key["kdf"]?.stringValue == "argon2id13",
-                let ops = key["opslimit"]?.intValue, let mem = key["memlimit"]?.intValue, ops > 0, mem > 0
-            else { throw .corrupt("\(file): the backup header's passphrase KDF settings are invalid") }
+            guard key["kdf"]?.stringValue == "argon2id13" else {
+                throw .corrupt("\(file): the backup header's KDF is not argon2id13, so the file is damaged or not made by trustvault")
+            }
+            // One of trustvault's profiles, checked before any KDF runs.
+            let profile = try KDFProfile.stored(opsLimit: key["opslimit"]?.intValue, memLimit: key["memlimit"]?.intValue, in: file)
             let salt = try hexField(key["salt"], "key.salt", count: SecretSeal.saltBytes)
-            keyMode = .passphrase(opsLimit: UInt64(ops), memLimit: UInt64(mem), salt: salt)
+            keyMode = .passphrase(opsLimit: profile.opsLimit, memLimit: profile.memLimit, salt: salt)
         case "shares":
             guard key["scheme"]?.stringValue == "shamir-gf256",
                 let k = key["threshold"]?.intValue, let n = key["shares"]?.intValue,

@@ -118,6 +118,9 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: Parsing
 
+    /// The most numbered lines a share sheet has (a share record is far shorter).
+    static let maximumLines = 64
+
     /// Reads a share from its text form (the printed sheet, a retyped copy, or the scanned QR text).
     public static func parse(_ text: String, file: String) throws(TrustVaultError) -> BackupShare {
         let fileLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(trimmed)
@@ -150,6 +153,11 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
             guard isDataLine(line), let colon = line.firstIndex(of: ":"),
                 let number = Int(trimmed(line[..<colon]))
             else { continue }
+            // Range-checked before it is used as a bound (a lone line 0 once trapped).
+            guard number >= 1, number <= maximumLines else {
+                throw .corrupt("share file \(file), line \(fileLine): share line number \(number) is out of range (1-\(maximumLines))",
+                               recovery: "copy the numbered lines exactly from the custodian's printed sheet")
+            }
             let tokens = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard tokens.count >= 2, let checksum = Hex.decode(String(tokens[tokens.count - 1])), checksum.count == 2 else {
                 throw .corrupt("share file \(file), share line \(number) (file line \(fileLine)): the line does not end in a 4-digit checksum",
@@ -293,7 +301,13 @@ enum ShareSet {
                 "\(backupFile) needs \(k) of its \(n) shares; \(shares.count) given, \(missing) more needed",
                 recovery: "add \(missing) more --share FILE option\(missing == 1 ? "" : "s") from other custodians")
         }
-        let key = try Shamir.combine(shares.map { $0.share.shamirShare })
+        // Every share of one backup has the key's length; name the file that differs.
+        if let first = shares.first, let odd = shares.first(where: { $0.share.value.count != first.share.value.count }) {
+            throw .corrupt("share file \(odd.file) holds \(odd.share.value.count) bytes but share file \(first.file) holds \(first.share.value.count)",
+                           recovery: "one of them was altered or belongs to another backup; use the custodians' printed sheets")
+        }
+        let key: SecretBytes
+        do { key = try Shamir.combine(shares.map { $0.share.shamirShare }) } catch { throw error.located(backupFile) }
         guard BackupFile.keyMatches(key, header: header) else {
             throw .corrupt("the shares combine to a key that does not open \(backupFile)",
                            recovery: "a share sheet was altered; try another set of \(k) shares")

@@ -36,7 +36,7 @@ public struct Ceremonies: Sendable {
 
     /// A server public-key file (`GET …/_trust/tuf/timestamp.key`): `{"keytype":…,"keyval":{"public":…}}`.
     public static func readServerKey(_ path: String, role: String) throws(TrustVaultError) -> TUFKey {
-        let bytes = try AtomicFile.read(path)
+        let bytes = try AtomicFile.read(path, kind: .publicKey)
         let json: JSONValue
         do { json = try JSONValue(parsing: bytes) } catch {
             throw TrustVaultError(
@@ -277,7 +277,7 @@ public struct Ceremonies: Sendable {
     public func delegationKey(_ source: DelegationKeySource) throws(TrustVaultError) -> TUFKey {
         switch source {
         case .certificate(let path):
-            let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+            let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
             do throws(TrustVaultError) {
                 let key = try TUFKey(certificatePEM: text)
                 _ = try key.publicKey()
@@ -287,7 +287,7 @@ public struct Ceremonies: Sendable {
                 return key
             } catch { throw error.located(path) }
         case .publicKeyFile(let path):
-            let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+            let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
             do throws(TrustVaultError) {
                 let der = try Self.firstPEMBlock(text, type: "PUBLIC KEY")
                 let pub = try PublicKey(spkiDER: der)
@@ -388,7 +388,7 @@ public struct Ceremonies: Sendable {
 
     /// Adds `keyID`'s signature to a root.json; returns the new file bytes and the summary shown.
     public func signRoot(file: String, keyID: String) throws(TrustVaultError) -> (bytes: [UInt8], summary: [String], notes: [String]) {
-        let bytes = try AtomicFile.read(file)
+        let bytes = try AtomicFile.read(file, kind: .metadata)
         let env0 = try SignedMetadata(parsing: bytes, name: file)
         let root = try Root(json: env0.signed, name: file)
         let rec = try vault.record(matching: keyID)

@@ -1,0 +1,90 @@
+public import TrustCore
+internal import SwiftASN1
+
+/// Cost caps for encrypted PKCS#8 key files, checked before any passphrase is asked for or any
+/// key derivation runs: a hostile file must not make an import run for minutes or take GiBs.
+///
+/// The bounds are far above what notary, docker and OpenSSL write (PBKDF2 ×2048 — notary and
+/// docker ×10,000 at most; OpenSSL's scrypt N=16384, r=8, p=1):
+/// - PBKDF2 and the PKCS#5/PKCS#12 PBES1 schemes: 1 to ``maximumIterations`` iterations;
+/// - scrypt: N a power of two up to 2^20, r ≤ 32, p ≤ 16, memory 128·N·r ≤ 256 MiB and
+///   N·r·p ≤ 2^24 (128× OpenSSL's default work).
+/// Anything else is "unsupported parameters", never "wrong passphrase".
+public enum PBEParameters {
+    public static let maximumIterations = 1_000_000
+    public static let maximumScryptN = 1 << 20
+    public static let maximumScryptR = 32
+    public static let maximumScryptP = 16
+    public static let maximumScryptMemory = 256 << 20
+    public static let maximumScryptWork = 1 << 24
+
+    static let pbes2 = "1.2.840.113549.1.5.13"
+    static let pbkdf2 = "1.2.840.113549.1.5.12"
+    static let scrypt = "1.3.6.1.4.1.11591.4.11"
+    /// PKCS#5 v1.5 PBES1 (`1.2.840.113549.1.5.x`) and PKCS#12 PBE (`1.2.840.113549.1.12.1.x`):
+    /// parameters `SEQUENCE { salt OCTET STRING, iterations INTEGER }`.
+    static let pbes1Prefixes = ["1.2.840.113549.1.5.", "1.2.840.113549.1.12.1."]
+
+    /// Checks the cost parameters of a DER `EncryptedPrivateKeyInfo`. Structures it does not
+    /// recognise are left to OpenSSL (which refuses unknown schemes).
+    public static func check(_ der: [UInt8]) throws(TrustVaultError) {
+        let root: ASN1Node
+        do { root = try DER.parse(der) } catch {
+            throw .corrupt("the encrypted PKCS#8 structure is not valid DER (damaged or truncated)")
+        }
+        guard let algorithm = children(root)?.first, let parts = children(algorithm), parts.count >= 1,
+            let oid = oidString(parts[0])
+        else { return }
+        let params = parts.count > 1 ? parts[1] : nil
+        if oid == pbes2 {
+            guard let params, let p = children(params), let kdf = p.first, let k = children(kdf), let kdfOID = k.first.flatMap(oidString),
+                k.count > 1, let kdfParams = children(k[1])
+            else { return }
+            if kdfOID == pbkdf2 {
+                guard kdfParams.count >= 2 else { throw unsupported("PBKDF2 without an iteration count") }
+                try checkIterations(integer(kdfParams[1]), scheme: "PBKDF2")
+            } else if kdfOID == scrypt {
+                guard kdfParams.count >= 4 else { throw unsupported("scrypt without N, r and p") }
+                try checkScrypt(n: integer(kdfParams[1]), r: integer(kdfParams[2]), p: integer(kdfParams[3]))
+            }
+        } else if pbes1Prefixes.contains(where: { oid.hasPrefix($0) }), let params, let p = children(params), p.count >= 2 {
+            try checkIterations(integer(p[1]), scheme: "password-based encryption")
+        }
+    }
+
+    static func checkIterations(_ value: Int?, scheme: String) throws(TrustVaultError) {
+        guard let value, value >= 1, value <= maximumIterations else {
+            throw unsupported("\(scheme) with \(value.map { "\($0)" } ?? "an out-of-range number of") iterations (trustvault accepts 1 to \(maximumIterations))")
+        }
+    }
+
+    static func checkScrypt(n: Int?, r: Int?, p: Int?) throws(TrustVaultError) {
+        guard let n, let r, let p, n >= 2, n <= maximumScryptN, n & (n - 1) == 0, r >= 1, r <= maximumScryptR,
+            p >= 1, p <= maximumScryptP, 128 * n * r <= maximumScryptMemory, n * r * p <= maximumScryptWork
+        else {
+            throw unsupported("scrypt with N=\(n.map(String.init) ?? "?"), r=\(r.map(String.init) ?? "?"), p=\(p.map(String.init) ?? "?") (trustvault accepts N ≤ 2^20, r ≤ 32, p ≤ 16, at most 256 MiB)")
+        }
+    }
+
+    static func unsupported(_ what: String) -> TrustVaultError {
+        .unsupported(
+            "the key file's encryption uses unsupported parameters: \(what)",
+            recovery: "re-encrypt it with standard settings: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEWKEY")
+    }
+
+    static func children(_ node: ASN1Node) -> [ASN1Node]? {
+        guard case .constructed(let nodes) = node.content else { return nil }
+        return Array(nodes)
+    }
+
+    static func oidString(_ node: ASN1Node) -> String? {
+        guard node.identifier == .objectIdentifier, let oid = try? ASN1ObjectIdentifier(derEncoded: node) else { return nil }
+        return oid.description
+    }
+
+    /// A non-negative INTEGER that fits in 32 bits, else nil (so it is reported as out of range).
+    static func integer(_ node: ASN1Node) -> Int? {
+        guard node.identifier == .integer, let v = try? Int64(derEncoded: node), v >= 0, v <= Int64(UInt32.max) else { return nil }
+        return Int(v)
+    }
+}

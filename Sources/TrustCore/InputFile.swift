@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What kind of file is being read, and the most bytes trustvault reads of that kind.
+///
+/// Limits are enforced while reading (a device or a growing file reports a size of 0), and are
+/// far above anything a real file of that kind holds.
+public struct InputKind: Sendable, Hashable {
+    /// Words used in messages ("key file", "metadata file").
+    public let name: String
+    public let maximumSize: Int
+
+    public init(_ name: String, maximumSize: Int) {
+        self.name = name
+        self.maximumSize = maximumSize
+    }
+
+    /// PEM key files, bundles of keys, notary/docker trust-dir keys (hundreds of keys < 1 MiB).
+    public static let keyFile = InputKind("key file", maximumSize: 4 << 20)
+    /// A certificate, a public-key file, a server key (`timestamp.key`), a root certificate.
+    public static let publicKey = InputKind("key or certificate file", maximumSize: 1 << 20)
+    /// One Notary/TUF metadata file (notary's own download limit is 100 MiB).
+    public static let metadata = InputKind("metadata file", maximumSize: 100 << 20)
+    /// `vault.json` and key records.
+    public static let vaultRecord = InputKind("vault file", maximumSize: 1 << 20)
+    /// Any file inside a vault directory (the audit log grows with use).
+    public static let vaultFile = InputKind("vault file", maximumSize: 256 << 20)
+    /// A backup file (a whole vault, encrypted).
+    public static let backup = InputKind("backup file", maximumSize: 512 << 20)
+    /// A printed share sheet saved as text.
+    public static let shareFile = InputKind("share file", maximumSize: 64 << 10)
+    /// Anything else.
+    public static let general = InputKind("input file", maximumSize: 100 << 20)
+}
+
+/// The one gate every file trustvault reads goes through.
+///
+/// - Only regular files are read: a FIFO, device, socket or directory (or a symlink to one) is
+///   refused before it is opened for reading.
+/// - The file is opened with `O_NONBLOCK`, so a FIFO swapped in after the check cannot hang the
+///   open, and the opened descriptor is checked again with `fstat`.
+/// - At most `kind.maximumSize` bytes are read; one byte more is an error. `st_size` is never
+///   trusted.
+/// - Directory walks (``InputFile/walk(_:maximumDepth:maximumEntries:)``) never follow a symlink
+///   to a directory (no loops) nor a symlink that leaves the directory walked.
+public enum InputFile {
+    /// Reads the whole file at `path`.
+    public static func read(_ path: String, kind: InputKind = .general) throws(TrustVaultError) -> [UInt8] {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw AtomicFile.errnoError("cannot read \(path)", path: path)
+        }
+        try requireRegular(st.st_mode, path: path, kind: kind)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw AtomicFile.errnoError("cannot read \(path)", path: path) }
+        defer { close(fd) }
+        guard fstat(fd, &st) == 0 else { throw AtomicFile.errnoError("cannot read \(path)", path: path) }
+        try requireRegular(st.st_mode, path: path, kind: kind)
+        let limit = kind.maximumSize
+        var out: [UInt8] = []
+        out.reserveCapacity(min(max(Int(st.st_size), 0), limit) + 1)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let want = min(buffer.count, limit + 1 - out.count)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFile.errnoError("cannot read \(path)", path: path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+            if out.count > limit {
+                Sodium.wipe(&out)
+                throw .corrupt(
+                    "\(Escape.visible(path)) is larger than \(describe(limit)), far too large for a \(kind.name)",
+                    recovery: "check that you gave the right file")
+            }
+        }
+        return out
+    }
+
+    /// The first `count` bytes of a regular file (fewer if it is shorter), with the same checks
+    /// as ``read(_:kind:)``; nil when the path is not a readable regular file.
+    public static func prefix(_ path: String, count: Int) -> [UInt8]? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + got, count - got) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        return Array(buffer.prefix(got))
+    }
+
+    /// Refuses anything but a regular file, naming what it is.
+    static func requireRegular(_ mode: mode_t, path: String, kind: InputKind) throws(TrustVaultError) {
+        let type = mode & S_IFMT
+        guard type != S_IFREG else { return }
+        let what: String
+        switch type {
+        case S_IFDIR: what = "a directory"
+        case S_IFIFO: what = "a FIFO (named pipe)"
+        case S_IFCHR: what = "a character device"
+        case S_IFBLK: what = "a block device"
+        case S_IFSOCK: what = "a socket"
+        default: what = "not a regular file"
+        }
+        // Exit 66 (EX_NOINPUT): the input is not something that can be read as a file.
+        throw .notFound(
+            "\(Escape.visible(path)) is \(what), not a regular \(kind.name)",
+            recovery: "give a plain file; trustvault reads no devices, pipes or sockets")
+    }
+
+    static func describe(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+    }
+
+    /// One entry found by ``walk(_:maximumDepth:maximumEntries:)``.
+    public struct Entry: Sendable, Hashable {
+        /// The path relative to the directory walked, `/`-separated.
+        public let relativePath: String
+        public let isDirectory: Bool
+    }
+
+    /// Lists a directory tree (regular files and directories, sorted, temporaries skipped)
+    /// without following symlinks to directories (so no loop and no escape) and refusing a
+    /// symlink whose target lies outside `root` or is not a regular file. Depth and entry count
+    /// are bounded.
+    public static func walk(
+        _ root: String, maximumDepth: Int = 16, maximumEntries: Int = 100_000
+    ) throws(TrustVaultError) -> [Entry] {
+        guard let base = realPath(root) else { throw AtomicFile.errnoError("cannot list \(root)", path: root) }
+        var out: [Entry] = []
+        func visit(_ relative: String, depth: Int) throws(TrustVaultError) {
+            let directory = relative.isEmpty ? root : root + "/" + relative
+            for name in try AtomicFile.list(directory) {
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                let full = root + "/" + rel
+                guard out.count < maximumEntries else {
+                    throw .invalid("\(Escape.visible(root)) holds more than \(maximumEntries) files",
+                                   recovery: "give the directory itself, not a parent of it")
+                }
+                var st = stat()
+                guard lstat(full, &st) == 0 else { throw AtomicFile.errnoError("cannot read \(full)", path: full) }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    guard depth < maximumDepth else {
+                        throw .invalid("\(Escape.visible(full)) is nested more than \(maximumDepth) directories deep")
+                    }
+                    out.append(Entry(relativePath: rel, isDirectory: true))
+                    try visit(rel, depth: depth + 1)
+                case S_IFLNK:
+                    guard let target = realPath(full) else {
+                        throw .invalid("\(Escape.visible(full)) is a symlink that leads nowhere (dangling or a loop)",
+                                       recovery: "remove the symlink or put the file itself there")
+                    }
+                    guard target.hasPrefix(base + "/") else {
+                        throw .invalid("\(Escape.visible(full)) is a symlink that leads out of \(Escape.visible(root))",
+                                       recovery: "copy the file into the directory instead of linking to it")
+                    }
+                    var tst = stat()
+                    guard stat(full, &tst) == 0, (tst.st_mode & S_IFMT) == S_IFREG else {
+                        throw .invalid("\(Escape.visible(full)) is a symlink to something other than a regular file",
+                                       recovery: "trustvault follows symlinks only to files inside the directory it reads")
+                    }
+                    out.append(Entry(relativePath: rel, isDirectory: false))
+                default:
+                    out.append(Entry(relativePath: rel, isDirectory: false))
+                }
+            }
+        }
+        try visit("", depth: 0)
+        return out
+    }
+
+    /// The canonical absolute path, or nil (missing target, loop).
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
+
+/// The one escaping function for text that came from outside (file names, GUNs, roles, PEM
+/// headers) before it reaches a terminal: control characters, DEL, C1 controls and bidi
+/// overrides become visible `\xNN` / `\u{NNNN}` sequences, so they can neither move the cursor
+/// nor change colours nor reorder the text.
+public enum Escape {
+    public static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if needsEscape(scalar) {
+                if scalar.value < 0x100 {
+                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else {
+                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                }
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Escapes each line of a multi-line text, keeping its line breaks.
+    public static func visibleLines(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0 != "\n" && needsEscape($0) }) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { visible(String($0)) }.joined(separator: "\n")
+    }
+
+    static func needsEscape(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x00...0x1F, 0x7F...0x9F: true
+        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidi marks and overrides
+        case 0xFFFD: false
+        default: false
+        }
+    }
+}
