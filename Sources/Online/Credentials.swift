@@ -41,7 +41,7 @@ public struct CredentialSources: Sendable {
             }
             guard let prompt else {
                 throw TrustVaultError(
-                    .missingSecret, "no password for --username \(Escape.text(username)): TRUSTVAULT_SERVER_PASSWORD is not set and there is no terminal to ask",
+                    .missingSecret, "no password for --username \(Shown.text(username)): TRUSTVAULT_SERVER_PASSWORD is not set and there is no terminal to ask",
                     recovery: "set TRUSTVAULT_SERVER_PASSWORD, or run on a terminal")
             }
             let password = try prompt("Password for \(username) at \(host): ")
@@ -91,12 +91,12 @@ public struct CredentialSources: Sendable {
         for entry in auths where Self.hostOfAuthKey(entry.key) == wanted {
             if entry.value["identitytoken"]?.stringValue?.isEmpty == false {
                 throw .unsupported(
-                    "\(path): the entry for \(Escape.text(entry.key)) holds an identity token, which trustvault-online cannot use",
+                    "\(path): the entry for \(Shown.text(entry.key)) holds an identity token, which trustvault-online cannot use",
                     recovery: "use --username with TRUSTVAULT_SERVER_PASSWORD, or NOTARY_AUTH")
             }
             guard let auth = entry.value["auth"]?.stringValue, !auth.isEmpty else { continue }
             guard let data = Data(base64Encoded: auth), let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else {
-                throw .corrupt("\(path): the \"auth\" of \(Escape.text(entry.key)) is not the base64 of user:password", recovery: "run 'docker login \(host)' again")
+                throw .corrupt("\(path): the \"auth\" of \(Shown.text(entry.key)) is not the base64 of user:password", recovery: "run 'docker login \(host)' again")
             }
             return ServerCredentials(
                 username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
@@ -109,7 +109,7 @@ public struct CredentialSources: Sendable {
     /// `Username` and `Secret`. "credentials not found" means none.
     func credentialHelper(_ name: String, serverKey: String, configPath: String) throws(TrustVaultError) -> ServerCredentials? {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw .corrupt("\(configPath): credential helper name \(Escape.text(name)) is not a program name")
+            throw .corrupt("\(configPath): credential helper name \(Shown.text(name)) is not a program name")
         }
         let program = "docker-credential-" + name
         let searchPath = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
@@ -135,7 +135,7 @@ public struct CredentialSources: Sendable {
         guard process.terminationStatus == 0 else {
             if text.lowercased().contains("credentials not found") { return nil }
             throw TrustVaultError(
-                .wrongPassphrase, "the credential helper \(program) failed for \(serverKey) (exit \(process.terminationStatus)): \(Escape.text(String(text.prefix(200))))",
+                .wrongPassphrase, "the credential helper \(program) failed for \(serverKey) (exit \(process.terminationStatus)): \(Shown.text(String(text.prefix(200))))",
                 recovery: "run 'docker login \(serverKey)' again, or use NOTARY_AUTH or --username")
         }
         guard let json = try? JSONValue(parsing: Array(out)), let user = json["Username"]?.stringValue, let secret = json["Secret"]?.stringValue else {
@@ -150,18 +150,9 @@ public struct CredentialSources: Sendable {
     }
 }
 
-/// User and server text in messages: control characters escaped, length bounded.
-enum Escape {
+/// User and server text in messages: escaped with TrustCore's one escaping rule, length bounded.
+enum Shown {
     static func text(_ s: String, limit: Int = 300) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        if s.unicodeScalars.count > limit { out += "…" }
-        return out
+        s.count > limit ? Escape.visible(String(s.prefix(limit))) + "…" : Escape.visible(s)
     }
 }

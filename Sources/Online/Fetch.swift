@@ -19,7 +19,7 @@ extension NotarySession {
         if r.status == 404 { return nil }
         guard r.status == 200 else {
             throw TrustVaultError(
-                .serviceUnavailable, "GET \(url) answered HTTP \(r.status): \(Escape.text(String(r.bodyText.prefix(300))))",
+                .serviceUnavailable, "GET \(url) answered HTTP \(r.status): \(Shown.text(String(r.bodyText.prefix(300))))",
                 recovery: "check --server and the GUN; try again later if the server is failing")
         }
         return r.body
@@ -89,7 +89,7 @@ extension NotarySession {
         guard let snapshotEnv = try set.envelope("snapshot") else { throw .notFound("snapshot.json is missing") }
         let snapshot = try MetaListing(json: snapshotEnv.signed, type: "Snapshot", name: "snapshot.json")
         for name in snapshot.meta.keys.sorted(by: MetadataSet.uploadOrder) where name.hasPrefix("targets/") {
-            guard KeyRoleName.isSafe(name) else { throw .corrupt("snapshot.json names a role \(Escape.text(name)) that is not a safe path") }
+            guard Names.isValidDelegationRole(name) else { throw .corrupt("snapshot.json names a role \(Shown.text(name)) that is not a safe path") }
             guard let bytes = try await getFile(name + ".json") else {
                 throw .notFound("\(server) has no \(name).json although snapshot.json lists it", recovery: "try again; if it persists the server's data is inconsistent")
             }
@@ -127,15 +127,6 @@ extension NotarySession {
         let canonical = newEnv.canonicalSigned
         try newEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "\(newerVersion).root.json (against \(olderVersion).root.json)", canonical: canonical)
         try newEnv.verify(role: newRoot.role(.root), keys: newRoot.keys, name: "\(newerVersion).root.json", canonical: canonical)
-    }
-}
-
-/// Role names that are safe as relative paths (`targets/a/b`, no `..`, no empty parts).
-enum KeyRoleName {
-    static func isSafe(_ name: String) -> Bool {
-        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count >= 2 && parts.count <= 32 && name.utf8.count <= 255
-            && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.allSatisfy { c in c.isLetter || c.isNumber || "-_.".contains(c) } }
     }
 }
 

@@ -29,6 +29,7 @@ public struct UploadFragment: Sendable {
                 recovery: "pass the --out directory of one trustvault ceremony")
         }
         let gun = String(meta.dropFirst((dir + "/tuf/").count).dropLast("/metadata".count))
+        try Names.checkGUN(gun)
         var fragment = UploadFragment(gun: gun, directory: meta, files: [])
         var byRole: [String: [UInt8]] = [:]
         for name in try AtomicFile.list(meta) {
@@ -38,9 +39,9 @@ public struct UploadFragment: Sendable {
             let role = String(name.dropLast(5))
             if role == "timestamp" { fragment.skipped.append(name); continue }
             guard ["root", "targets", "snapshot"].contains(role) else {
-                throw .corrupt("\(path): \(Escape.text(name)) is not a role file notary-server accepts", recovery: "remove it; the fragment holds root.json, targets.json, snapshot.json and targets/<name>.json")
+                throw .corrupt("\(path): \(Shown.text(name)) is not a role file notary-server accepts", recovery: "remove it; the fragment holds root.json, targets.json, snapshot.json and targets/<name>.json")
             }
-            byRole[role] = try AtomicFile.read(path)
+            byRole[role] = try AtomicFile.read(path, kind: .metadata)
         }
         func walkDelegations(_ path: String, prefix: String, depth: Int) throws(TrustVaultError) {
             guard depth < 16, AtomicFile.isDirectory(path) else { return }
@@ -49,7 +50,11 @@ public struct UploadFragment: Sendable {
                 if AtomicFile.isDirectory(full) {
                     try walkDelegations(full, prefix: prefix + name + "/", depth: depth + 1)
                 } else if name.hasSuffix(".json") {
-                    byRole[prefix + String(name.dropLast(5))] = try AtomicFile.read(full)
+                    let role = prefix + String(name.dropLast(5))
+                    guard Names.isValidDelegationRole(role) else {
+                        throw .corrupt("\(full): \(Shown.text(role)) is not a delegation role name notary accepts", recovery: "remove it from the fragment")
+                    }
+                    byRole[role] = try AtomicFile.read(full, kind: .metadata)
                 }
             }
         }
@@ -126,7 +131,7 @@ extension NotarySession {
         } else {
             message = String(response.bodyText.prefix(300))
         }
-        let said = Escape.text([code, message, detail].filter { !$0.isEmpty }.joined(separator: ": "))
+        let said = Shown.text([code, message, detail].filter { !$0.isEmpty }.joined(separator: ": "))
         let fetchAgain = "fetch again: run 'trustvault-online fetch \(gun) --server \(server) --out NEWDIR', redo the change offline with --current NEWDIR, and publish the new --out"
         let lower = (message + " " + detail).lowercased()
         if code == "VERSION" || lower.contains("must increment the version") || lower.contains("version") && lower.contains("old") {

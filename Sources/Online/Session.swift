@@ -55,17 +55,17 @@ public final class NotarySession: @unchecked Sendable {
     private var tokens: [String: String] = [:]
     private var lastAuthorization: String?
 
-    /// Metadata files up to this size are read (a 100,000-target targets.json is ~20 MB).
-    public static let metadataLimit = 128 << 20
+    /// Metadata files up to this size are read, as notary (a 100,000-target targets.json is ~20 MB).
+    public static let metadataLimit = 100 << 20
 
     public init(server: String, gun: String, caFile: String?, sources: CredentialSources) throws(TrustVaultError) {
         var s = server
         while s.hasSuffix("/") { s.removeLast() }
         guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", url.host != nil else {
-            throw .invalid("--server \(Escape.text(server)) is not an http(s) URL", recovery: "pass the notary server's base URL, e.g. --server https://notary.example.com")
+            throw .invalid("--server \(Shown.text(server)) is not an http(s) URL", recovery: "pass the notary server's base URL, e.g. --server https://notary.example.com")
         }
         guard url.query == nil, url.fragment == nil, url.user == nil else {
-            throw .invalid("--server \(Escape.text(server)) must not carry a query, fragment or credentials", recovery: "credentials come from NOTARY_AUTH, docker login or --username")
+            throw .invalid("--server \(Shown.text(server)) must not carry a query, fragment or credentials", recovery: "credentials come from NOTARY_AUTH, docker login or --username")
         }
         self.server = s
         self.gun = gun
@@ -125,11 +125,11 @@ public final class NotarySession: @unchecked Sendable {
         guard let realm = challenge.parameters["realm"], let realmURL = URL(string: realm), let scheme = realmURL.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let realmHost = realmURL.host
         else {
-            throw TrustVaultError(.corruptData, "\(server) asked for a token without a usable realm (\(Escape.text(challenge.parameters["realm"] ?? "none")))")
+            throw TrustVaultError(.corruptData, "\(server) asked for a token without a usable realm (\(Shown.text(challenge.parameters["realm"] ?? "none")))")
         }
         if creds != nil, scheme == "http", !Self.isLoopback(realmHost) {
             throw TrustVaultError(
-                .refused, "the token service \(Escape.text(realm)) is plain http; refusing to send credentials over it",
+                .refused, "the token service \(Shown.text(realm)) is plain http; refusing to send credentials over it",
                 recovery: "the registry must offer its token service over https")
         }
         var components = URLComponents(string: realm)
@@ -140,7 +140,7 @@ public final class NotarySession: @unchecked Sendable {
         }
         if let creds { items.append(URLQueryItem(name: "account", value: creds.username)) }
         components?.queryItems = items
-        guard let tokenURL = components?.url?.absoluteString else { throw .corrupt("cannot build the token request for \(Escape.text(realm))") }
+        guard let tokenURL = components?.url?.absoluteString else { throw .corrupt("cannot build the token request for \(Shown.text(realm))") }
         var headers: [(String, String)] = []
         if let creds { headers.append(("Authorization", "Basic " + Data("\(creds.username):\(creds.password)".utf8).base64EncodedString())) }
         let answer = try await transport.send("GET", tokenURL, headers: headers, limit: 1 << 20)
@@ -148,18 +148,18 @@ public final class NotarySession: @unchecked Sendable {
             if let creds {
                 throw TrustVaultError(
                     .wrongPassphrase,
-                    "the token service \(Escape.text(realm)) rejected the credentials of '\(Escape.text(creds.username))' (from \(creds.source)) for \(purpose) (HTTP \(answer.status))",
+                    "the token service \(Shown.text(realm)) rejected the credentials of '\(Shown.text(creds.username))' (from \(creds.source)) for \(purpose) (HTTP \(answer.status))",
                     recovery: "check the user name and password (TRUSTVAULT_SERVER_PASSWORD, NOTARY_AUTH, or 'docker login \(hostKey)')")
             }
             throw noCredentials(purpose: purpose)
         }
         guard answer.status == 200 else {
             throw TrustVaultError(
-                .serviceUnavailable, "the token service \(Escape.text(realm)) answered HTTP \(answer.status) for \(purpose): \(Escape.text(String(answer.bodyText.prefix(200))))",
+                .serviceUnavailable, "the token service \(Shown.text(realm)) answered HTTP \(answer.status) for \(purpose): \(Shown.text(String(answer.bodyText.prefix(200))))",
                 recovery: "try again later; if it persists, the registry's token service is failing")
         }
         guard let json = try? JSONValue(parsing: answer.body), let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty else {
-            throw .corrupt("the token service \(Escape.text(realm)) answered without a token")
+            throw .corrupt("the token service \(Shown.text(realm)) answered without a token")
         }
         tokens[scope] = token
         return "Bearer " + token
@@ -181,7 +181,7 @@ public final class NotarySession: @unchecked Sendable {
         _ = response.status
         return TrustVaultError(
             .wrongPassphrase,
-            "account '\(Escape.text(creds.username))' (from \(creds.source)) is not allowed to \(verb) \(gun) on \(server) (needed for \(purpose); scope \(Escape.text(scope)))",
+            "account '\(Shown.text(creds.username))' (from \(creds.source)) is not allowed to \(verb) \(gun) on \(server) (needed for \(purpose); scope \(Shown.text(scope)))",
             recovery: "ask the registry's administrator for \(verb == "read" ? "pull" : actions.joined(separator: ",")) access to \(gun), or use an account that has it")
     }
 

@@ -28,7 +28,7 @@ final class Transport: Sendable {
     init(caFile: String?) throws(TrustVaultError) {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
-            let bytes = try AtomicFile.read(caFile)
+            let bytes = try AtomicFile.read(caFile, kind: .publicKey)
             let certificates: [NIOSSLCertificate]
             do { certificates = try NIOSSLCertificate.fromPEMBytes(bytes) } catch {
                 throw TrustVaultError(
@@ -80,7 +80,7 @@ final class Transport: Sendable {
             let reason =
                 text.contains("CERTIFICATE_VERIFY_FAILED") ? "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
                 : text.contains("ERR_SSL_SERVER_CERT_HOSTNAME") || text.lowercased().contains("hostname") ? "the server's certificate is for another name"
-                : "the TLS handshake failed (\(Escape.text(text, limit: 160)))"
+                : "the TLS handshake failed (\(Shown.text(text, limit: 160)))"
             return TrustVaultError(
                 .serviceUnavailable, "TLS with \(url) failed: \(reason)",
                 recovery: "pass --tlscacert FILE with the CA that issued the server's certificate, as for notary --tlscacert")
@@ -91,7 +91,7 @@ final class Transport: Sendable {
         let reason =
             text.contains("Connection refused") ? "connection refused"
             : text.lowercased().contains("resolve") || text.contains("getaddrinfo") ? "the host name does not resolve"
-            : Escape.text(text, limit: 160)
+            : Shown.text(text, limit: 160)
         return TrustVaultError(
             .serviceUnavailable, "cannot reach \(url): \(reason)",
             recovery: "check --server (scheme, host and port) and that the server is running and reachable from this machine")

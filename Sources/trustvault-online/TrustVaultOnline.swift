@@ -118,7 +118,7 @@ struct Fetch: AsyncParsableCommand {
     var keysOnly = false
 
     func run() async throws {
-        try GUNCheck.check(gun)
+        try Names.checkGUN(gun)
         let session = try serverOptions.session(gun: gun)
         let out = trimmedDirectory(out)
         do {
@@ -170,18 +170,6 @@ struct Publish: AsyncParsableCommand {
             throw error
         }
         await session.close()
-    }
-}
-
-/// GUN syntax as notary accepts it (checked before any request).
-enum GUNCheck {
-    static func check(_ gun: String) throws(TrustVaultError) {
-        let parts = gun.split(separator: "/", omittingEmptySubsequences: false)
-        guard !gun.isEmpty, gun.utf8.count <= 255, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
-            gun.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:/".contains($0)) })
-        else {
-            throw .invalid("\(gun.debugDescription) is not a GUN", recovery: "pass the repository name, e.g. registry.example.com/team/app")
-        }
     }
 }
 
