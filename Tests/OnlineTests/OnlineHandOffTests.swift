@@ -127,8 +127,10 @@ struct OnlineHandOffTests {
             #expect(FileManager.default.fileExists(atPath: current + "/" + f), "\(f) fetched")
         }
         let rotated = peers.path("rotate-targets")
-        let rotate = try peers.vaultRun(["repo", "rotate", gun, "targets", "--current", current, "--out", rotated])
+        let rotate = try peers.vaultRun(["repo", "rotate", gun, "targets", "--current", current, "--out", rotated, "--server", peers.server.url])
         #expect(rotate.status == 0, "\(rotate)")
+        // The ceremony prints the online step; it is what runs next.
+        #expect(rotate.stdout.contains("trustvault-online publish \(rotated) --server \(peers.server.url)"), "\(rotate.stdout)")
         let published = try peers.online(["publish", rotated])
         #expect(published.status == 0, "\(published)")
         #expect(published.stdout.contains("root v2") && published.stdout.contains("the server serves exactly these bytes"), "\(published)")

@@ -21,7 +21,7 @@ public struct CeremonyOutput: Sendable {
 public struct Ceremonies: Sendable {
     public let vault: Vault
     public let secrets: SecretSource
-    /// Printed in the online commands (`-s URL`, curl's URL); nil prints a placeholder.
+    /// Printed in the online commands (`--server URL`, notary's `-s URL`); nil prints a placeholder.
     public var server: String?
 
     public init(vault: Vault, secrets: SecretSource, server: String? = nil) {
@@ -41,7 +41,7 @@ public struct Ceremonies: Sendable {
         do { json = try JSONValue(parsing: bytes) } catch {
             throw TrustVaultError(
                 .corruptData, "\(path) is not the JSON key that notary-server serves: \(error.message)",
-                recovery: "fetch it online with: curl -f -o \(AtomicFile.fileName(of: path)) <server>/v2/<GUN>/_trust/tuf/\(role).key")
+                recovery: "fetch it online with: trustvault-online fetch GUN --server URL --out DIR --keys-only")
         }
         let key = try TUFKey(json: json, context: path)
         guard !key.isCertificate else { throw .unsupported("\(path): a \(role) key must be a bare key, not \(key.keyType)") }
@@ -59,7 +59,7 @@ public struct Ceremonies: Sendable {
         if let first = report.problems.first {
             throw .verification(
                 "the current metadata in \(dir) does not verify: \(first)",
-                recovery: "fetch the repository's current files again; 'trustvault verify \(dir) --gun \(gun)' lists every problem")
+                recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
         return set
     }
@@ -129,11 +129,26 @@ public struct Ceremonies: Sendable {
         output.privateKeyFiles.append((role, key.publicKey.keyID, path))
     }
 
-    func curlCommand(gun: String, files: [(role: String, path: String)]) -> String {
-        var parts = ["curl -f -X POST"]
-        for f in files { parts.append("-F \"files=@\(f.path);filename=\(f.role)\"") }
-        parts.append("\(serverText)/v2/\(gun)/_trust/tuf/")
-        return parts.joined(separator: " ")
+    // MARK: Online commands (the one place that builds what ceremonies print for the online machine)
+
+    /// `trustvault-online publish OUT --server URL`: uploads the fragment in one POST with token
+    /// auth and checks the server serves exactly these bytes.
+    func publishCommand(out: String) -> String {
+        "trustvault-online publish \(Self.shellWord(out)) --server \(Self.shellWord(serverText))"
+    }
+
+    /// For a new repository whose snapshot key was exported: notary signs the snapshot with it.
+    func notaryPublishCommand(out: String, gun: String) -> String {
+        "notary -s \(Self.shellWord(serverText)) -d \(Self.shellWord(out)) publish \(Self.shellWord(gun))"
+    }
+
+    /// A path or URL as one shell word (single-quoted when it holds anything but safe characters).
+    static func shellWord(_ s: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,")
+        if !s.isEmpty, s.allSatisfy({ safe.contains($0) }) { return s }
+        var quoted = "'"
+        for c in s { quoted += c == "'" ? "'\\''" : String(c) }
+        return quoted + "'"
     }
 
     // MARK: repo init
@@ -185,7 +200,9 @@ public struct Ceremonies: Sendable {
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
-        output.onlineCommands.append("notary -s \(serverText) -d \(out) publish \(gun)")
+        // With the server's snapshot key, the fragment is complete (root + targets): publish it as
+        // is. With a vault-made snapshot key, notary signs the snapshot with the exported key.
+        output.onlineCommands.append(snapshotKey == nil ? publishCommand(out: out) : notaryPublishCommand(out: out, gun: gun))
         return output
     }
 
@@ -261,7 +278,7 @@ public struct Ceremonies: Sendable {
             result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
             try write(result, to: out, output: &output)
         }
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        output.onlineCommands.append(publishCommand(out: out))
         return output
     }
 
@@ -327,7 +344,7 @@ public struct Ceremonies: Sendable {
             targetsSigner: try targetsSigner(root, gun: gun), snapshotSigner: try snapshotSigner(root), now: now)
         var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        output.onlineCommands.append(publishCommand(out: out))
         return output
     }
 
@@ -343,7 +360,7 @@ public struct Ceremonies: Sendable {
             snapshotSigner: try snapshotSigner(root), now: now)
         var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(curlCommand(gun: gun, files: output.metadataFiles))
+        output.onlineCommands.append(publishCommand(out: out))
         return output
     }
 
