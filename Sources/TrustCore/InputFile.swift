@@ -213,10 +213,13 @@ public enum Escape {
         return out
     }
 
-    /// Escapes each line of a multi-line text, keeping its line breaks.
+    /// Escapes each line of a multi-line text, keeping its line breaks and tabs (tables and
+    /// docker-identical views use tabs as column separators; a tab is inert on a terminal).
     public static func visibleLines(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0 != "\n" && needsEscape($0) }) else { return text }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { visible(String($0)) }.joined(separator: "\n")
+        guard text.unicodeScalars.contains(where: { $0 != "\n" && $0 != "\t" && needsEscape($0) }) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.split(separator: "\t", omittingEmptySubsequences: false).map { visible(String($0)) }.joined(separator: "\t")
+        }.joined(separator: "\n")
     }
 
     static func needsEscape(_ s: Unicode.Scalar) -> Bool {
