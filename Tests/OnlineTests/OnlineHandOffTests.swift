@@ -250,6 +250,55 @@ struct OnlineHandOffTests {
     }
 }
 
+@Suite("trustvault-online against an anonymous notary-server")
+struct OnlineAnonymousTests {
+    /// No auth configured: fetch and publish work without credentials. A file the server accepted
+    /// but stored in a non-notary encoding (a trailing newline, uploaded with curl) makes fetch
+    /// fail verification and write nothing; publish refuses such a file before uploading.
+    @Test func anonymousAccessAndVerificationBeforeWriting() throws {
+        guard NotaryServer.isAvailable else { throw TestFailure("notary and notary-server are required (Debian package 'notary')") }
+        let server = try NotaryServer.start()
+        defer { server.stop() }
+        let cli = OnlineCLI()
+        let dir = TemporaryDirectory("online-anon")
+        let gun = "example.com/online/anon"
+        func online(_ args: [String]) throws -> ProcessResult { try cli.run(args + ["--server", server.url]) }
+        func vault(_ args: [String]) throws -> ProcessResult { try TrustVaultCLI.run(["--vault", dir.sub("vault")] + args, environment: TokenAuthPeers.vaultEnv) }
+
+        #expect(try TrustVaultCLI.run(["--vault", dir.sub("vault"), "init", "--kdf", "interactive"]).status == 0)
+        let root = try vault(["key", "generate", "--role", "root"]).lastLine
+        #expect(try online(["fetch", gun, "--out", dir.sub("keys"), "--keys-only"]).status == 0)
+        #expect(try vault([
+            "repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("keys/timestamp.key"),
+            "--snapshot-key", dir.sub("keys/snapshot.key"), "--out", dir.sub("init"),
+        ]).status == 0)
+        let published = try online(["publish", dir.sub("init")])
+        #expect(published.status == 0, "\(published)")
+        #expect(try online(["fetch", gun, "--out", dir.sub("current")]).status == 0)
+
+        // A delegation change whose targets.json gets a trailing newline.
+        let ci = try vault(["key", "generate", "--role", "targets/releases"])
+        let add = try vault(["delegation", "add", gun, "targets/releases", "--key", ci.lastLine, "--all-paths", "--current", dir.sub("current"), "--out", dir.sub("change")])
+        #expect(add.status == 0, "\(add)")
+        let targets = dir.sub("change/tuf/\(gun)/metadata/targets.json")
+        let handle = try #require(FileHandle(forWritingAtPath: targets))
+        handle.seekToEndOfFile()
+        handle.write(Data("\n".utf8))
+        handle.closeFile()
+        let refused = try online(["publish", dir.sub("change")])
+        expectOneError(refused, status: 65, mentioning: ["targets.json is not in notary's exact encoding"])
+
+        // Uploaded anyway with curl: the server stores it (200), and fetch now refuses to write.
+        let (status, body) = try server.upload(gun: gun, files: [("targets", targets)])
+        #expect(status == 200, "\(body)")
+        let fetched = try online(["fetch", gun, "--out", dir.sub("after")])
+        expectOneError(fetched, status: 1, mentioning: ["does not verify", "byte-identical", "nothing was written"])
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("after")))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
+        #expect(leftovers.isEmpty, "staging directories left behind: \(leftovers)")
+    }
+}
+
 @Suite("Offline binary has no network code")
 struct OfflineSymbolTests {
     static func undefinedSymbols(_ binary: String) throws -> Set<String> {
