@@ -239,6 +239,17 @@ struct OnlineHandOffTests {
         let noPassword = try peers.online(["fetch", gun, "--out", peers.path("no-password"), "--username", "officer"], env: [:])
         expectOneError(noPassword, status: 77, mentioning: ["TRUSTVAULT_SERVER_PASSWORD"])
 
+        // On a terminal (util-linux `script`), --username asks for the password without echo.
+        let script = try requireTool("script", package: "util-linux")
+        let command = ["/usr/bin/env", "DOCKER_CONFIG=" + peers.cli.emptyDockerConfig.path, TrustVaultCLI.productsDirectory + "/trustvault-online",
+                       "fetch", gun, "--out", peers.path("via-prompt"), "--username", "officer", "--server", peers.server.url, "--tlscacert", peers.issuer.caFile]
+            .map { "'\($0)'" }.joined(separator: " ")
+        let typed = try Run.program("/bin/sh", ["-c", "(sleep 1; printf '%s\\n' 'officer-password'; sleep 3) | \(script) -qec \"\(command)\" /dev/null"])
+        #expect(typed.status == 0, "\(typed)")
+        #expect(typed.stdout.contains("Password for officer at 127.0.0.1:\(peers.server.port)"), "\(typed)")
+        #expect(!typed.stdout.contains("officer-password"), "the password must not be echoed")
+        #expect(FileManager.default.fileExists(atPath: peers.path("via-prompt") + "/root.json"))
+
         // Without --tlscacert the test CA is not trusted: the error says what to pass.
         let noCA = try peers.cli.run(["fetch", gun, "--out", peers.path("no-ca"), "--server", peers.server.url], env: peers.officerEnv)
         expectOneError(noCA, status: 69, mentioning: ["--tlscacert"])
