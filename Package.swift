@@ -65,7 +65,7 @@ let package = Package(
         // The vault: key records, backends, passphrases, backup, ceremonies.
         .target(
             name: "KeyVault",
-            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", "CQREncode", crypto],
+            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", "CQREncode", crypto, x509, asn1],
             swiftSettings: swiftSettings),
         // The CLI: parsing, prompts, tables, exit codes.
         .executableTarget(

@@ -11,7 +11,7 @@ internal import Foundation
 /// `force`, the factory PIN unless it has `allowDefaultPIN`. Every signature is verified against
 /// the record's public key before it is returned.
 public final class CardSigners: @unchecked Sendable {
-    public static let shared = CardSigners()
+    public init() {}
 
     private let lock = NSLock()
     private var open: [String: CardSigningKey] = [:]

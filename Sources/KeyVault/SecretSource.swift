@@ -140,8 +140,14 @@ extension Vault {
         switch record.location {
         case .vault:
             return try unlock(record, passphrase: secrets.passphrase(for: .key(role: record.role)))
-        case .card:
-            return try CardSigners.shared.signer(for: record, secrets: secrets)
+        case .card(let serial, _):
+            do {
+                return try cardSigners.signer(for: record, secrets: secrets)
+            } catch where (error.code == .notFound || error.code == .refused) && cardWasReset(record) {
+                throw TrustVaultError(
+                    error.code, "\(error.message); card \(serial) was reset after this key was made (audit.log: card-reset), so key \(record.id.prefix(12))… is gone",
+                    recovery: "use another holder's copy of the key, or replace it (see docs/recovery.md, \"Lost or broken card\")")
+            }
         }
     }
 }

@@ -25,11 +25,15 @@ public final class Vault: Sendable {
     /// The KDF profile recorded in `vault.json`; root keys use at least ``KDFProfile/moderate``.
     public let profile: KDFProfile
     public let created: String
+    /// The card sessions this vault's card keys sign through (one PIN entry per card); given by
+    /// the caller, so two programs (or two tests) in one process never share a card session.
+    public let cardSigners: CardSigners
 
     var keysDirectory: String { path + "/keys" }
     func recordPath(_ id: String) -> String { keysDirectory + "/" + id + ".json" }
 
-    private init(path: String, profile: KDFProfile, created: String) {
+    private init(path: String, profile: KDFProfile, created: String, cardSigners: CardSigners = CardSigners()) {
+        self.cardSigners = cardSigners
         self.path = path
         self.profile = profile
         self.created = created
@@ -90,7 +94,7 @@ public final class Vault: Sendable {
     }
 
     /// Opens an existing vault, checking its format and that no other user can read it.
-    public static func open(at path: String) throws(TrustVaultError) -> Vault {
+    public static func open(at path: String, cardSigners: CardSigners = CardSigners()) throws(TrustVaultError) -> Vault {
         let path = normalise(path)
         guard AtomicFile.isDirectory(path) else {
             throw .notFound("no vault at \(path)", recovery: "create one with 'trustvault init' (or pass --vault DIR)")
@@ -103,7 +107,7 @@ public final class Vault: Sendable {
         try checkPermissions(path)
         let file = path + "/vault.json"
         let (profile, created) = try readManifest(try AtomicFile.read(file, kind: .vaultRecord), file: file)
-        return Vault(path: path, profile: profile, created: created)
+        return Vault(path: path, profile: profile, created: created, cardSigners: cardSigners)
     }
 
     /// The one check of a `vault.json` (on disk and inside a backup): format, version, and a KDF

@@ -17,6 +17,13 @@ public final class VirtualCardConnection {
     public var dropOnSign = false
     /// Test hook: drop the connection when a command with this INS arrives.
     public var dropOnINS: UInt8?
+    /// The ATR the card answers with (``PIVCard/atr`` or ``PIVCard/nfcATR``).
+    public var atr: [UInt8] = PIVCard.atr
+    /// With ``dropOnINS``: only when P2 is this value too.
+    public var dropOnP2: UInt8?
+    /// Drop only after the card has processed (and saved) the command, before it answers: the
+    /// host cannot know whether the command took effect.
+    public var dropAfterProcessing = false
     /// Where each APDU and its status word are logged (never the data, which holds PINs).
     public var log: ((String) -> Void)?
 
@@ -97,19 +104,23 @@ public final class VirtualCardConnection {
                     card.reset()
                     log?(["power off", "power on", "reset"][Int(payload[0])])
                 case 0x04:
-                    guard send(PIVCard.atr) else { return }
+                    guard send(atr) else { return }
                 default:
                     break
                 }
                 continue
             }
-            if dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
-                || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS
-            {
-                log?("dropping the connection on a signing command")
+            let matches = dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
+                || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS && (dropOnP2 == nil || payload[3] == dropOnP2)
+            if matches && !dropAfterProcessing {
+                log?("dropping the connection on a command")
                 return
             }
             let response = card.process(payload)
+            if matches {
+                log?("dropping the connection after processing a command")
+                return
+            }
             let sw = response.suffix(2).map { String(format: "%02X", $0) }.joined()
             log?(String(format: "C: %02X %02X %02X %02X (%d bytes) -> %@", payload[0], payload[1], payload[2], payload[3], payload.count, sw))
             guard send(response) else { return }

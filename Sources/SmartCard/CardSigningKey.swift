@@ -16,7 +16,10 @@ public final class CardSigningKey: SigningKey, @unchecked Sendable {
     private let pinForEachSignature: SecretBytes?
     private let lock = NSLock()
 
-    init(session: PIVSession, slot: PIVSlot, serial: UInt32?, publicKey: PublicKey, pinForEachSignature: SecretBytes?) {
+    /// A signer for the key in `slot` of an open session. `pinForEachSignature` is sent (VERIFY)
+    /// right before every signature: needed for PIN policy ALWAYS, and when the card cannot say
+    /// its policy.
+    public init(session: PIVSession, slot: PIVSlot, serial: UInt32?, publicKey: PublicKey, pinForEachSignature: SecretBytes?) {
         self.session = session
         self.slot = slot
         self.serial = serial

@@ -130,11 +130,13 @@ public enum PIVCards {
         let policy = metadata?.pinPolicy
         try checkPINBeforeAsking(session: session, serial: serial, options: options)
         let secret = try pin()
-        try refuseFactoryPIN(secret, serial: serial, options: options)
+        try refuseDefaultPIN(secret, serial: serial, options: options)
         try session.verifyPIN(secret)
         return CardSigningKey(
             session: session, slot: slot, serial: serial, publicKey: expectedPublicKey,
-            pinForEachSignature: policy == .always ? secret : nil)
+            // A card without metadata cannot say its policy: verify before each signature (a
+            // right PIN costs no try).
+            pinForEachSignature: policy == .always || metadata == nil ? secret : nil)
     }
 
     /// Refuses a blocked PIN, a last try (unless forced) and a known factory PIN (unless allowed).
@@ -145,7 +147,8 @@ public enum PIVCards {
         let status = try session.pinStatus()
         if status.isBlocked {
             throw TrustVaultError(
-                .wrongPIN, "the PIN of \(name) is blocked", recovery: "unblock it with the PUK (yubico-piv-tool -a unblock-pin)")
+                .wrongPIN, "the PIN of \(name) is blocked",
+                recovery: "unblock it with the PUK: trustvault card unblock-pin --serial \(serial.map(String.init) ?? "SERIAL")")
         }
         if status.triesLeft == 1 && !options.force {
             throw .refused(
@@ -159,7 +162,7 @@ public enum PIVCards {
         }
     }
 
-    static func refuseFactoryPIN(_ pin: SecretBytes, serial: UInt32?, options: CardUnlockOptions) throws(TrustVaultError) {
+    public static func refuseDefaultPIN(_ pin: SecretBytes, serial: UInt32?, options: CardUnlockOptions) throws(TrustVaultError) {
         guard !options.allowDefaultPIN else { return }
         if pin.constantTimeEquals(SecretBytes(copying: Array(PIVSession.factoryPIN.utf8))) {
             throw .refused(

@@ -37,8 +37,11 @@ public final class PIVSession: @unchecked Sendable {
     }
 
     /// Sends one command (chained if needed) and gathers the whole response.
-    func send(ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], cla: UInt8 = 0x00) throws(TrustVaultError)
-        -> Response
+    ///
+    /// `expectsData: false` leaves out the trailing Le byte (VERIFY, CHANGE REFERENCE DATA, PUT
+    /// DATA, IMPORT …: case-3 commands that strict cards refuse with an Le).
+    func send(ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], cla: UInt8 = 0x00, expectsData: Bool = true)
+        throws(TrustVaultError) -> Response
     {
         lock.lock()
         defer { lock.unlock() }
@@ -59,7 +62,7 @@ public final class PIVSession: @unchecked Sendable {
                 apdu.append(UInt8(chunk.count))
                 apdu.append(contentsOf: chunk)
             }
-            if last { apdu.append(0x00) }
+            if last && (expectsData || chunk.isEmpty) { apdu.append(0x00) }
             raw = try exchange(apdu)
             Sodium.wipe(&apdu)
             if !last {
@@ -123,10 +126,10 @@ public final class PIVSession: @unchecked Sendable {
     }
 
     @discardableResult
-    func expectOK(_ what: String, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = []) throws(TrustVaultError)
-        -> [UInt8]
+    func expectOK(_ what: String, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], expectsData: Bool = true)
+        throws(TrustVaultError) -> [UInt8]
     {
-        let r = try send(ins: ins, p1: p1, p2: p2, data: data)
+        let r = try send(ins: ins, p1: p1, p2: p2, data: data, expectsData: expectsData)
         guard r.sw == 0x9000 else { throw cardError(what, r.sw) }
         return r.data
     }
@@ -206,7 +209,7 @@ public final class PIVSession: @unchecked Sendable {
         if sw == 0x6983 {
             return TrustVaultError(
                 .wrongPIN, "the \(what) of \(place) is blocked",
-                recovery: what == "PIN" ? "unblock it with the PUK (yubico-piv-tool -a unblock-pin)" : "the card can only be reset")
+                recovery: what == "PIN" ? "unblock it with the PUK: trustvault card unblock-pin" : "the card can only be reset: trustvault card reset (its keys are lost)")
         }
         let left = Int(sw & 0x0F)
         return TrustVaultError(
@@ -219,7 +222,7 @@ public final class PIVSession: @unchecked Sendable {
         var block = Self.secretBuffer(capacity: 8)
         defer { Sodium.wipe(&block) }
         try Self.appendPadded(pin, what: "PIN", to: &block)
-        let r = try send(ins: 0x20, p1: 0x00, p2: 0x80, data: block)
+        let r = try send(ins: 0x20, p1: 0x00, p2: 0x80, data: block, expectsData: false)
         switch r.sw {
         case 0x9000: return
         case 0x6983, 0x63C0...0x63CF: throw wrongValue("PIN", r.sw, recovery: "check the PIN and try again")
@@ -241,7 +244,7 @@ public final class PIVSession: @unchecked Sendable {
         defer { Sodium.wipe(&data) }
         try Self.appendPadded(old, what: what, to: &data)
         try Self.appendPadded(new, what: "new \(what)", to: &data)
-        let r = try send(ins: 0x24, p1: 0x00, p2: p2, data: data)
+        let r = try send(ins: 0x24, p1: 0x00, p2: p2, data: data, expectsData: false)
         switch r.sw {
         case 0x9000: return
         case 0x6983, 0x63C0...0x63CF: throw wrongValue(what, r.sw, recovery: "check the current \(what)")
@@ -263,7 +266,7 @@ public final class PIVSession: @unchecked Sendable {
         defer { Sodium.wipe(&data) }
         try Self.appendPadded(puk, what: "PUK", to: &data)
         try Self.appendPadded(newPIN, what: "new PIN", to: &data)
-        let r = try send(ins: 0x2C, p1: 0x00, p2: 0x80, data: data)
+        let r = try send(ins: 0x2C, p1: 0x00, p2: 0x80, data: data, expectsData: false)
         switch r.sw {
         case 0x9000: return
         case 0x6983, 0x63C0...0x63CF: throw wrongValue("PUK", r.sw, recovery: "check the PUK")
@@ -333,7 +336,7 @@ public final class PIVSession: @unchecked Sendable {
         defer { Sodium.wipe(&data) }
         data += [algorithm.rawValue, 0x9B, UInt8(key.count)]
         key.withUnsafeBytes { data.append(contentsOf: $0) }
-        try expectOK("the new management key", ins: 0xFF, p1: 0xFF, p2: 0xFF, data: data)
+        try expectOK("the new management key", ins: 0xFF, p1: 0xFF, p2: 0xFF, data: data, expectsData: false)
     }
 
     // MARK: keys
@@ -363,9 +366,10 @@ public final class PIVSession: @unchecked Sendable {
     }
 
     /// Generates an Ed25519 key in `slot` (YubiKey 5.7+; needs the management key).
-    public func generateEd25519(slot: PIVSlot, pinPolicy: PIVPINPolicy = .once) throws(TrustVaultError) -> PublicKey {
+    public func generateEd25519(slot: PIVSlot, pinPolicy: PIVPINPolicy = .once, touchPolicy: UInt8 = 0) throws(TrustVaultError) -> PublicKey {
         var template: [UInt8] = TLV.encode(0x80, [0xE0])
         if pinPolicy != .default { template += TLV.encode(0xAA, [pinPolicy.rawValue]) }
+        if touchPolicy != 0 { template += TLV.encode(0xAB, [touchPolicy]) }
         let r = try send(ins: 0x47, p1: 0x00, p2: slot.rawValue, data: TLV.encode(0xAC, template))
         if r.sw == 0x6A80 {
             throw .unsupported("\(place) cannot generate Ed25519 keys (YubiKey firmware 5.7 or later can)",
@@ -396,7 +400,53 @@ public final class PIVSession: @unchecked Sendable {
         scalar.withUnsafeBytes { data.append(contentsOf: $0) }
         if pinPolicy != .default { data += TLV.encode(0xAA, [pinPolicy.rawValue]) }
         if touchPolicy != 0 { data += TLV.encode(0xAB, [touchPolicy]) }
-        try expectOK("the key import into slot \(slot)", ins: 0xFE, p1: 0x11, p2: slot.rawValue, data: data)
+        try expectOK("the key import into slot \(slot)", ins: 0xFE, p1: 0x11, p2: slot.rawValue, data: data, expectsData: false)
+    }
+
+    /// What GET METADATA says about a key slot.
+    public enum SlotProbe: Sendable {
+        /// The card has metadata and the slot holds no key.
+        case empty
+        /// The card has metadata and the slot holds this key.
+        case key(PIVSlotMetadata)
+        /// The card has no GET METADATA (YubiKey before 5.3, other PIV cards): the slot's state
+        /// cannot be read from the card itself.
+        case unknown
+    }
+
+    /// Asks the card about `slot` with GET METADATA (`6A88` = empty; `6D00`/`6E00`/`6A81` = the
+    /// card has no metadata command).
+    public func probeSlot(_ slot: PIVSlot) throws(TrustVaultError) -> SlotProbe {
+        let r = try send(ins: 0xF7, p1: 0x00, p2: slot.rawValue)
+        switch r.sw {
+        case 0x9000:
+            guard let m = Self.parseSlotMetadata(r.data) else {
+                throw TrustVaultError(.cardError, "\(place) sent malformed metadata for slot \(slot)")
+            }
+            return .key(m)
+        case 0x6A88, 0x6A82: return .empty
+        case 0x6D00, 0x6E00, 0x6A81, 0x6A86, 0x6A80: return .unknown
+        default: throw cardError("the metadata of slot \(slot)", r.sw)
+        }
+    }
+
+    /// Whether the card answers GET METADATA (YubiKey 5.3+).
+    public func hasMetadata() throws(TrustVaultError) -> Bool {
+        let r = try send(ins: 0xF7, p1: 0x00, p2: 0x80)
+        return r.sw == 0x9000
+    }
+
+    static func parseSlotMetadata(_ data: [UInt8]) -> PIVSlotMetadata? {
+        guard let tlvs = TLV.parse(data), let alg = TLV.find([0x01], in: tlvs)?.first else { return nil }
+        let policy = TLV.find([0x02], in: tlvs) ?? []
+        var pub: PublicKeyBytes?
+        if let pk = TLV.find([0x04], in: tlvs), let inner = TLV.parse(pk), let point = TLV.find([0x86], in: inner) {
+            pub = PublicKeyBytes(algorithm: alg, point: point)
+        }
+        return PIVSlotMetadata(
+            algorithm: alg, pinPolicy: PIVPINPolicy(rawValue: policy.first ?? 0),
+            touchPolicy: policy.count > 1 ? policy[1] : 0,
+            generatedOnCard: TLV.find([0x03], in: tlvs)?.first == 1, publicKey: pub)
     }
 
     /// GET METADATA for a key slot; `nil` if empty or if the card has no metadata command.
@@ -447,7 +497,66 @@ public final class PIVSession: @unchecked Sendable {
     public func writeCertificate(slot: PIVSlot, der: [UInt8]) throws(TrustVaultError) {
         let object = TLV.encode(0x70, der) + TLV.encode(0x71, [0x00]) + TLV.encode(0xFE, [])
         let data = TLV.encode(0x5C, slot.certificateObject) + TLV.encode(0x53, object)
-        try expectOK("storing the certificate of slot \(slot)", ins: 0xDB, p1: 0x3F, p2: 0xFF, data: data)
+        try expectOK("storing the certificate of slot \(slot)", ins: 0xDB, p1: 0x3F, p2: 0xFF, data: data, expectsData: false)
+    }
+
+    /// Removes the certificate of `slot` (PUT DATA with an empty object; needs the management key).
+    public func deleteCertificate(slot: PIVSlot) throws(TrustVaultError) {
+        let data = TLV.encode(0x5C, slot.certificateObject) + TLV.encode(0x53, [])
+        try expectOK("deleting the certificate of slot \(slot)", ins: 0xDB, p1: 0x3F, p2: 0xFF, data: data, expectsData: false)
+    }
+
+    /// The card's own attestation (F9) certificate from object `5FFF01`, or `nil` if absent.
+    public func attestationSigningCertificate() throws(TrustVaultError) -> [UInt8]? {
+        let r = try send(ins: 0xCB, p1: 0x3F, p2: 0xFF, data: TLV.encode(0x5C, [0x5F, 0xFF, 0x01]))
+        if r.sw == 0x6A82 { return nil }
+        guard r.sw == 0x9000, let outer = TLV.parse(r.data), let object = TLV.find([0x53], in: outer),
+            let inner = TLV.parse(object), let cert = TLV.find([0x70], in: inner)
+        else { throw cardError("reading the attestation certificate (5FFF01)", r.sw == 0x9000 ? 0x6F00 : r.sw) }
+        return cert
+    }
+
+    // MARK: blocking and reset
+
+    /// Sends VERIFY with random wrong PINs until the card says the PIN is blocked; returns the
+    /// number of commands sent. Used only by a confirmed card reset.
+    public func blockPIN() throws(TrustVaultError) -> Int {
+        try block(ins: 0x20, p2: 0x80, width: 8, what: "PIN")
+    }
+
+    /// Sends RESET RETRY COUNTER with random wrong PUKs until the PUK is blocked.
+    public func blockPUK() throws(TrustVaultError) -> Int {
+        try block(ins: 0x2C, p2: 0x80, width: 16, what: "PUK")
+    }
+
+    private func block(ins: UInt8, p2: UInt8, width: Int, what: String) throws(TrustVaultError) -> Int {
+        for n in 0..<64 {
+            // Random digits never equal to a value set through trustvault (6–8 printable bytes
+            // padded with FF) with any real probability; 8 digits, then 8 for the new PIN.
+            var data = (0..<width).map { _ in UInt8(0x30) + Sodium.randomBytes(1)[0] % 10 }
+            defer { Sodium.wipe(&data) }
+            let r = try send(ins: ins, p1: 0x00, p2: p2, data: data, expectsData: false)
+            switch r.sw {
+            case 0x6983: return n + 1
+            case 0x63C0...0x63CF: continue
+            case 0x9000:
+                throw TrustVaultError(.cardError, "\(place) accepted a random \(what) while being blocked for a reset; nothing was reset")
+            default: throw cardError("blocking the \(what) for a reset", r.sw)
+            }
+        }
+        throw TrustVaultError(.cardError, "\(place) did not block its \(what) after 64 wrong tries")
+    }
+
+    /// YubiKey RESET (`FB`): wipes every key, certificate and the PIN, PUK and management key.
+    /// The card accepts it only while PIN and PUK are both blocked.
+    public func resetApplication() throws(TrustVaultError) {
+        try expectOK("the PIV reset", ins: 0xFB, p1: 0x00, p2: 0x00, expectsData: false)
+    }
+
+    /// Checks the PUK without changing it (CHANGE REFERENCE DATA from the PUK to itself). A
+    /// wrong PUK spends one PUK try, as any PUK check does.
+    public func verifyPUK(_ puk: SecretBytes) throws(TrustVaultError) {
+        try changeReference(0x81, what: "PUK", old: puk, new: puk)
     }
 
     /// The card's attestation certificate (DER) for a key generated in `slot`, or `nil` if the

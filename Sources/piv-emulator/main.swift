@@ -1,6 +1,6 @@
 // piv-emulator: a virtual PIV card (YubiKey 5 behaviour) for vsmartcard's vpcd reader.
 //
-//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]
+//   piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]
 //
 // STATE_FILE keeps the card (keys, PIN, objects) across restarts; a missing file is a factory-fresh
 // card. PORT is the vpcd slot port (35963 for "Virtual PCD 00 00" in Debian's default config).
@@ -18,6 +18,9 @@ var host = "127.0.0.1"
 var logPath: String?
 var dropOnSign = false
 var dropOnINS: UInt8?
+var dropOnP2: UInt8?
+var dropAfter = false
+var nfcATR = false
 var positional: [String] = []
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -35,21 +38,30 @@ while !args.isEmpty {
         guard let l = args.first else { fail("--log needs a file") }
         logPath = l
         args.removeFirst()
+    case "--nfc-atr":
+        // Answer with a YubiKey 5 NFC's contactless ATR (ykman 5 then needs no USB product ID).
+        nfcATR = true
     case "--drop-on-sign":
         dropOnSign = true
-    case "--drop-on-ins":
-        guard let h = args.first, let v = UInt8(h, radix: 16) else { fail("--drop-on-ins needs a hex INS byte") }
-        dropOnINS = v
+    case "--drop-on-ins", "--drop-after-ins":
+        // HEX or HEX:P2HEX, e.g. 24:80 (CHANGE REFERENCE DATA for the PIN only).
+        let parts = (args.first ?? "").split(separator: ":").map { UInt8($0, radix: 16) }
+        guard (1...2).contains(parts.count), let ins = parts[0], parts.count == 1 || parts[1] != nil else {
+            fail("\(a) needs a hex INS byte, optionally :P2")
+        }
+        dropOnINS = ins
+        dropOnP2 = parts.count == 2 ? parts[1] : nil
+        dropAfter = a == "--drop-after-ins"
         args.removeFirst()
     case "-h", "--help":
-        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
+        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
         exit(0)
     default:
         positional.append(a)
     }
 }
 guard positional.count == 3, let port = UInt16(positional[1]), let serial = UInt32(positional[2]) else {
-    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--drop-on-sign] [--drop-on-ins HEX]")
+    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
 }
 signal(SIGPIPE, SIG_IGN)
 do {
@@ -57,6 +69,9 @@ do {
     let connection = try VirtualCardConnection(card: card, host: host, port: port)
     connection.dropOnSign = dropOnSign
     connection.dropOnINS = dropOnINS
+    connection.dropOnP2 = dropOnP2
+    if nfcATR { connection.atr = PIVCard.nfcATR }
+    connection.dropAfterProcessing = dropAfter
     if let logPath {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         if let handle = FileHandle(forWritingAtPath: logPath) {

@@ -12,6 +12,9 @@ struct GlobalOptions: ParsableArguments {
     var vault: String?
 }
 
+/// The card sessions of this process (one command): closed (cards reset) at exit.
+let cliCardSigners = CardSigners()
+
 /// What a command needs from its surroundings: the vault path, secrets, output.
 struct CLIContext {
     let vaultPath: String
@@ -25,7 +28,7 @@ struct CLIContext {
         secrets = SecretSource(environment: env, prompter: TerminalPrompt.isAvailable ? TerminalPrompt.read : nil)
     }
 
-    func openVault() throws(TrustVaultError) -> Vault { try Vault.open(at: vaultPath) }
+    func openVault() throws(TrustVaultError) -> Vault { try Vault.open(at: vaultPath, cardSigners: cliCardSigners) }
 
     /// Asks a yes/no question on the terminal; nil when there is no terminal.
     func confirm(_ question: String) -> Bool? {

@@ -9,7 +9,8 @@ extension TrustVault {
     struct Card: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "PIV cards (YubiKey and compatible) seen through pcscd.",
-            subcommands: [List.self, Status.self, Setup.self, VerifyPIN.self])
+            subcommands: [List.self, Status.self, Setup.self, VerifyPIN.self, ChangePIN.self, ChangePUK.self, UnblockPIN.self,
+                          Reset.self, Attest.self, Certificate.self])
     }
 }
 
@@ -24,59 +25,51 @@ struct CardSafetyOptions: ParsableArguments {
     var unlock: CardUnlockOptions { CardUnlockOptions(allowDefaultPIN: allowDefaultPIN, force: force) }
 }
 
-enum CardSecrets {
-    /// Decodes a hex management key typed or set in the environment.
-    static func managementKey(_ text: SecretBytes, what: String) throws(TrustVaultError) -> SecretBytes {
-        var chars: [UInt8] = []
-        chars.reserveCapacity(text.count)
-        defer { Sodium.wipe(&chars) }
-        text.withUnsafeBytes { for c in $0 where c != 0x20 && c != 0x3A { chars.append(c) } }
-        guard [32, 48, 64].contains(chars.count) else {
-            throw .invalid("the \(what) must have 32, 48 or 64 hex digits, not \(chars.count)",
-                           recovery: "give it as hex, e.g. 48 digits for a 3DES or AES-192 key")
-        }
-        var out = [UInt8](repeating: 0, count: chars.count / 2)
-        defer { Sodium.wipe(&out) }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: nil
-            }
-        }
-        for i in 0..<out.count {
-            guard let hi = nibble(chars[2 * i]), let lo = nibble(chars[2 * i + 1]) else {
-                throw .invalid("the \(what) is not hex", recovery: "use only the digits 0-9 and a-f")
-            }
-            out[i] = hi << 4 | lo
-        }
-        return SecretBytes(copying: out)
-    }
+/// `--pin-policy`, `--touch-policy`, `--overwrite` for keys put on cards.
+struct CardKeyPolicyOptions: ParsableArguments {
+    @Option(name: .customLong("pin-policy"), help: "never, once or always (default: always for root keys, once for others).")
+    var pinPolicy: String?
 
-    /// The card's current management key: TRUSTVAULT_MANAGEMENT_KEY, else (when the card says it
-    /// still has it and factory values are allowed) the factory key, else a prompt.
-    static func currentManagementKey(_ context: CLIContext, session: PIVSession, options: CardUnlockOptions)
-        throws(TrustVaultError) -> SecretBytes
-    {
-        if context.environment["TRUSTVAULT_MANAGEMENT_KEY"] == nil, options.allowDefaultPIN,
-            try session.managementKeyInfo()?.isDefault != false
-        {
-            return SecretBytes(copying: PIVSession.factoryManagementKey)
-        }
-        return try managementKey(context.secrets.secret(for: .managementKey), what: "management key")
-    }
+    @Option(name: .customLong("touch-policy"), help: "never, always or cached (default: the card's, never on a YubiKey).")
+    var touchPolicy: String?
 
-    /// Opens card `serial` and authenticates with its management key (refusing the factory key
-    /// unless allowed).
-    static func openForChanges(_ context: CLIContext, serial: UInt32, options: CardUnlockOptions)
-        throws(TrustVaultError) -> PIVSession
-    {
-        let (session, _) = try PIVCards.open(serial: serial)
-        let key = try currentManagementKey(context, session: session, options: options)
-        try PIVCards.authenticateManagementKey(session: session, serial: serial, key: key, options: options)
-        return session
+    @Flag(help: "Write into a slot that holds a key, or whose contents the card cannot report (firmware before 5.3).")
+    var overwrite = false
+
+    var isGiven: Bool { pinPolicy != nil || touchPolicy != nil || overwrite }
+
+    func validate() throws {
+        if let p = pinPolicy, PIVPINPolicy(name: p) == nil { throw ValidationError("--pin-policy must be never, once or always") }
+        if let t = touchPolicy, CardTouchPolicy(name: t) == nil { throw ValidationError("--touch-policy must be never, always or cached") }
     }
+    var pin: PIVPINPolicy? { pinPolicy.flatMap(PIVPINPolicy.init(name:)) }
+    var touch: CardTouchPolicy { touchPolicy.flatMap(CardTouchPolicy.init(name:)) ?? .cardDefault }
+}
+
+extension CLIContext {
+    func cards(_ options: CardUnlockOptions = .init()) -> CardEnvironment { CardEnvironment(secrets: secrets, options: options) }
+}
+
+/// Checks, before any card PIN is spent, that `path` can be written: a new file in a writable
+/// directory, or (with `replacing`) an existing writable file.
+func requireWritableOutput(_ path: String, replacing: Bool) throws(TrustVaultError) {
+    if replacing {
+        guard access(path, W_OK) == 0 else {
+            throw TrustVaultError(.ioFailure, "\(path) cannot be written", recovery: "check its permissions, or give --out")
+        }
+        return
+    }
+    if AtomicFile.exists(path) {
+        throw TrustVaultError(.alreadyExists, "\(path) already exists", recovery: "choose another --out path or remove it first")
+    }
+    let dir = (path as NSString).deletingLastPathComponent
+    guard access(dir.isEmpty ? "." : dir, W_OK) == 0 else {
+        throw TrustVaultError(.ioFailure, "cannot write \(path): its directory is missing or not writable", recovery: "choose another --out path")
+    }
+}
+
+func parseSlot(_ text: String?) throws(TrustVaultError) -> PIVSlot {
+    try text.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
 }
 
 func parseSerial(_ text: String) throws(TrustVaultError) -> UInt32 {
@@ -118,44 +111,63 @@ extension TrustVault.Card {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a card's PIN/PUK counters, management key and keys (no PIN needed).")
+            abstract: "Show a card's PIN/PUK counters, management key and every occupied slot (no PIN needed).",
+            discussion: """
+                Lists 9a, 9c, 9d, 9e and every retired slot 82-95 that holds a key or certificate, with the \
+                key's PIN and touch policy, whether it was generated on the card or imported (firmware \
+                5.3+), its certificate, and a warning when the certificate names another key.
+                """)
 
         @Option(help: "The card's serial (needed when several cards are connected).")
         var serial: String?
 
+        @OptionGroup var global: GlobalOptions
+
         func run() throws {
-            let serial = try serial.map(parseSerial)
-            let (session, info) = try PIVCards.open(serial: serial)
-            defer { (session.transport as? PCSCCard)?.disconnect(reset: false) }
-            printOut("Serial:          \(info.serial.map(String.init) ?? "unknown")")
-            printOut("Reader:          \(info.reader)")
-            printOut("Firmware:        \(info.version?.description ?? "unknown")")
-            let pin = try session.pinStatus()
-            printOut("PIN:             \(describe(pin))")
-            if let puk = try session.pukStatus() { printOut("PUK:             \(describe(puk))") }
-            if let mk = try session.managementKeyInfo() {
+            let context = CLIContext(global)
+            let vault = try? context.openVault()
+            let report = try CardProcedures.status(serial: serial.map(parseSerial), vault: vault, env: context.cards())
+            printOut("Serial:          \(report.info.serial.map(String.init) ?? "unknown")")
+            printOut("Reader:          \(report.info.reader)")
+            printOut("Firmware:        \(report.info.version?.description ?? "unknown")\(report.hasMetadata ? "" : " (no GET METADATA: slot contents known only from certificates and vault records)")")
+            printOut("PIN:             \(describe(report.pin))")
+            if let puk = report.puk { printOut("PUK:             \(describe(puk))") } else { printOut("PUK:             unknown (the card cannot report it without spending a try)") }
+            if let mk = report.managementKey {
                 printOut("Management key:  \(mk.algorithm)\(mk.isDefault == true ? ", FACTORY DEFAULT (run card setup)" : "")")
             }
-            for slot in [PIVSlot.authentication, .signature, .keyManagement, .cardAuthentication] {
-                if let m = try session.slotMetadata(slot) {
-                    var line = "Slot \(slot):         "
-                    if let pub = m.publicKey, let key = try? PIVSession.publicKey(pub) {
-                        line += "\(key.algorithm == .ed25519 ? "Ed25519" : "P-256") key \(key.keyID), "
-                    } else {
-                        line += String(format: "algorithm 0x%02X, ", m.algorithm)
-                    }
-                    line += "PIN \(m.pinPolicy), \(m.generatedOnCard ? "generated on the card" : "imported")"
-                    printOut(line)
-                } else if let key = try session.slotPublicKey(slot) {
-                    printOut("Slot \(slot):         key \(key.keyID) (from its certificate)")
-                } else {
-                    printOut("Slot \(slot):         empty")
+            for slot in CardProcedures.allSlots {
+                let label = "Slot \(slot):".padding(toLength: 17, withPad: " ", startingAt: 0)
+                guard let r = report.slots.first(where: { $0.slot == slot }) else {
+                    if slot.rawValue >= 0x9A { printOut(label + "empty") }
+                    continue
                 }
+                var parts: [String] = []
+                if let key = r.publicKey {
+                    parts.append("\(key.algorithm == .ed25519 ? "Ed25519" : "P-256") key \(key.keyID)")
+                } else if let alg = r.algorithm {
+                    parts.append(String(format: "algorithm 0x%02X", alg))
+                } else {
+                    parts.append("key unknown")
+                }
+                if let p = r.pinPolicy { parts.append("PIN \(p)") }
+                if let g = r.generatedOnCard { parts.append(g ? "generated on the card" : "imported") }
+                if let t = r.touchPolicy, let tp = CardTouchPolicy(rawValue: t) { parts.append("touch \(tp.name)") }
+                if let cert = r.certificate {
+                    parts.append("certificate CN=\(cert.commonName ?? "?") until \(cert.notValidAfter.formatted(.iso8601.year().month().day()))")
+                } else {
+                    parts.append("no certificate")
+                }
+                if r.certificateMismatch { parts.append("CERTIFICATE DOES NOT MATCH THE KEY") }
+                if let rec = r.record {
+                    parts.append("vault: \(rec.role) key\(rec.publicKey == r.publicKey || r.publicKey == nil ? "" : " \(rec.id.prefix(12))… (NOT THE KEY IN THE SLOT)")")
+                }
+                printOut(label + parts.joined(separator: ", "))
             }
         }
 
         func describe(_ s: PINStatus) -> String {
-            var text = s.isBlocked ? "BLOCKED" : s.triesLeft.map { "\($0) tries left" } ?? "verified"
+            if s.isBlocked { return "BLOCKED (0 of \(s.totalTries.map(String.init) ?? "?") tries left)" }
+            var text = s.triesLeft.map { "\($0) \($0 == 1 ? "try" : "tries") left" } ?? "verified"
             if let total = s.totalTries { text += " of \(total)" }
             if s.isDefault == true { text += ", FACTORY DEFAULT (run card setup)" }
             return text
@@ -188,86 +200,40 @@ extension TrustVault.Card {
             }
         }
 
-        func current(_ context: CLIContext, _ purpose: SecretPurpose, variable: String, factory: [UInt8], isDefault: Bool?)
-            throws(TrustVaultError) -> SecretBytes
-        {
-            if context.environment[variable] == nil, isDefault != false { return SecretBytes(copying: factory) }
-            return try context.secrets.secret(for: purpose)
-        }
+        @Option(name: .customLong("management-key-out"), help: "With --random-management-key: also save the new key (hex) to this new file (0600) before it is sent to the card.")
+        var managementKeyOut: String?
+
+        @Flag(help: "Spend the last PIN or PUK try.")
+        var force = false
+
+        @OptionGroup var global: GlobalOptions
 
         func run() throws {
             let context = CLIContext(global)
             let serial = try parseSerial(serial)
-            let (session, _) = try PIVCards.open(serial: serial)
-            defer { (session.transport as? PCSCCard)?.disconnect(reset: true) }
-
-            // Collect and check every new value before changing anything on the card.
-            let pinStatus = try session.pinStatus()
-            let pukStatus = try session.pukStatus()
-            let mkInfo = try session.managementKeyInfo()
-            let newPIN = try context.secrets.secret(for: .newPIN)
-            let newPUK = try context.secrets.secret(for: .newPUK)
-            try checkNew(newPIN, name: "PIN", factory: PIVSession.factoryPIN)
-            try checkNew(newPUK, name: "PUK", factory: PIVSession.factoryPUK)
-            let algorithm: ManagementKeyAlgorithm
-            switch managementKeyAlgorithm?.lowercased() {
-            case "3des": algorithm = .tripleDES
-            case "aes128": algorithm = .aes128
-            case "aes192": algorithm = .aes192
-            case "aes256": algorithm = .aes256
-            default: algorithm = mkInfo?.algorithm ?? .tripleDES
+            let algorithm: ManagementKeyAlgorithm? = switch managementKeyAlgorithm?.lowercased() {
+            case "3des": .tripleDES
+            case "aes128": .aes128
+            case "aes192": .aes192
+            case "aes256": .aes256
+            default: nil
             }
-            let newKey: SecretBytes
-            if randomManagementKey {
-                newKey = SecretBytes(copying: Sodium.randomBytes(algorithm.keyLength))
-            } else {
-                newKey = try CardSecrets.managementKey(context.secrets.secret(for: .newManagementKey), what: "new management key")
+            if managementKeyOut != nil && !randomManagementKey { throw ValidationError("--management-key-out needs --random-management-key") }
+            if let out = managementKeyOut, AtomicFile.exists(out) {
+                throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new file for --management-key-out")
             }
-            guard newKey.count == algorithm.keyLength else {
-                throw TrustVaultError(.invalidArgument, "a \(algorithm) management key has \(algorithm.keyLength * 2) hex digits, the new one has \(newKey.count * 2)",
-                                      recovery: "give a key of that length, or choose --management-key-algorithm")
-            }
-            if newKey.constantTimeEquals(SecretBytes(copying: PIVSession.factoryManagementKey)) {
-                throw TrustVaultError(.refused, "the new management key is the factory key", recovery: "choose another key or use --random-management-key")
-            }
-            if pinStatus.isBlocked {
-                throw TrustVaultError(.wrongPIN, "the PIN of card \(serial) is blocked", recovery: "unblock it with the PUK first")
-            }
-            if pinStatus.triesLeft == 1 {
-                throw TrustVaultError(.refused, "card \(serial) has one PIN try left", recovery: "unblock or reset the PIN with the PUK first")
-            }
-
-            // Management key first (the PIN and PUK changes need no authentication).
-            let oldKey = try CardSecrets.managementKey(
-                context.environment["TRUSTVAULT_MANAGEMENT_KEY"] == nil && mkInfo?.isDefault != false
-                    ? SecretBytes(copying: Array(Hex.encode(PIVSession.factoryManagementKey).utf8))
-                    : context.secrets.secret(for: .managementKey),
-                what: "management key")
-            try session.authenticate(managementKey: oldKey, algorithm: mkInfo?.algorithm ?? (oldKey.count == 24 ? .tripleDES : .aes128))
-            try session.setManagementKey(newKey, algorithm: algorithm)
-            printOut("Management key changed (\(algorithm)).")
-            if randomManagementKey {
-                printOut("New management key (record it offline now; trustvault does not store it): \(newKey.withTemporaryArray { Hex.encode($0) })")
-            }
-
-            let oldPIN = try current(context, .pin, variable: "TRUSTVAULT_PIN", factory: Array(PIVSession.factoryPIN.utf8), isDefault: pinStatus.isDefault)
-            try session.changePIN(old: oldPIN, new: newPIN)
-            printOut("PIN changed.")
-            let oldPUK = try current(context, .puk, variable: "TRUSTVAULT_PUK", factory: Array(PIVSession.factoryPUK.utf8), isDefault: pukStatus?.isDefault)
-            try session.changePUK(old: oldPUK, new: newPUK)
-            printOut("PUK changed.")
+            let outFile = managementKeyOut
+            let chosen = try CardProcedures.setup(
+                CardSetupRequest(serial: serial, randomManagementKey: randomManagementKey, managementKeyAlgorithm: algorithm),
+                env: context.cards(CardUnlockOptions(force: force)),
+                saveManagementKey: { (hex: String) throws(TrustVaultError) in
+                    if let outFile { try AtomicFile.write(Array((hex + "\n").utf8), to: outFile, mode: 0o600) }
+                    printOut("New management key (record it offline now; trustvault does not store it): \(hex)")
+                    printOut("If the card is pulled before setup ends, the card has either its old or this new management key.")
+                },
+                progress: { printOut($0) })
+            _ = chosen
             printOut("Card \(serial) is set up.")
-        }
-
-        @OptionGroup var global: GlobalOptions
-
-        func checkNew(_ value: SecretBytes, name: String, factory: String) throws(TrustVaultError) {
-            guard (6...8).contains(value.count) else {
-                throw .invalid("the new \(name) must have 6 to 8 characters, it has \(value.count)")
-            }
-            if value.constantTimeEquals(SecretBytes(copying: Array(factory.utf8))) {
-                throw TrustVaultError(.refused, "the new \(name) is the factory \(name)", recovery: "choose another \(name)")
-            }
         }
     }
 
@@ -296,74 +262,190 @@ extension TrustVault.Card {
     }
 }
 
+extension TrustVault.Card {
+    struct ChangePIN: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "change-pin", abstract: "Change a card's PIN: TRUSTVAULT_PIN (or prompt) to TRUSTVAULT_NEW_PIN (or prompt).")
+        @Option(help: "The card's serial.") var serial: String
+        @Flag(help: "Spend the last PIN try.") var force = false
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let context = CLIContext(global)
+            let serial = try parseSerial(serial)
+            try CardProcedures.changePIN(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
+            printOut("PIN of card \(serial) changed.")
+        }
+    }
+
+    struct ChangePUK: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "change-puk", abstract: "Change a card's PUK: TRUSTVAULT_PUK (or prompt) to TRUSTVAULT_NEW_PUK (or prompt).")
+        @Option(help: "The card's serial.") var serial: String
+        @Flag(help: "Spend the last PUK try.") var force = false
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let context = CLIContext(global)
+            let serial = try parseSerial(serial)
+            try CardProcedures.changePUK(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
+            printOut("PUK of card \(serial) changed.")
+        }
+    }
+
+    struct UnblockPIN: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "unblock-pin", abstract: "Set a new PIN with the PUK (TRUSTVAULT_PUK, TRUSTVAULT_NEW_PIN), also when the PIN is blocked.")
+        @Option(help: "The card's serial.") var serial: String
+        @Flag(help: "Spend the last PUK try.") var force = false
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let context = CLIContext(global)
+            let serial = try parseSerial(serial)
+            try CardProcedures.unblockPIN(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
+            printOut("PIN of card \(serial) set; it has all its tries again.")
+        }
+    }
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reset a card's PIV application: every key and certificate is destroyed; PIN, PUK and management key return to factory values.",
+            discussion: "Asks for confirmation on a terminal; otherwise needs --yes. Blocks the PIN and PUK first, as the card requires. This vault's records of keys on the card are marked lost in its audit log.")
+        @Option(help: "The card's serial.") var serial: String
+        @Flag(help: "Do not ask.") var yes = false
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let context = CLIContext(global)
+            let serial = try parseSerial(serial)
+            if !yes {
+                guard let answer = context.confirm("Destroy every key on card \(serial)?") else {
+                    throw TrustVaultError(.refused, "card reset destroys every key on card \(serial) and needs confirmation",
+                                          recovery: "run it in a terminal, or pass --yes")
+                }
+                guard answer else { throw TrustVaultError(.refused, "card \(serial) was not reset") }
+            }
+            let vault = try? context.openVault()
+            let outcome = try CardProcedures.reset(serial: serial, vault: vault, env: context.cards())
+            printOut("Card \(serial) was reset: PIN 123456, PUK 12345678, factory management key; run `trustvault card setup --serial \(serial)`.")
+            for r in outcome.lostKeys { printOut("Lost: \(r.role) key \(r.id) (\(r.location)); marked in the vault's audit log") }
+        }
+    }
+
+    struct Attest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the card's attestation for a slot: generated on the card or imported, checked up to --ca.")
+        @Option(help: "The card's serial.") var serial: String
+        @Option(help: "The slot (default 9c).") var slot: String?
+        @Option(help: "Write the attestation certificate and the card's F9 certificate (PEM) to this new file.") var out: String?
+        @Option(help: "A CA certificate (PEM) the card's F9 certificate must be signed by, e.g. Yubico's PIV attestation root.") var ca: String?
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let context = CLIContext(global)
+            let serial = try parseSerial(serial)
+            let slot = try parseSlot(slot)
+            if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
+            let caDER: [UInt8]? = try ca.map { (path: String) throws(TrustVaultError) -> [UInt8] in
+                let certs = try CertificateInfo.parseAll(pem: AtomicFile.read(path, kind: .publicKey), source: path)
+                guard let first = certs.first else { throw TrustVaultError.corrupt("\(path) holds no certificate") }
+                return first.derBytes
+            }
+            let a = try CardProcedures.attest(serial: serial, slot: slot, caDER: caDER, env: context.cards())
+            printOut("Slot \(slot) of card \(serial): key \(a.publicKey.keyID)")
+            switch a.generatedOnCard {
+            case true?: printOut("Origin: generated on the card (attested)")
+            case false?: printOut("Origin: imported (the card attests only keys it generated)")
+            case nil: printOut("Origin: unknown")
+            }
+            if let p = a.pinPolicy { printOut("PIN policy: \(p)") }
+            if let t = a.touchPolicy, let tp = CardTouchPolicy(rawValue: t) { printOut("Touch policy: \(tp.name)") }
+            if a.attestation != nil {
+                printOut("Chain: attestation signed by the card's F9 certificate: ok")
+                switch a.chainToCA {
+                case true?: printOut("Chain: F9 certificate signed by \(ca ?? "the CA"): ok")
+                default: printOut("Chain: no --ca given; the F9 certificate was not checked against a CA")
+                }
+            }
+            if let out, let att = a.attestation, let f9 = a.intermediate {
+                let text = PEMText.encode(type: "CERTIFICATE", der: att) + PEMText.encode(type: "CERTIFICATE", der: f9)
+                try AtomicFile.write(Array(text.utf8), to: out)
+                printOut("Wrote \(out)")
+            } else if out != nil {
+                throw TrustVaultError(.notFound, "slot \(slot) of card \(serial) has no attestation to write (imported key)")
+            }
+        }
+    }
+
+    struct Certificate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A slot's certificate: export it, or write one (a given certificate, or a new self-signed one).",
+            subcommands: [Export.self, Write.self])
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print (or write to --out) the PEM certificate in a slot.")
+            @Option(help: "The card's serial.") var serial: String
+            @Option(help: "The slot (default 9c).") var slot: String?
+            @Option(help: "Write to this new file instead of stdout.") var out: String?
+            @OptionGroup var global: GlobalOptions
+            func run() throws {
+                let context = CLIContext(global)
+                let serial = try parseSerial(serial)
+                let slot = try parseSlot(slot)
+                if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
+                let der = try CardProcedures.exportCertificate(serial: serial, slot: slot, env: context.cards())
+                let pem = PEMText.encode(type: "CERTIFICATE", der: der)
+                if let out { try AtomicFile.write(Array(pem.utf8), to: out) } else { print(pem, terminator: "") }
+            }
+        }
+
+        struct Write: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Store a certificate for a slot's key: --cert FILE (e.g. the repository's root certificate from `root cert`), or a new self-signed one (needs the PIN).")
+            @Option(help: "The card's serial.") var serial: String
+            @Option(help: "The slot (default 9c).") var slot: String?
+            @Option(help: "The certificate (PEM) to store; it must be for the slot's key.") var cert: String?
+            @Flag(help: "Replace a different certificate already in the slot.") var overwrite = false
+            @OptionGroup var safety: CardSafetyOptions
+            @OptionGroup var global: GlobalOptions
+            func run() throws {
+                let context = CLIContext(global)
+                let vault = try context.openVault()
+                let serial = try parseSerial(serial)
+                let slot = try parseSlot(slot)
+                let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self) }
+                _ = try CardProcedures.writeCertificate(serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
+                                                        vault: vault, env: context.cards(safety.unlock))
+                printOut("Certificate written to slot \(slot) of card \(serial).")
+            }
+        }
+    }
+}
+
 /// Card-backed keys: generation on a card and copies of vault keys onto cards.
 enum CardKeys {
     static func generate(
         _ context: CLIContext, vault: Vault, role: String, gun: String?, algorithm: KeyAlgorithm,
-        serial serialText: String, slot slotText: String?, options: CardUnlockOptions
+        serial serialText: String, slot slotText: String?, policies: CardKeyPolicyOptions, options: CardUnlockOptions
     ) throws(TrustVaultError) {
-        guard algorithm != .rsa else {
-            throw .unsupported("trustvault generates P-256 (ecdsa) or Ed25519 keys on cards, not RSA",
-                               recovery: "drop --algorithm or use --algorithm ecdsa")
-        }
-        let serial = try parseSerial(serialText)
-        let slot = try slotText.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
-        let session = try CardSecrets.openForChanges(context, serial: serial, options: options)
-        defer { (session.transport as? PCSCCard)?.disconnect(reset: true) }
-        if let existing = try session.slotPublicKey(slot) {
-            throw TrustVaultError(
-                .alreadyExists, "slot \(slot) of card \(serial) already holds key \(existing.keyID)",
-                recovery: "choose another --slot; trustvault never overwrites a key on a card")
-        }
-        let publicKey = algorithm == .ed25519
-            ? try session.generateEd25519(slot: slot, pinPolicy: .once)
-            : try session.generateP256(slot: slot, pinPolicy: .once)
-        let record = try vault.addCardKey(
-            publicKey: publicKey, role: role, gun: gun, certificatePEM: nil, serial: String(serial), slot: slot.description)
-        printOut("Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(serial) slot \(slot) (PIN policy: once per session)")
-        printOut(record.id)
+        let request = CardKeyRequest(
+            role: role, gun: gun, algorithm: algorithm, serial: try parseSerial(serialText), slot: try parseSlot(slotText),
+            pinPolicy: policies.pin, touchPolicy: policies.touch, overwrite: policies.overwrite)
+        let outcome = try CardProcedures.generateKey(request, vault: vault, env: context.cards(options))
+        printOut("Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(request.serial) slot \(request.slot) (PIN policy \(outcome.pinPolicy), touch policy \(outcome.touchPolicy.name))\(outcome.certificatePEM != nil ? " with a self-signed certificate (CN=\(CardProcedures.certificateName(role: role)))" : "")")
+        for note in outcome.notes { printOut("Note: \(note)") }
+        printOut(outcome.record.id)
     }
 
     static func copy(_ context: CLIContext, vault: Vault, keyID: String, serial serialText: String, slot slotText: String?,
-                     options: CardUnlockOptions) throws(TrustVaultError) {
-        let record = try vault.record(matching: keyID)
-        guard case .vault = record.location else {
-            throw .invalid("key \(record.id.prefix(12)) is already on a card (\(record.location)); keys cannot leave a card")
-        }
-        guard record.algorithm == .ecdsa else {
-            throw .unsupported("only P-256 (ecdsa) keys can be put on a PIV card; key \(record.id.prefix(12)) is \(record.algorithm)")
-        }
+                     policies: CardKeyPolicyOptions, options: CardUnlockOptions) throws(TrustVaultError) {
         let serial = try parseSerial(serialText)
-        let slot = try slotText.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
-        // Unlock first: a wrong passphrase must not cost a management-key attempt.
-        let key = try vault.unlock(record, passphrase: context.secrets.passphrase(for: .key(role: record.role)))
-        let session = try CardSecrets.openForChanges(context, serial: serial, options: options)
-        defer { (session.transport as? PCSCCard)?.disconnect(reset: true) }
-        if let existing = try session.slotPublicKey(slot) {
-            guard existing == record.publicKey else {
-                throw TrustVaultError(
-                    .alreadyExists, "slot \(slot) of card \(serial) already holds another key (\(existing.keyID.prefix(12))…)",
-                    recovery: "choose another --slot; trustvault never overwrites a key on a card")
-            }
-            printOut("Card \(serial) slot \(slot) already holds key \(record.id)")
-            printOut(record.id)
-            return
+        let slot = try parseSlot(slotText)
+        let outcome = try CardProcedures.copyKey(
+            keyID: keyID, serial: serial, slot: slot, pinPolicy: policies.pin, touchPolicy: policies.touch,
+            overwrite: policies.overwrite, vault: vault, env: context.cards(options))
+        if outcome.alreadyThere {
+            printOut("Card \(serial) slot \(slot) already holds key \(outcome.record.id)")
+        } else {
+            printOut("Copied \(outcome.record.role) key to card \(serial) slot \(slot) with its certificate (PIN policy \(outcome.pinPolicy))")
         }
-        try session.importP256(slot: slot, scalar: key.exportSecret(), pinPolicy: .once)
-        guard try session.slotPublicKey(slot) == record.publicKey else {
-            throw TrustVaultError(.verificationFailed, "card \(serial) does not report the imported key in slot \(slot)",
-                                  recovery: "do not rely on this card copy")
-        }
-        if let pem = record.certificatePEM, let der = pemDER(pem) {
-            try session.writeCertificate(slot: slot, der: der)
-        }
-        printOut("Copied \(record.role) key to card \(serial) slot \(slot)\(record.certificatePEM != nil ? " with its certificate" : "")")
-        printOut(record.id)
-    }
-
-    static func pemDER(_ pem: String) -> [UInt8]? {
-        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        return Data(base64Encoded: body).map(Array.init)
+        printOut(outcome.record.id)
     }
 }
 
@@ -390,10 +472,14 @@ extension TrustVault.Key {
 
         @OptionGroup var safety: CardSafetyOptions
 
+        @OptionGroup var policies: CardKeyPolicyOptions
+
+        func validate() throws { try policies.validate() }
+
         func run() throws {
             let context = CLIContext(global)
             let vault = try context.openVault()
-            try CardKeys.copy(context, vault: vault, keyID: keyID, serial: card, slot: slot, options: safety.unlock)
+            try CardKeys.copy(context, vault: vault, keyID: keyID, serial: card, slot: slot, policies: policies, options: safety.unlock)
         }
     }
 }
@@ -426,25 +512,11 @@ extension TrustVault.Key {
         func run() throws {
             let context = CLIContext(global)
             let vault = try context.openVault()
-            let gun = try KeyRole.normalise(role: role, gun: gun)
-            let serial = try parseSerial(card)
-            let slot = try slot.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
-            let (session, _) = try PIVCards.open(serial: serial)
-            defer { (session.transport as? PCSCCard)?.disconnect(reset: false) }
-            guard let publicKey = try session.slotPublicKey(slot) else {
-                throw TrustVaultError(.notFound, "card \(serial) has no key in slot \(slot)",
-                                      recovery: "check the slot with 'trustvault card status --serial \(serial)'")
-            }
-            var certificatePEM: String?
-            if let der = try session.readCertificate(slot: slot) {
-                guard (try? CardCertificate.publicKey(ofCertificate: der)) == publicKey else {
-                    throw TrustVaultError(.verificationFailed, "the certificate in slot \(slot) of card \(serial) is not for the slot's key",
-                                          recovery: "replace or delete the certificate on the card")
-                }
-                certificatePEM = PEMText.encode(type: "CERTIFICATE", der: der)
-            }
-            let record = try vault.addCardKey(publicKey: publicKey, role: role, gun: gun, certificatePEM: certificatePEM,
-                                              serial: String(serial), slot: slot.description)
+            let record = try CardProcedures.registerKey(serial: try parseSerial(card), slot: try parseSlot(slot), role: role, gun: gun,
+                                                        vault: vault, env: context.cards())
+            let certificatePEM = record.certificatePEM
+            let serial = card
+            let slot = try parseSlot(slot)
             printOut("Recorded the \(role) key on card \(serial) slot \(slot)\(certificatePEM != nil ? " with its certificate" : "")")
             printOut(record.id)
         }

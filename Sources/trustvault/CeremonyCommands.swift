@@ -62,7 +62,7 @@ extension TrustVault.Repo {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             let output = try ceremonies.initRepository(
                 gun: gun, rootKeyID: rootKey, timestampKeyFile: timestampKey, snapshotKeyFile: snapshotKey, out: out)
@@ -100,7 +100,7 @@ extension TrustVault.Repo {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             let output = try ceremonies.rotate(
                 gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
@@ -129,7 +129,7 @@ extension TrustVault.Root {
 
         func run() throws {
             let context = CLIContext(global)
-            CardSigners.shared.options = card.unlock
+            cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
             let bytes = try AtomicFile.read(file, kind: .metadata)
             let env = try SignedMetadata(parsing: bytes, name: file)
@@ -140,6 +140,7 @@ extension TrustVault.Root {
                 let prev = try SignedMetadata(parsing: try AtomicFile.read(previous, kind: .metadata), name: previous)
                 for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
             }
+            try requireWritableOutput(out ?? file, replacing: out == nil)
             let result = try ceremonies.signRoot(file: file, keyID: key)
             if let out {
                 try createOutputFile(result.bytes, at: out, mode: 0o644)

@@ -42,7 +42,10 @@ extension TrustVault.Key {
 
         @OptionGroup var safety: CardSafetyOptions
 
+        @OptionGroup var policies: CardKeyPolicyOptions
+
         func validate() throws {
+            try policies.validate()
             guard let algorithm = KeyAlgorithm(rawValue: algorithm) else {
                 throw ValidationError("--algorithm must be ecdsa, ed25519 or rsa, not '\(self.algorithm)'")
             }
@@ -58,10 +61,11 @@ extension TrustVault.Key {
             let gun = try KeyRole.normalise(role: role, gun: gun)
             if let card {
                 try CardKeys.generate(context, vault: vault, role: role, gun: gun, algorithm: algorithm,
-                                      serial: card, slot: slot, options: safety.unlock)
+                                      serial: card, slot: slot, policies: policies, options: safety.unlock)
                 return
             }
             if slot != nil { throw ValidationError("--slot needs --card") }
+            if policies.isGiven { throw ValidationError("--pin-policy, --touch-policy and --overwrite need --card") }
             let passphrase = try context.secrets.passphrase(for: .key(role: role), creating: true)
             let key = try PrivateKey.generate(algorithm)
             let record = try vault.add(key, role: role, gun: gun, passphrase: passphrase)

@@ -24,6 +24,7 @@ struct TrustVault: ParsableCommand {
             Inspect.self,
             Backup.self,
             Card.self,
+            Tuf.self,
         ])
 
     @OptionGroup var global: GlobalOptions
@@ -32,7 +33,7 @@ struct TrustVault: ParsableCommand {
     /// sysexits status.
     static func main() {
         // However the command ends, reset the cards it used so no PIN stays verified.
-        atexit { CardSigners.shared.closeAll() }
+        atexit { cliCardSigners.closeAll() }
         do {
             var command = try parseAsRoot()
             try command.run()

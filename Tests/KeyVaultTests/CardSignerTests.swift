@@ -39,8 +39,8 @@ struct CardSignerTests {
     @Test func cardKeysSignWithOnePINEntryPerCommand() throws {
         let dir = TemporaryDirectory("card-signer")
         try PCSCHarness.with(serials: [7_000_001]) { _ in
-            defer { CardSigners.shared.closeAll() }
             let (vault, r9c, r9a) = try prepare(dir, serial: 7_000_001)
+            defer { vault.cardSigners.closeAll() }
             let prompt = PINPrompt("24681357")
             let message = Array("{\"signed\":{\"_type\":\"Root\"}}".utf8)
             for record in [r9c, r9a, r9c] {
@@ -56,8 +56,8 @@ struct CardSignerTests {
     @Test func wrongPINThroughTheSignerReportsTriesLeft() throws {
         let dir = TemporaryDirectory("card-signer")
         try PCSCHarness.with(serials: [7_000_002]) { _ in
-            defer { CardSigners.shared.closeAll() }
             let (vault, r9c, _) = try prepare(dir, serial: 7_000_002)
+            defer { vault.cardSigners.closeAll() }
             let e = #expect(throws: TrustVaultError.self) {
                 _ = try vault.signer(for: r9c, secrets: SecretSource(environment: ["TRUSTVAULT_PIN": "11111111"]))
             }
@@ -70,8 +70,8 @@ struct CardSignerTests {
     @Test func missingCardIsNotFound() throws {
         let dir = TemporaryDirectory("card-signer")
         try PCSCHarness.with(serials: [7_000_003]) { h in
-            defer { CardSigners.shared.closeAll() }
             let (vault, r9c, _) = try prepare(dir, serial: 7_000_003)
+            defer { vault.cardSigners.closeAll() }
             h.stopCard(slot: 0)
             let e = #expect(throws: TrustVaultError.self) {
                 _ = try vault.signer(for: r9c, secrets: SecretSource(environment: ["TRUSTVAULT_PIN": "24681357"]))
@@ -84,8 +84,8 @@ struct CardSignerTests {
     @Test func ed25519CardKeySignsThroughTheVault() throws {
         let dir = TemporaryDirectory("card-signer")
         try PCSCHarness.with(serials: [7_000_004], emulatorArguments: ["--version", "5.7.1"]) { _ in
-            defer { CardSigners.shared.closeAll() }
             let vault = try Vault.create(at: dir.sub("vault"), profile: .interactive)
+            defer { vault.cardSigners.closeAll() }
             let (session, _) = try PIVCards.open(serial: 7_000_004)
             try session.authenticate(managementKey: SecretBytes(copying: PIVSession.factoryManagementKey), algorithm: .aes192)
             let pub = try session.generateEd25519(slot: .keyManagement)

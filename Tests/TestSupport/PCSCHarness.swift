@@ -55,6 +55,37 @@ public final class PCSCHarness: @unchecked Sendable {
 
     public static var emulatorPath: String { productsDirectory.appendingPathComponent("piv-emulator").path }
 
+    /// The package root (two levels above this file).
+    public static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// `ykman` from the project venv (`Scripts/install-python-tools.sh`), if installed.
+    public static var ykmanPath: String? {
+        let p = packageRoot + "/.venv-tools/bin/ykman"
+        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+    }
+
+    /// OpenSC's PKCS#11 module (Debian package opensc-pkcs11), if installed.
+    public static var openscModule: String? {
+        ["/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so", "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"]
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// The emulated card's saved state (PIN tries, keys …), read straight from its state file: an
+    /// observer that sends nothing to the card, so it cannot change a counter.
+    public func cardState(slot: Int = 0) throws -> [String: Any] {
+        guard let (card, _) = cards[slot] else { throw TrustVaultError(.notFound, "no card in slot \(slot)") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: card.stateFile))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// (PIN tries left, PUK tries left) from the card's state file.
+    public func tries(slot: Int = 0) throws -> (pin: Int, puk: Int) {
+        let s = try cardState(slot: slot)
+        return ((s["pinTriesLeft"] as? Int) ?? -1, (s["pukTriesLeft"] as? Int) ?? -1)
+    }
+
     /// What is missing for these tests on this machine (empty when everything is there).
     public static var missingPeers: [String] {
         var missing: [String] = []
@@ -167,15 +198,17 @@ public final class PCSCHarness: @unchecked Sendable {
         let state = stateFile ?? workDirectory + "/card-\(serial).json"
         let log = workDirectory + "/card-\(serial)-\(slot).log"
         let port = basePort + UInt16(slot)
+        let t0 = Date()
+        defer { Self.trace("card \(serial) in slot \(slot) up after \(Date().timeIntervalSince(t0))") }
         let p = try Spawned(Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
                             log: workDirectory + "/card-\(serial)-\(slot).stderr")
         let card = Card(slot: slot, reader: readerName(slot: slot), port: port, serial: serial, stateFile: state, logFile: log, pid: p.pid)
         cards[slot] = (card, p)
         do {
-            try waitForCard(slot: slot, present: true, timeout: ownsDaemon ? 10 : 3)
-        } catch where !ownsDaemon {
-            // A reused pcscd can keep a vpcd slot busy after a card vanished mid-command; a
-            // second connection attempt gets through once vpcd has noticed.
+            try waitForCard(slot: slot, present: true, timeout: 1)
+        } catch {
+            // pcscd can keep a vpcd slot busy after a card vanished mid-command; a second
+            // connection attempt gets through once vpcd has noticed.
             p.terminate()
             let again = try Spawned(Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
                                     log: workDirectory + "/card-\(serial)-\(slot).stderr")

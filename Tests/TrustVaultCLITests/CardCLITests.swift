@@ -62,7 +62,7 @@ struct CardCLITests {
             expectFailure(
                 try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)],
                           env: ["TRUSTVAULT_MANAGEMENT_KEY": "010203040506070801020304050607080102030405060708"]),
-                status: 1, mentioning: "factory management key", vault: v, before: before)
+                status: 1, mentioning: "factory", vault: v, before: before)
             // A factory value as the new PIN is refused before anything changes.
             var weak = Self.newValues
             weak["TRUSTVAULT_NEW_PIN"] = "123456"
@@ -103,7 +103,7 @@ struct CardCLITests {
             #expect(toAES.status == 0, "\(toAES)")
             #expect(try v.run(["card", "status"]).stdout.contains("Management key:  AES-256"))
             let gen = try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)],
-                                env: ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "5A", count: 32)])
+                                env: ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "5A", count: 32), "TRUSTVAULT_PIN": "24681357"])
             #expect(gen.status == 0, "\(gen)")
         }
     }
@@ -228,7 +228,7 @@ struct CardCLITests {
 
     @Test func ed25519KeyOnAFirmware57Card() throws {
         let v = try CLIVault()
-        try PCSCHarness.with(serials: [Self.serial], emulatorArguments: ["--version", "5.7.1"]) { _ in
+        try PCSCHarness.with(serials: [Self.serial], emulatorArguments: ["--version", "5.7.1"]) { h in
             let status = try v.run(["card", "status"])
             #expect(status.stdout.contains("Firmware:        5.7.1") && status.stdout.contains("Management key:  AES-192, FACTORY DEFAULT"), "\(status)")
             let gen = try v.run(["key", "generate", "--role", "targets/releases", "--card", String(Self.serial), "--algorithm", "ed25519",
@@ -236,7 +236,21 @@ struct CardCLITests {
             #expect(gen.status == 0, "\(gen)")
             let list = try v.run(["key", "list", "--json"])
             #expect(list.stdout.contains("\"algorithm\":\"ed25519\""), "\(list.stdout)")
-            #expect(try v.run(["card", "status"]).stdout.contains("Slot 9c:         Ed25519 key \(gen.lastLine)"))
+            let status2 = try v.run(["card", "status"])
+            #expect(status2.stdout.contains("Slot 9c:         Ed25519 key \(gen.lastLine)"))
+            // Its slot certificate (Ed25519, signed on the card) is there for the standard tools.
+            #expect(status2.stdout.contains("certificate CN=targets/releases"), "\(status2.stdout)")
+            let cert = try Run.program(try requireTool("yubico-piv-tool", package: "yubico-piv-tool"),
+                                       ["-r", h.readerName(slot: 0), "-a", "read-certificate", "-s", "9c"])
+            #expect(cert.status == 0, "\(cert)")
+            let file = v.dir.sub("ed.pem")
+            try cert.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+            let openssl = try requireTool("openssl", package: "openssl")
+            let text = try Run.program(openssl, ["x509", "-in", file, "-noout", "-text"])
+            #expect(text.stdout.contains("ED25519"), "\(text.stdout)")
+            // Self-signed by the card key: openssl checks the signature with the certificate's own key.
+            let verify = try Run.program(openssl, ["verify", "-no_check_time", "-check_ss_sig", "-partial_chain", "-CAfile", file, file])
+            #expect(verify.status == 0, "\(verify)")
         }
     }
 }

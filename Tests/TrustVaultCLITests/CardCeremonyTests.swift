@@ -81,8 +81,10 @@ struct CardCeremonyTests {
             let seconds = Date().timeIntervalSince(started)
             #expect(sign.status == 0, "\(sign)")
             let apdus = try commands().dropFirst(logBefore)
-            // After the VERIFY, the signature is exactly one GENERAL AUTHENTICATE exchange.
-            let afterVerify = apdus.drop { !$0.hasPrefix("C: 00 20 00 80 (14 bytes) -> 9000") }.dropFirst()
+            // After the (last) VERIFY — sent without a trailing Le, and again right before the
+            // signature for a PIN-always root key — the signature is one GENERAL AUTHENTICATE.
+            let lastVerify = try #require(apdus.lastIndex { $0.hasPrefix("C: 00 20 00 80 (13 bytes) -> 9000") }, "\(apdus)")
+            let afterVerify = apdus[apdus.index(after: lastVerify)...]
             #expect(afterVerify.filter { $0.contains(" 87 ") }.count == 1, "\(apdus)")
             print(String(format: "card root sign: %d APDUs for the whole command, %d GENERAL AUTHENTICATE, %.0f ms",
                          apdus.count, apdus.filter { $0.hasPrefix("C: 00 87") }.count, seconds * 1000))

@@ -169,12 +169,14 @@ public struct Ceremonies: Sendable {
         let timestampKey = try Self.readServerKey(timestampKeyFile, role: "timestamp")
         let serverSnapshot = try snapshotKeyFile.map { (f: String) throws(TrustVaultError) -> TUFKey in try Self.readServerKey(f, role: "snapshot") }
 
-        let rootSigner = try vault.signer(for: rootRecord, secrets: secrets)
         let targetsKey = try PrivateKey.generate(.ecdsa)
         let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
         let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
         let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
         let exportPass = try secrets.passphrase(for: .export, creating: true)
+        // The root signer last: for a card key this verifies the PIN, which must not be spent
+        // before everything that can fail without the card has been checked.
+        let rootSigner = try vault.signer(for: rootRecord, secrets: secrets)
 
         let snapshotTUFKey: TUFKey
         if let serverSnapshot {
@@ -223,8 +225,6 @@ public struct Ceremonies: Sendable {
         switch role {
         case .targets:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
-            let rootSigners = try rootSigners(root, gun: gun)
-            let snap = try snapshotSigner(root)
             var newKey: PrivateKey
             var created = false
             if let newKeyID {
@@ -245,6 +245,10 @@ public struct Ceremonies: Sendable {
             }
             let pass = created ? try secrets.passphrase(for: .key(role: "targets"), creating: true) : nil
             let exportPass = try secrets.passphrase(for: .export, creating: true)
+            // Root (possibly card) signers after every check and passphrase: no PIN try is spent
+            // on a command that fails for another reason.
+            let rootSigners = try rootSigners(root, gun: gun)
+            let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
             try write(result, to: out, output: &output)
             try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
@@ -261,9 +265,9 @@ public struct Ceremonies: Sendable {
                 throw .invalid("key \(rec.id.prefix(12)) already is \(gun)'s root key")
             }
             // The old root key may be held by someone else: they add their signature with 'root sign'.
-            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
-            let newSigner = try vault.signer(for: rec, secrets: secrets)
             let snap = try snapshotSigner(root)
+            let newSigner = try vault.signer(for: rec, secrets: secrets)
+            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
             result = try Transitions.rotateRoot(current: current, newRoot: newSigner, oldRootSigners: oldSigners, snapshotSigner: snap, now: now)
             try write(result, to: out, output: &output)
         case .snapshot:
@@ -411,6 +415,12 @@ public struct Ceremonies: Sendable {
         let rec = try vault.record(matching: keyID)
         guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
         let summary = Self.describeRoot(env0, root: root)
+        // Membership is checked on the record's public key, before a card PIN is spent.
+        guard root.keys.values.contains(where: { $0.isCertificate && (try? $0.canonicalID()) == rec.publicKey.keyID }) else {
+            throw .invalid(
+                "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
+                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.joined(separator: ", "))")
+        }
         let signer = try vault.signer(for: rec, secrets: secrets)
         guard let id = Transitions.rootKeyID(for: signer, in: root) else {
             throw .invalid(

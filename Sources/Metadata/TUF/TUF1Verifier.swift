@@ -1,0 +1,282 @@
+internal import TrustCore
+internal import Foundation
+
+extension TUF1 {
+    /// What a TUF 1.0 client would do with a repository directory, offline: from a trusted root
+    /// through the chain of `N.root.json`, then timestamp → snapshot → targets → delegations,
+    /// checking signatures and thresholds, versions, hashes and lengths, expiry, and the target
+    /// files themselves. Every problem is named; checking continues past a problem where it can.
+    public struct Verifier {
+        public struct Report: Sendable {
+            public var passed: [String] = []
+            public var warnings: [String] = []
+            public var problems: [String] = []
+            public var isValid: Bool { problems.isEmpty }
+        }
+
+        public let layout: Layout
+        public let now: TUFTime
+        /// File names already checked on the client's path (the rest are checked as copies).
+        private var checkedFiles: Set<String> = []
+        /// Each role's keys and threshold, as the walk found them.
+        private var roleKeys: [String: (keys: [String: Key], threshold: Int)] = [:]
+
+        public init(directory: String, now: TUFTime = .now()) {
+            layout = Layout(directory)
+            self.now = now
+        }
+
+        /// `trustedRoot`: bytes of a root the caller trusts (`--root`); without it `1.root.json`
+        /// is the trust anchor (trust on first use), checked against its own keys.
+        public mutating func verify(trustedRoot: [UInt8]? = nil) -> Report {
+            checkedFiles = []
+            roleKeys = [:]
+            var r = Report()
+            var root: Root
+            var rootEnv: Envelope
+            do {
+                let versions = try layout.rootVersions()
+                guard let first = versions.first else {
+                    r.problems.append("no N.root.json in \(layout.metadataDir)")
+                    return r
+                }
+                if let trustedRoot {
+                    rootEnv = try Envelope(parsing: trustedRoot, name: "the trusted root (--root)")
+                    root = try Root(rootEnv.signed, name: "the trusted root (--root)")
+                    r.passed.append("trusted root: version \(root.version) (--root)")
+                } else {
+                    rootEnv = try Envelope.load(layout.rootPath(first))
+                    root = try Root(rootEnv.signed, name: layout.rootPath(first))
+                    if root.version != first {
+                        r.problems.append("\(layout.rootPath(first)): its version is \(root.version), the file name says \(first)")
+                    }
+                    if let p = thresholdProblem(rootEnv, role: root.role("root"), keys: root.keys, name: "\(first).root.json", what: "its own root keys") {
+                        r.problems.append(p)
+                    } else {
+                        r.passed.append("\(first).root.json: signed by its root keys (trust on first use; pass --root to pin a root)")
+                    }
+                }
+            } catch {
+                r.problems.append(error.message)
+                return r
+            }
+
+            // The chain of roots.
+            var next = root.version + 1
+            while AtomicFile.exists(layout.rootPath(next)) {
+                let name = "\(next).root.json"
+                do {
+                    let env = try Envelope.load(layout.rootPath(next))
+                    let newRoot = try Root(env.signed, name: name)
+                    var ok = true
+                    if newRoot.version != next {
+                        r.problems.append("\(name): its version is \(newRoot.version), the file name says \(next)")
+                        ok = false
+                    }
+                    if let p = thresholdProblem(env, role: root.role("root"), keys: root.keys, name: name, what: "the keys of root version \(root.version)") {
+                        r.problems.append(p)
+                        ok = false
+                    }
+                    if let p = thresholdProblem(env, role: newRoot.role("root"), keys: newRoot.keys, name: name, what: "its own root keys") {
+                        r.problems.append(p)
+                        ok = false
+                    }
+                    guard ok else {
+                        r.problems.append("a client stops at root version \(root.version): \(name) is not trusted")
+                        break
+                    }
+                    r.passed.append("\(name): signed by root version \(root.version)'s keys and by its own")
+                    root = newRoot
+                    rootEnv = env
+                } catch {
+                    r.problems.append(error.message)
+                    break
+                }
+                next += 1
+            }
+            if root.expires <= now {
+                r.problems.append("root version \(root.version) expired on \(root.expires.display)")
+            } else {
+                r.passed.append("root version \(root.version): expires \(root.expires.display)")
+                if root.expires <= now.adding(days: 30) {
+                    r.warnings.append("root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'")
+                }
+            }
+
+            // timestamp
+            guard let ts = load(role: "timestamp", version: nil, report: &r) else { return r }
+            checkSigned(ts, role: "timestamp", keys: root.keys(of: "timestamp"), threshold: root.role("timestamp").threshold, report: &r)
+            guard let snapInfo = ts.signed["meta"]?["snapshot.json"], let snapVersion = snapInfo["version"]?.intValue else {
+                r.problems.append("timestamp.json: no meta entry for snapshot.json")
+                return r
+            }
+
+            // snapshot
+            let snapVersionInName = root.consistentSnapshot ? snapVersion : nil
+            guard let snap = load(role: "snapshot", version: snapVersionInName, report: &r, info: snapInfo) else { return r }
+            checkSigned(snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r,
+                        file: root.consistentSnapshot ? "\(snapVersion).snapshot.json" : nil)
+            if snap.version != snapVersion {
+                r.problems.append("snapshot.json: version \(snap.version ?? 0), timestamp.json says \(snapVersion)")
+            }
+            guard let meta = snap.signed["meta"]?.objectValue else {
+                r.problems.append("snapshot.json: no \"meta\" object")
+                return r
+            }
+
+            // targets and delegations, walked from the top.
+            var visited: Set<String> = []
+            var queue: [(name: String, keys: [String: Key], role: RoleKeys, parent: Delegation?)] = [
+                ("targets", root.keys(of: "targets"), root.role("targets"), nil)
+            ]
+            while !queue.isEmpty {
+                let item = queue.removeFirst()
+                guard !visited.contains(item.name) else { continue }
+                visited.insert(item.name)
+                let fileName = item.name + ".json"
+                guard let info = meta.first(where: { $0.key == fileName })?.value, let v = info["version"]?.intValue else {
+                    r.problems.append("snapshot.json: no meta entry for \(fileName)")
+                    continue
+                }
+                guard let env = load(role: item.name, version: root.consistentSnapshot ? v : nil, report: &r, info: info) else { continue }
+                let file = root.consistentSnapshot ? "\(v).\(fileName)" : fileName
+                checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, file: file)
+                if env.version != v { r.problems.append("\(fileName): version \(env.version ?? 0), snapshot.json says \(v)") }
+                checkTargets(env, name: fileName, delegation: item.parent, consistent: root.consistentSnapshot, report: &r)
+                do {
+                    let d = try delegations(env.signed, name: fileName)
+                    for del in d.roles {
+                        var keys: [String: Key] = [:]
+                        for id in del.role.keyIDs { keys[id] = d.keys[id] }
+                        queue.append((del.name, keys, del.role, del))
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+            for m in meta where m.key.hasSuffix(".json") && !visited.contains(String(m.key.dropLast(5))) {
+                r.warnings.append("snapshot.json lists \(m.key), which no targets metadata delegates to")
+            }
+            checkCopies(report: &r)
+            return r
+        }
+
+        private mutating func load(role: String, version: Int64?, report r: inout Report, info: JSONValue? = nil) -> Envelope? {
+            let path = version.map { layout.path(role: role, version: $0) } ?? layout.path(role: role)
+            let name = AtomicFile.fileName(of: path)
+            checkedFiles.insert(name)
+            guard AtomicFile.exists(path) else {
+                r.problems.append("\(name) is missing from \(layout.metadataDir)")
+                return nil
+            }
+            do {
+                let bytes = try AtomicFile.read(path, kind: .metadata)
+                if let info, let p = checkFileInfo(info, bytes: bytes) { r.problems.append("\(name): \(p)") }
+                let env = try Envelope(parsing: bytes, name: name)
+                _ = try commonFields(env.signed, type: role == "timestamp" || role == "snapshot" ? role : "targets", name: name)
+                return env
+            } catch {
+                r.problems.append(error.message)
+                return nil
+            }
+        }
+
+        private mutating func checkSigned(
+            _ env: Envelope, role: String, keys: [String: Key], threshold: Int, report r: inout Report, file: String? = nil
+        ) {
+            roleKeys[role] = (keys, threshold)
+            let name = file ?? role + ".json"
+            if let p = thresholdProblem(env, role: RoleKeys(keyIDs: Array(keys.keys), threshold: threshold), keys: keys, name: name, what: "the \(role) role's keys") {
+                r.problems.append(p)
+            } else {
+                r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
+            }
+            if let e = env.expires, e <= now {
+                r.problems.append("\(name) version \(env.version ?? 0) expired on \(e.display)")
+            } else if let e = env.expires, role != "timestamp", e <= now.adding(days: 7) {
+                r.warnings.append("\(name) expires on \(e.display), within 7 days: run 'trustvault tuf refresh'")
+            }
+        }
+
+        private func checkTargets(_ env: Envelope, name: String, delegation: Delegation?, consistent: Bool, report r: inout Report) {
+            guard let targets = env.signed["targets"]?.objectValue else {
+                r.problems.append("\(name): no \"targets\" object")
+                return
+            }
+            for t in targets {
+                if let delegation, !delegation.covers(t.key) {
+                    r.problems.append("\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
+                }
+                guard t.value["length"]?.intValue != nil, let hashes = t.value["hashes"]?.objectValue, !hashes.isEmpty else {
+                    r.problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
+                    continue
+                }
+                var path = layout.targetsDir + "/" + t.key
+                if consistent, let sha = t.value["hashes"]?["sha256"]?.stringValue {
+                    let dir = AtomicFile.parent(of: path)
+                    path = dir + "/" + sha + "." + AtomicFile.fileName(of: path)
+                }
+                guard AtomicFile.exists(path) else {
+                    r.warnings.append("\(name): target file \(t.key) is not in \(layout.targetsDir) (served elsewhere?)")
+                    continue
+                }
+                do {
+                    if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path, kind: TUF1.targetFile)) {
+                        r.problems.append("target \(t.key) (\(path)): \(p)")
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+        }
+
+        /// Every other non-root file in metadata/ (older versions, unversioned copies) must still
+        /// carry valid signatures of its role's current keys: a changed file is named, even one no
+        /// client fetches today.
+        private func checkCopies(report r: inout Report) {
+            guard let names = try? AtomicFile.list(layout.metadataDir) else { return }
+            for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix("root.json") && !checkedFiles.contains(name) {
+                var role = String(name.dropLast(5))
+                if let dot = role.firstIndex(of: "."), Int64(role[..<dot]) != nil { role = String(role[role.index(after: dot)...]) }
+                guard let rk = roleKeys[role] else {
+                    r.warnings.append("\(name): no role \(role) in this repository")
+                    continue
+                }
+                do {
+                    let env = try Envelope.load(layout.metadataDir + "/" + name)
+                    let ids = Array(rk.keys.keys)
+                    guard let p = thresholdProblem(env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
+                                                   name: name, what: "the \(role) role's keys") else { continue }
+                    let valid = env.validKeyIDs(ids, keys: rk.keys)
+                    if env.signatures.contains(where: { rk.keys[$0.keyID] != nil && !valid.contains($0.keyID) }) {
+                        r.problems.append(p + " (a copy clients may fetch)")
+                    } else {
+                        r.warnings.append("\(name): signed by keys the \(role) role no longer lists (an older version, from before a key rotation?)")
+                    }
+                } catch {
+                    r.problems.append(error.message)
+                }
+            }
+        }
+
+        /// A message when fewer than `role.threshold` of `role`'s keys signed `env`; nil when met.
+        func thresholdProblem(_ env: Envelope, role: RoleKeys, keys: [String: Key], name: String, what: String) -> String? {
+            let valid = env.validKeyIDs(role.keyIDs, keys: keys)
+            guard valid.count < role.threshold else { return nil }
+            let missing = role.keyIDs.filter { !valid.contains($0) }.map { String($0.prefix(12)) }
+            let bad = env.signatures.filter { role.keyIDs.contains($0.keyID) && !valid.contains($0.keyID) }.map { String($0.keyID.prefix(12)) }
+            var text = "\(name): \(valid.count) valid signature(s) from \(what), \(role.threshold) required"
+            if !bad.isEmpty { text += "; signature(s) that do not verify (file changed after signing?): \(bad.joined(separator: ", "))" }
+            if !missing.isEmpty { text += "; not signed by: \(missing.joined(separator: ", "))" }
+            return text
+        }
+    }
+}
+
+extension TUF1.Envelope {
+    /// Where `role`'s threshold stands: valid signatures among its keys.
+    public func thresholdStatus(_ role: TUF1.RoleKeys, keys: [String: TUF1.Key]) -> (valid: Int, threshold: Int, missing: [String]) {
+        let valid = validKeyIDs(role.keyIDs, keys: keys)
+        return (valid.count, role.threshold, role.keyIDs.filter { !valid.contains($0) })
+    }
+}
