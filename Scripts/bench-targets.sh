@@ -85,6 +85,8 @@ sed 's/^/    /' "$WORK/out.txt"
 measure "trustvault repo rotate targets (verify+re-sign)" \
   "$TV" --vault "$WORK/vault" repo rotate "$GUN" targets --current "$WORK/current" --out "$WORK/rotated"
 measure "trustvault verify (re-signed root+targets)" "$TV" verify "$WORK/rotated" --gun "$GUN"
+measure "trustvault inspect (docker view, N tags)" "$TV" inspect "$WORK/current" --gun "$GUN"
+measure "trustvault inspect --json (N tags)" "$TV" inspect "$WORK/current" --gun "$GUN" --json
 # notary needs the root key for a targets rotation: hand it over with notary's own key import.
 notary -s "$S" -d "$WORK/notary" key import "$WORK/root.pem" --role root </dev/null >/dev/null 2>&1
 notary -s "$S" -d "$WORK/notary" list "$GUN" >/dev/null

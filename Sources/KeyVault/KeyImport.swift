@@ -37,6 +37,9 @@ extension Vault {
     /// - Returns: the outcome; when ``KeyImportOutcome/refusals`` is not empty nothing was imported.
     /// - Throws: only for failures outside the inputs (no passphrase for sealing, the vault
     ///   cannot be written); the vault is then unchanged as well.
+    /// The most new keys one import seals (each is one Argon2id run).
+    public static let maximumKeysPerImport = 256
+
     public func importKeys(
         from paths: [String], defaults: KeyImportDefaults = KeyImportDefaults(), secrets: SecretSource,
         now: Date = Date()
@@ -78,6 +81,13 @@ extension Vault {
             }
         }
         guard !toAdd.isEmpty else { return outcome }
+        // Each new key costs one Argon2id sealing (about a second at the default profile): a
+        // count from the input is bounded before any of that work starts.
+        guard toAdd.count <= Self.maximumKeysPerImport else {
+            throw .invalid(
+                "\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""): \(toAdd.count) new keys in one import; trustvault imports at most \(Self.maximumKeysPerImport) at a time",
+                recovery: "import the key files in smaller groups")
+        }
 
         // Seal everything before taking the lock (Argon2id is slow); one passphrase per role.
         var sealingPassphrases: [String: Passphrase] = [:]

@@ -1,158 +1,179 @@
-public import TrustCore
+internal import TrustCore
 internal import Formats
 internal import X509
 
-/// What `docker trust inspect --pretty` shows for a repository, plus expiries and warnings.
-public struct InspectReport: Sendable {
+extension TargetEntry {
+    /// Hex SHA-256 (the image manifest digest for docker); empty without one, as docker prints it.
+    public var digest: String { meta.hashes["sha256"].map { Hex.encode($0) } ?? "" }
+}
+
+/// What `docker trust inspect [--pretty] NAME` shows, computed from a ``VerifiedRepository`` with
+/// docker/cli's rules (`cli/command/trust`): a tag is listed only when `targets` or
+/// `targets/releases` signed it ("released"); its signers are the other roles that signed the
+/// same digest, or "Repo Admin" when none did; the signers table lists every declared delegation
+/// but `targets/releases`, with canonical key IDs; the administrative keys are the IDs root.json
+/// lists for targets and root.
+public struct DockerTrustView: Sendable {
     public struct SignedTag: Sendable, Hashable {
         public var tag: String
-        /// Hex SHA-256 of the target (the image manifest digest for docker).
         public var digest: String
-        /// "Repo Admin" for targets and targets/releases, else the signer (delegation) name.
+        /// Signer names in notary's walk order; empty means only the repository key ("Repo Admin").
         public var signers: [String]
     }
-    public struct Signer: Sendable, Hashable {
-        public var name: String
-        public var role: String
-        /// Canonical key IDs.
-        public var keys: [String]
-        public var threshold: Int
-        public var paths: [String]
-    }
-    public struct Expiry: Sendable, Hashable {
-        public var role: String
-        public var version: Int
-        public var expires: TUFTime
-    }
 
-    public var gun: String
+    /// The name docker prints: GUN, or GUN:TAG.
+    public var name: String
     public var signedTags: [SignedTag] = []
-    public var signers: [Signer] = []
-    /// Canonical IDs of the targets ("Repository Key") and root keys.
-    public var repositoryKeys: [String] = []
-    public var rootKeys: [String] = []
-    public var rootThreshold = 1
-    public var snapshotKeys: [String] = []
-    public var timestampKeys: [String] = []
-    public var expiries: [Expiry] = []
-    public var warnings: [String] = []
+    /// Signer name → canonical key IDs in the delegation's key order.
+    public var signers: [(name: String, keys: [String])] = []
+    public var rootKeyIDs: [String]
+    public var repositoryKeyIDs: [String]
 
-    /// Builds the report; structural problems become warnings, not errors (use `verify` for those).
-    public init(_ set: MetadataSet, now: TUFTime = .now()) throws(TrustVaultError) {
-        gun = set.gun
-        let (_, root) = try set.root()
-        rootKeys = root.keys(of: .root).map(\.displayID)
-        rootThreshold = root.role(.root).threshold
-        repositoryKeys = root.keys(of: .targets).map(\.displayID)
-        snapshotKeys = root.keys(of: .snapshot).map(\.displayID)
-        timestampKeys = root.keys(of: .timestamp).map(\.displayID)
-        expiries.append(Expiry(role: "root", version: root.version, expires: root.expires))
-        for key in root.keys(of: .root) {
-            if let leaf = try? key.certificates().first {
-                expiries.append(Expiry(role: "root certificate \(key.displayID.prefix(12))", version: 0, expires: TUFTime(leaf.notValidAfter)))
+    public init(_ repo: VerifiedRepository, tag: String? = nil) {
+        name = tag.map { repo.gun + ":" + $0 } ?? repo.gun
+        rootKeyIDs = repo.root.role(.root).keyIDs
+        repositoryKeyIDs = repo.root.role(.targets).keyIDs
+        func isReleased(_ role: String) -> Bool { role == "targets" || role == "targets/releases" }
+        func signerName(_ role: String) -> String {
+            isReleased(role) ? "Repo Admin" : String(role.dropFirst("targets/".count))
+        }
+        struct Key: Hashable { var tag: String, digest: String }
+        var released: [Key: [String]] = [:]
+        for (role, t) in repo.roles where isReleased(role) {
+            for e in t.targets where tag == nil || e.name == tag { released[Key(tag: e.name, digest: e.digest)] = [] }
+        }
+        for (role, t) in repo.roles where !isReleased(role) {
+            for e in t.targets where tag == nil || e.name == tag {
+                let key = Key(tag: e.name, digest: e.digest)
+                if released[key] != nil { released[key]?.append(signerName(role)) }
             }
         }
-        var tags: [String: SignedTag] = [:]
-        func add(_ t: Targets, signer: String) {
-            for e in t.targets {
-                let digest = e.meta.hashes["sha256"].map { Hex.encode($0) } ?? ""
-                var tag = tags[e.name] ?? SignedTag(tag: e.name, digest: digest, signers: [])
-                if !tag.signers.contains(signer) { tag.signers.append(signer) }
-                tags[e.name] = tag
-            }
+        signedTags = released.map { SignedTag(tag: $0.key.tag, digest: $0.key.digest, signers: $0.value) }
+            .sorted { NaturalOrder.less($0.tag, $1.tag) || ($0.tag == $1.tag && $0.digest < $1.digest) }
+        var byName: [String: [String]] = [:]
+        var order: [String] = []
+        for (d, keys) in repo.delegations where d.name != "targets/releases" {
+            let n = signerName(d.name)
+            if byName[n] == nil { order.append(n) }
+            byName[n] = keys.map(\.displayID)
         }
-        if let (_, targets) = try set.targets() {
-            expiries.append(Expiry(role: "targets", version: targets.version, expires: targets.expires))
-            add(targets, signer: "Repo Admin")
-            for d in targets.delegations {
-                let name = d.name == "targets/releases" ? "releases" : String(d.name.dropFirst("targets/".count))
-                let keys = d.keyIDs.compactMap { targets.delegationKeys[$0]?.displayID }
-                if d.name != "targets/releases" {
-                    signers.append(Signer(name: name, role: d.name, keys: keys, threshold: d.threshold, paths: d.paths))
-                }
-                if let (_, dt) = try? set.targets(d.name) {
-                    expiries.append(Expiry(role: d.name, version: dt.version, expires: dt.expires))
-                    add(dt, signer: d.name == "targets/releases" ? "Repo Admin" : name)
-                }
-            }
-        } else {
-            warnings.append("targets.json is missing")
-        }
-        for role in ["snapshot", "timestamp"] {
-            if let env = try? set.envelope(role),
-                let m = try? MetaListing(json: env.signed, type: role == "snapshot" ? "Snapshot" : "Timestamp", name: role)
-            {
-                expiries.append(Expiry(role: role, version: m.version, expires: m.expires))
-            }
-        }
-        signedTags = tags.values.sorted { $0.tag.utf8.lexicographicallyPrecedes($1.tag.utf8) }
-        for e in expiries {
-            if e.expires <= now {
-                warnings.append("\(e.role) expired on \(e.expires.display)")
-            } else if e.role != "timestamp", e.expires <= now.adding(seconds: Verifier.warningSeconds) {
-                warnings.append("\(e.role) expires on \(e.expires.display), within 6 months")
-            }
-        }
+        signers = order.map { ($0, byName[$0] ?? []) }
     }
 
-    /// The text `docker trust inspect --pretty` prints, plus expiries and warnings.
+    /// Byte for byte what `docker trust inspect --pretty NAME` prints.
     public var pretty: String {
-        func table(_ header: [String], _ rows: [[String]]) -> String {
-            var widths = header.map(\.count)
-            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-            func line(_ r: [String]) -> String {
-                var s = ""
-                for (i, c) in r.enumerated() {
-                    s += i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 3)
-                }
-                return s + "\n"
-            }
-            return line(header) + rows.map(line).joined()
-        }
-        var out = "\nSignatures for \(gun)\n\n"
+        var out = ""
         if signedTags.isEmpty {
-            out += "No signatures for \(gun)\n"
+            out += "\nNo signatures for \(name)\n\n"
         } else {
-            out += table(["SIGNED TAG", "DIGEST", "SIGNERS"], signedTags.map { [$0.tag, $0.digest, $0.signers.joined(separator: ", ")] })
+            out += "\nSignatures for \(name)\n\n"
+            out += GoTabWriter.table(
+                ["SIGNED TAG", "DIGEST", "SIGNERS"],
+                signedTags.map {
+                    [$0.tag, $0.digest, $0.signers.isEmpty ? "(Repo Admin)" : $0.signers.sorted(by: goLess).joined(separator: ", ")]
+                })
         }
         if !signers.isEmpty {
-            out += "\nList of signers and their keys for \(gun)\n\n"
-            out += table(["SIGNER", "KEYS"], signers.map { [$0.name, $0.keys.map { String($0.prefix(12)) }.joined(separator: ", ")] })
+            out += "\nList of signers and their keys for \(name)\n\n"
+            out += GoTabWriter.table(
+                ["SIGNER", "KEYS"],
+                signers.sorted { NaturalOrder.less($0.name, $1.name) }.map {
+                    [$0.name, $0.keys.sorted(by: goLess).map { String($0.prefix(12)) }.joined(separator: ", ")]
+                })
         }
-        out += "\nAdministrative keys for \(gun)\n\n"
-        out += "  Repository Key:\t\(repositoryKeys.joined(separator: ", "))\n"
-        out += "  Root Key:\t\(rootKeys.joined(separator: ", "))"
-        out += rootThreshold > 1 ? " (threshold \(rootThreshold))\n" : "\n"
-        out += "\nExpiries\n\n"
-        out += table(["ROLE", "VERSION", "EXPIRES"], expiries.map { [$0.role, $0.version > 0 ? String($0.version) : "-", $0.expires.display] })
-        if !warnings.isEmpty {
-            out += "\nWarnings\n\n" + warnings.map { "  ! \($0)\n" }.joined()
-        }
+        out += "\nAdministrative keys for \(name)\n\n"
+        out += "  Repository Key:\t\(repositoryKeyIDs.sorted(by: goLess).joined(separator: ", "))\n"
+        out += "  Root Key:\t\(rootKeyIDs.sorted(by: goLess).joined(separator: ", "))\n"
         return out
     }
 
-    /// A JSON document for scripts.
-    public var json: JSONValue {
-        .obj([
-            "gun": .string(gun),
-            "signedTags": .array(signedTags.map {
-                .obj(["tag": .string($0.tag), "digest": .string($0.digest), "signers": .array($0.signers.map { .string($0) })])
-            }),
-            "signers": .array(signers.map {
-                .obj([
-                    "name": .string($0.name), "role": .string($0.role), "keys": .array($0.keys.map { .string($0) }),
-                    "threshold": .integer(Int64($0.threshold)), "paths": .array($0.paths.map { .string($0) }),
-                ])
-            }),
-            "administrativeKeys": .obj([
-                "repository": .array(repositoryKeys.map { .string($0) }), "root": .array(rootKeys.map { .string($0) }),
-                "rootThreshold": .integer(Int64(rootThreshold)),
-                "snapshot": .array(snapshotKeys.map { .string($0) }), "timestamp": .array(timestampKeys.map { .string($0) }),
-            ]),
-            "expiries": .array(expiries.map {
-                .obj(["role": .string($0.role), "version": .integer(Int64($0.version)), "expires": .string($0.expires.rfc3339)])
-            }),
-            "warnings": .array(warnings.map { .string($0) }),
-        ])
+    /// Byte for byte what `docker trust inspect NAME` prints (a one-element JSON array, indented
+    /// by four spaces as Go's `json.Indent`, with a final newline).
+    public var json: String {
+        func str(_ s: String) -> String { String(decoding: JSONValue.goHTMLEscaped(JSONValue.string(s).canonicalBytes), as: UTF8.self) }
+        func keys(_ ids: [String], _ ind: String) -> String {
+            "[\n" + ids.map { "\(ind)    {\n\(ind)        \"ID\": \(str($0))\n\(ind)    }" }.joined(separator: ",\n") + "\n\(ind)]"
+        }
+        func signer(_ n: String, _ ids: [String], _ ind: String) -> String {
+            var s = "\(ind){\n\(ind)    \"Name\": \(str(n))"
+            if !ids.isEmpty { s += ",\n\(ind)    \"Keys\": " + keys(ids, ind + "    ") }
+            return s + "\n\(ind)}"
+        }
+        func list(_ items: [String], _ ind: String) -> String {
+            items.isEmpty ? "[]" : "[\n" + items.joined(separator: ",\n") + "\n\(ind)]"
+        }
+        let i2 = "        ", i3 = "            ", i4 = "                "
+        let tags = signedTags.map { t in
+            "\(i3){\n\(i4)\"SignedTag\": \(str(t.tag)),\n\(i4)\"Digest\": \(str(t.digest)),\n\(i4)\"Signers\": "
+                + list((t.signers.isEmpty ? ["Repo Admin"] : t.signers).map { i4 + "    " + str($0) }, i4) + "\n\(i3)}"
+        }
+        let signerItems = signers.sorted { goLess($1.name, $0.name) }.map { signer($0.name, $0.keys, i3) }
+        let admin = [signer("Root", rootKeyIDs, i3), signer("Repository", repositoryKeyIDs, i3)]
+        var out = "[\n    {\n\(i2)\"Name\": \(str(name)),\n"
+        out += "\(i2)\"SignedTags\": " + list(tags, i2) + ",\n"
+        out += "\(i2)\"Signers\": " + list(signerItems, i2) + ",\n"
+        out += "\(i2)\"AdministrativeKeys\": " + list(admin, i2) + "\n    }\n]\n"
+        return out
+    }
+}
+
+/// Go's string `<` (byte order), as `sort.Strings` sorts.
+func goLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+/// The natural order docker sorts tags and signers by (`sortorder.NaturalLess`): runs of ASCII
+/// digits compare as numbers (fewer leading zeros first on a tie), everything else bytewise.
+public enum NaturalOrder {
+    public static func less(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { s1 in b.withUTF8 { s2 in less(s1, s2) } }
+    }
+
+    static func less(_ s1: UnsafeBufferPointer<UInt8>, _ s2: UnsafeBufferPointer<UInt8>) -> Bool {
+        func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        var i = 0, j = 0
+        while i < s1.count, j < s2.count {
+            let d1 = digit(s1[i]), d2 = digit(s2[j])
+            if d1 != d2 { return d1 }
+            if !d1 {
+                if s1[i] != s2[j] { return s1[i] < s2[j] }
+                i += 1
+                j += 1
+                continue
+            }
+            while i < s1.count, s1[i] == 0x30 { i += 1 }
+            while j < s2.count, s2[j] == 0x30 { j += 1 }
+            let nz1 = i, nz2 = j
+            while i < s1.count, digit(s1[i]) { i += 1 }
+            while j < s2.count, digit(s2[j]) { j += 1 }
+            if i - nz1 != j - nz2 { return i - nz1 < j - nz2 }
+            let n1 = s1[nz1..<i], n2 = s2[nz2..<j]
+            if !n1.elementsEqual(n2) { return n1.lexicographicallyPrecedes(n2) }
+            if nz1 != nz2 { return nz1 < nz2 }
+        }
+        return s1.count < s2.count
+    }
+}
+
+/// Go's `text/tabwriter` as docker's table formatter configures it (minwidth 10, padding 3,
+/// spaces): every cell but the last of a line is padded to its column's width.
+public enum GoTabWriter {
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let lines = [header] + rows
+        var widths: [Int] = []
+        for line in lines {
+            for (i, cell) in line.dropLast().enumerated() {
+                let w = max(10, cell.unicodeScalars.count + 3)
+                if i < widths.count { widths[i] = max(widths[i], w) } else { widths.append(w) }
+            }
+        }
+        var out = ""
+        for line in lines {
+            for (i, cell) in line.enumerated() {
+                out += cell
+                if i < line.count - 1 { out += String(repeating: " ", count: widths[i] - cell.unicodeScalars.count) }
+            }
+            out += "\n"
+        }
+        return out
     }
 }

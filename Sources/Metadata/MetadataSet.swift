@@ -5,6 +5,13 @@ public import TrustCore
 public struct MetadataSet: Sendable {
     public var gun: String
     public var files: [String: [UInt8]]
+    /// Earlier root versions found beside root.json as `N.root.json` (the server serves each
+    /// version under that name); used to follow a chain of root rotations from a trusted root.
+    public var rootVersions: [Int: [UInt8]] = [:]
+    /// The server's files for the roles that a pending (not yet uploaded) ceremony output replaces
+    /// in `files`: a change built on top keeps such a role at the pending version (server + 1),
+    /// so one upload carries each changed role once, and root's previous threshold is the server's.
+    public var baseFiles: [String: [UInt8]] = [:]
 
     public init(gun: String, files: [String: [UInt8]] = [:]) {
         self.gun = gun
@@ -13,17 +20,17 @@ public struct MetadataSet: Sendable {
 
     /// Reads a directory in notary's cache layout (`root.json`, `targets.json`, `snapshot.json`,
     /// `timestamp.json`, `targets/<name>.json`) or a trust directory (`tuf/<GUN>/metadata/…`).
-    public static func load(directory: String, gun: String) throws(TrustVaultError) -> MetadataSet {
+    public static func load(directory: String, gun: String, requireRoot: Bool = true) throws(TrustVaultError) -> MetadataSet {
         try Names.checkGUN(gun)  // it becomes part of a path below
         var base = directory
         let trustDirMeta = directory + "/tuf/" + gun + "/metadata"
-        if !AtomicFile.exists(directory + "/root.json"), AtomicFile.exists(trustDirMeta + "/root.json") {
+        if !AtomicFile.exists(directory + "/root.json"), AtomicFile.exists(trustDirMeta + "/root.json") || !requireRoot {
             base = trustDirMeta
         }
         guard AtomicFile.isDirectory(directory) else {
             throw .notFound("\(directory) is not a directory", recovery: "pass the directory that holds root.json")
         }
-        guard AtomicFile.exists(base + "/root.json") else {
+        guard AtomicFile.exists(base + "/root.json") || (!requireRoot && AtomicFile.isDirectory(base)) else {
             throw .notFound(
                 "no root.json in \(directory) (nor in \(trustDirMeta))",
                 recovery: "pass a notary metadata cache or trust directory for \(gun)")
@@ -31,17 +38,31 @@ public struct MetadataSet: Sendable {
         var set = MetadataSet(gun: gun)
         for role in ["root", "targets", "snapshot", "timestamp"] {
             let path = base + "/" + role + ".json"
-            if AtomicFile.exists(path) { set.files[role] = try AtomicFile.read(path, kind: .metadata) }
+            if AtomicFile.exists(path) { set.files[role] = try InputFile.read(role + ".json", inside: base, kind: .metadata) }
         }
         // Delegations: targets/<name>.json, nested. The walk follows no symlinked directory and
         // no symlink out of targets/ (two links to "." once made it exponential).
         let targetsDir = base + "/targets"
         if AtomicFile.isDirectory(targetsDir) {
+            // targets/ itself must not lead out of the metadata directory either.
+            guard let inner = InputFile.realPath(targetsDir), let outer = InputFile.realPath(base),
+                inner.hasPrefix(outer + "/")
+            else {
+                throw .invalid("\(targetsDir) is a symlink that leads out of \(base)",
+                               recovery: "copy the delegations' metadata into the directory instead of linking to it")
+            }
             for entry in try InputFile.walk(targetsDir, maximumDepth: 16, maximumEntries: 10_000)
             where !entry.isDirectory && entry.relativePath.hasSuffix(".json") {
                 set.files["targets/" + String(entry.relativePath.dropLast(5))] =
                     try AtomicFile.read(targetsDir + "/" + entry.relativePath, kind: .metadata)
             }
+        }
+        for name in try AtomicFile.list(base) where name.hasSuffix(".root.json") {
+            let digits = name.dropLast(".root.json".count)
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                let v = Int(digits), v >= 1
+            else { continue }
+            set.rootVersions[v] = try AtomicFile.read(base + "/" + name, kind: .metadata)
         }
         return set
     }
@@ -94,4 +115,22 @@ public struct MetadataSet: Sendable {
 
     /// The delegated roles present as files.
     public var delegationRoles: [String] { files.keys.filter { $0.hasPrefix("targets/") }.sorted(by: Self.uploadOrder) }
+
+    /// The version a role gets when it changes now: one above the server's version (kept at the
+    /// pending version when a pending output already changed it), else one above `current`.
+    public func nextVersion(_ role: String, after current: Int) throws(TrustVaultError) -> Int {
+        guard let bytes = baseFiles[role] else { return current + 1 }
+        let env = try SignedMetadata(parsing: bytes, name: role + ".json")
+        guard let v = env.signed["version"]?.intValue else { throw .corrupt("\(role).json has no version") }
+        return Int(clamping: v) + 1
+    }
+
+    /// The root the next root.json must also satisfy: the server's, even when a pending output
+    /// already changed root.
+    public func previousRoot() throws(TrustVaultError) -> Root {
+        if let bytes = baseFiles["root"] {
+            return try Root(json: try SignedMetadata(parsing: bytes, name: "root.json").signed)
+        }
+        return try root().1
+    }
 }

@@ -26,7 +26,9 @@ public struct RoleKeys: Sendable, Hashable {
     var json: JSONValue { .obj(["keyids": .array(keyIDs.map { .string($0) }), "threshold": .integer(Int64(threshold))]) }
 
     init(json: JSONValue, context: String) throws(TrustVaultError) {
-        guard let ids = json["keyids"]?.arrayValue, let t = json["threshold"]?.intValue else {
+        // notary writes a role whose last key was removed as "keyids":null (a Go nil slice).
+        let idsValue = json["keyids"]
+        guard let ids = idsValue?.isNull == true ? [] : idsValue?.arrayValue, let t = json["threshold"]?.intValue else {
             throw .corrupt("\(context): a role needs \"keyids\" and \"threshold\"")
         }
         var list: [String] = []
@@ -389,5 +391,60 @@ public struct MetaListing: Sendable {
             "_type": .string(type), "expires": .string(expires.rfc3339),
             "meta": .object(meta.map { .init($0.key, $0.value.json) }), "version": .integer(Int64(version)),
         ])
+    }
+}
+
+/// How long each role's new signature lasts: notary's defaults unless chosen (`--expires ROLE=DURATION`).
+public struct ExpiryPolicy: Sendable, Hashable {
+    /// Role name (`root`, `targets`, `snapshot`, `targets/<name>`, or `delegations` for every
+    /// delegation) → seconds.
+    public var seconds: [String: Int64] = [:]
+
+    public init(seconds: [String: Int64] = [:]) { self.seconds = seconds }
+
+    /// notary's defaults: root 10 years, targets, delegations and snapshot 3 years.
+    public static let notary = ExpiryPolicy()
+
+    /// The lifetime of a newly signed `role`.
+    public func lifetime(of role: String) -> Int64 {
+        if let s = seconds[role] { return s }
+        if role.hasPrefix("targets/"), let s = seconds["delegations"] { return s }
+        switch role {
+        case "root": return Int64(DefaultExpiry.rootDays) * 86_400
+        case "timestamp": return Int64(DefaultExpiry.timestampDays) * 86_400
+        case "snapshot": return Int64(DefaultExpiry.snapshotDays) * 86_400
+        default: return Int64(DefaultExpiry.targetsDays) * 86_400
+        }
+    }
+
+    /// The expiry of `role` signed at `now`.
+    public func expiry(of role: String, from now: TUFTime) -> TUFTime { now.adding(seconds: lifetime(of: role)) }
+
+    /// Parses a duration: a positive number followed by `h` (hours), `d` (days), `w` (weeks) or
+    /// `y` (365 days), at most 100 years.
+    public static func parseDuration(_ text: String) throws(TrustVaultError) -> Int64 {
+        let units: [Character: Int64] = ["h": 3600, "d": 86_400, "w": 7 * 86_400, "y": 365 * 86_400]
+        guard let unit = text.last, let factor = units[unit] else {
+            throw .invalid("\"\(text)\" is not a duration", recovery: "write a number and a unit: 12h, 90d, 26w or 3y")
+        }
+        let digits = text.dropLast()
+        guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(digits), n >= 1 else {
+            throw .invalid("\"\(text)\" is not a duration", recovery: "write a number and a unit: 12h, 90d, 26w or 3y")
+        }
+        let total = n * factor
+        guard total <= 100 * 365 * 86_400 else { throw .invalid("\"\(text)\" is longer than 100 years") }
+        return total
+    }
+
+    /// Adds one `ROLE=DURATION` setting (roles: root, targets, snapshot, delegations, targets/<name>).
+    public mutating func set(_ spec: String) throws(TrustVaultError) {
+        guard let eq = spec.firstIndex(of: "=") else {
+            throw .invalid("\"\(spec)\" is not ROLE=DURATION", recovery: "for example --expires targets=1y")
+        }
+        let role = String(spec[..<eq]), duration = String(spec[spec.index(after: eq)...])
+        guard ["root", "targets", "snapshot", "delegations"].contains(role) || DelegatedRole.isValidName(role) else {
+            throw .invalid("\"\(role)\" in --expires is not a role", recovery: "use root, targets, snapshot, delegations or targets/<name>")
+        }
+        seconds[role] = try Self.parseDuration(duration)
     }
 }

@@ -10,7 +10,22 @@ public struct VerificationReport: Sendable {
     public var warnings: [String] = []
     /// What was checked and held, one line each.
     public var passed: [String] = []
+    /// The files whose signatures were checked and held (`root.json`, `targets.json`, …).
+    public var checked: [String] = []
+    /// Delegated roles that snapshot.json lists and a verified parent delegates to, but whose
+    /// files are not in the directory: their tags cannot be shown or vouched for until fetched.
+    public var absent: [String] = []
+    /// Delegated roles with no file that snapshot.json does not list (nothing signed there yet).
+    public var unpublished: [String] = []
+    /// Verified targets roles in notary's walk order (breadth first from `targets`, each parent's
+    /// delegations in their listed order).
+    public var walkOrder: [String] = []
+    /// Every delegation a verified targets file declares, in walk order, with its parent.
+    public var declaredDelegations: [(parent: String, role: DelegatedRole)] = []
+    /// No problem found (absent delegation files are listed in ``absent``, not here).
     public var isValid: Bool { problems.isEmpty }
+    /// No problem and nothing absent: everything the repository names was checked.
+    public var isComplete: Bool { problems.isEmpty && absent.isEmpty }
 }
 
 /// Full offline verification of a repository's metadata, with notary's rules.
@@ -18,7 +33,13 @@ public enum Verifier {
     /// 6 months, as notary's `nearExpiry` (`time.Now().AddDate(0, 6, 0)` ≈ 182 days).
     public static let warningSeconds: Int64 = 182 * 86_400
 
-    public static func verify(_ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now()) -> VerificationReport {
+    /// - Parameter forCeremony: the mode ceremonies read current metadata in: expiry (of files and
+    ///   of root certificates) and roles that cannot sign (fewer keys than their threshold) become
+    ///   warnings, because the ceremony's output replaces them; signatures, thresholds, hashes and
+    ///   versions must still hold.
+    public static func verify(
+        _ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now(), forCeremony: Bool = false
+    ) -> VerificationReport {
         var report = VerificationReport()
         func attempt<T>(_ what: String, _ body: () throws(TrustVaultError) -> T) -> T? {
             do { return try body() } catch {
@@ -28,7 +49,11 @@ public enum Verifier {
         }
         func expiry(_ name: String, _ t: TUFTime) {
             if t <= now {
-                report.problems.append("\(name) expired on \(t.display)")
+                if forCeremony {
+                    report.warnings.append("\(name) expired on \(t.display); the new files get a fresh expiry")
+                } else {
+                    report.problems.append("\(name) expired on \(t.display)")
+                }
             } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
                 // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
                 report.warnings.append("\(name) expires on \(t.display), within 6 months")
@@ -48,16 +73,23 @@ public enum Verifier {
         exactBytes("root", rootEnv, rootCanonical)
         attempt("root certs") { () throws(TrustVaultError) in
             for key in root.keys(of: .root) {
-                try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings)
+                try checkRootCertificate(key, gun: set.gun, now: now, warnings: &report.warnings, expiryIsWarning: forCeremony)
             }
             report.passed.append("root certificates: CN \(set.gun), valid, notary-encoded")
         }
         attempt("root self") { () throws(TrustVaultError) in
             try rootEnv.verify(role: root.role(.root), keys: root.keys, name: "root.json", canonical: rootCanonical)
-            report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root keys")
+            let ids = root.keys(of: .root).map(Self.rootKeyLabel).joined(separator: ", ")
+            report.passed.append("root.json v\(root.version): signed by \(root.role(.root).threshold) of its root key(s) \(ids)")
+            report.checked.append("root.json")
         }
         if let trustedRoot {
             attempt("trusted root") { () throws(TrustVaultError) in
+                // A chain of N.root.json files in the directory is followed (RootChain.swift).
+                if let chain = try RootChain.follow(from: trustedRoot, in: set, to: rootEnv, now: now) {
+                    report.passed.append(chain)
+                    return
+                }
                 let old = try SignedMetadata(parsing: trustedRoot, name: "trusted root")
                 let oldRoot = try Root(json: old.signed, name: "trusted root")
                 guard root.version >= oldRoot.version else {
@@ -85,8 +117,10 @@ public enum Verifier {
                 exactBytes("targets", env, c)
                 try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json", canonical: c)
                 expiry("targets.json", t.expires)
-                try checkDelegations(of: t, role: "targets", parentPaths: nil)
+                report.warnings += try checkDelegations(of: t, role: "targets", parentPaths: nil, allowStuck: forCeremony)
                 targetsByRole["targets"] = t
+                report.walkOrder.append("targets")
+                report.checked.append("targets.json")
                 report.passed.append("targets.json v\(t.version): \(t.targetCount) target(s), \(t.delegations.count) delegation(s)")
             }
         } else {
@@ -100,7 +134,9 @@ public enum Verifier {
             guard let parent = targetsByRole[parentName] else { continue }
             for d in parent.delegations {
                 guard seen.insert(d.name).inserted else { continue }
+                report.declaredDelegations.append((parentName, d))
                 guard set.files[d.name] != nil else { continue }
+                if forCeremony, d.keyIDs.count < d.threshold { continue }  // a stuck role: reported by checkDelegations
                 attempt(d.name) { () throws(TrustVaultError) in
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
                     let c = env.canonicalSigned
@@ -112,9 +148,11 @@ public enum Verifier {
                     for name in t.targetNames where !d.covers(name) {
                         throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
                     }
-                    try checkDelegations(of: t, role: d.name, parentPaths: d.paths)
+                    report.warnings += try checkDelegations(of: t, role: d.name, parentPaths: d.paths, allowStuck: forCeremony)
                     targetsByRole[d.name] = t
                     queue.append(d.name)
+                    report.walkOrder.append(d.name)
+                    report.checked.append("\(d.name).json")
                     report.passed.append("\(d.name).json v\(t.version): \(t.targetCount) target(s)")
                 }
             }
@@ -124,6 +162,7 @@ public enum Verifier {
         }
 
         // Snapshot.
+        var snapshotListing: MetaListing?
         if let snapBytes = set.files["snapshot"] {
             attempt("snapshot") { () throws(TrustVaultError) in
                 let env = try SignedMetadata(parsing: snapBytes, name: "snapshot.json")
@@ -146,10 +185,28 @@ public enum Verifier {
                             "\(role).json does not match its length/hashes in snapshot.json (\(bytes.count) bytes, snapshot says \(m.length))")
                     }
                 }
-                report.passed.append("snapshot.json v\(snap.version): hashes of \(snap.meta.count) file(s) match")
+                report.checked.append("snapshot.json")
+                let listed = snap.meta.keys.sorted(by: MetadataSet.uploadOrder)
+                let present = listed.filter { set.files[$0] != nil }
+                var line = "snapshot.json v\(snap.version): lists \(listed.count) file(s); hashes of the \(present.count) present match"
+                line += " (" + present.map { $0 + ".json" }.joined(separator: ", ") + ")"
+                let missing = listed.filter { set.files[$0] == nil }
+                if !missing.isEmpty { line += "; not in the directory: " + missing.map { $0 + ".json" }.joined(separator: ", ") }
+                report.passed.append(line)
+                snapshotListing = snap
             }
         } else {
             report.warnings.append("no snapshot.json (the server makes it when the snapshot key is server-managed)")
+        }
+        // Delegations a verified parent declares but whose files are not here.
+        for (_, d) in report.declaredDelegations where set.files[d.name] == nil {
+            if let snap = snapshotListing {
+                if snap.meta[d.name] != nil { report.absent.append(d.name) } else { report.unpublished.append(d.name) }
+            } else if set.files["snapshot"] == nil {
+                report.warnings.append(
+                    "\(d.name).json is not in the directory and there is no snapshot.json to tell whether it exists;"
+                        + " its tags are not shown")
+            }
         }
 
         // Timestamp.
@@ -166,7 +223,11 @@ public enum Verifier {
                         throw .verification("snapshot.json does not match its length/hashes in timestamp.json")
                     }
                 }
-                report.passed.append("timestamp.json v\(ts.version): snapshot hash matches")
+                report.checked.append("timestamp.json")
+                report.passed.append(
+                    set.files["snapshot"] == nil
+                        ? "timestamp.json v\(ts.version): signature holds (no snapshot.json here to compare its hash with)"
+                        : "timestamp.json v\(ts.version): snapshot hash matches")
             }
         } else {
             report.warnings.append("no timestamp.json (the server always makes it)")
@@ -174,8 +235,21 @@ public enum Verifier {
         return report
     }
 
+    /// A root key as users can match it: the ID root.json lists (the certificate key ID that
+    /// `docker trust inspect` and `notary` show), and the canonical (vault) ID when it differs.
+    public static func rootKeyLabel(_ key: TUFKey) -> String {
+        let canonical = key.displayID
+        return canonical == key.id ? String(key.id.prefix(12)) : "\(key.id.prefix(12)) (vault key ID \(canonical.prefix(12)))"
+    }
+
     /// Structural rules for the delegations a targets file declares.
-    static func checkDelegations(of t: Targets, role: String, parentPaths: [String]?) throws(TrustVaultError) {
+    /// With `allowStuck` (ceremonies), a role with fewer keys than its threshold is returned as a
+    /// warning instead of being an error, so a ceremony can repair it.
+    @discardableResult
+    static func checkDelegations(
+        of t: Targets, role: String, parentPaths: [String]?, allowStuck: Bool = false
+    ) throws(TrustVaultError) -> [String] {
+        var stuck: [String] = []
         var names: Set<String> = []
         for d in t.delegations {
             guard DelegatedRole.isValidName(d.name) else {
@@ -185,8 +259,18 @@ public enum Verifier {
                 throw .verification("\(role).json delegates to \"\(d.name)\", which is not its direct child")
             }
             guard names.insert(d.name).inserted else { throw .verification("\(role).json lists \(d.name) twice") }
+            if allowStuck, d.threshold >= 1, d.threshold > d.keyIDs.count {
+                stuck.append(
+                    "\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s), so nobody can sign for it;"
+                        + " repair it with 'trustvault delegation add' (a key) or 'delegation remove' (the whole role)")
+                continue
+            }
             guard d.threshold >= 1, d.threshold <= d.keyIDs.count else {
                 throw .verification("\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s)")
+            }
+            if allowStuck, d.keyIDs.contains(where: { t.delegationKeys[$0] == nil }) {
+                stuck.append("\(role).json: \(d.name) lists a key that is not in the delegation keys; repair it with 'trustvault delegation remove'")
+                continue
             }
             for id in d.keyIDs where t.delegationKeys[id] == nil {
                 throw .verification("\(role).json: \(d.name) lists key \(id) that is not in the delegation keys")
@@ -197,13 +281,14 @@ public enum Verifier {
                 }
             }
         }
+        return stuck
     }
 
     /// notary's root certificate rules (`trustpinning.ValidateRoot`, `utils.ValidateCertificate`).
     public static func checkRootCertificate(
-        _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String]
+        _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String], expiryIsWarning: Bool = false
     ) throws(TrustVaultError) {
-        let label = "root key \(key.id.prefix(12))"
+        let label = "root.json: root key \(rootKeyLabel(key))"
         guard key.isCertificate else {
             throw .verification("\(label) is \(key.keyType); notary root keys must be ecdsa-x509 or rsa-x509")
         }
@@ -228,7 +313,14 @@ public enum Verifier {
             throw .verification("\(label): certificate CN \"\(cn)\" does not match the GUN \"\(gun)\"")
         }
         let notAfter = TUFTime(leaf.notValidAfter), notBefore = TUFTime(leaf.notValidBefore)
-        guard notAfter > now else { throw .verification("\(label): the certificate expired on \(notAfter.display)") }
+        guard notAfter > now else {
+            if expiryIsWarning {
+                warnings.append("\(label): the certificate expired on \(notAfter.display); renew it with 'trustvault repo refresh'")
+                _ = try key.publicKey()
+                return
+            }
+            throw .verification("\(label): the certificate expired on \(notAfter.display)")
+        }
         guard notBefore <= now.adding(days: 1) else {
             throw .verification("\(label): the certificate is not valid before \(notBefore.display)")
         }

@@ -82,6 +82,20 @@ public enum InputFile {
         return out
     }
 
+    /// Reads `name` inside `directory` like ``read(_:kind:)``, refusing a symlink that leads out
+    /// of the directory (a file of a directory trustvault reads is part of that directory).
+    public static func read(_ name: String, inside directory: String, kind: InputKind) throws(TrustVaultError) -> [UInt8] {
+        let path = directory + "/" + name
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+            guard let target = realPath(path), let base = realPath(directory), target.hasPrefix(base + "/") else {
+                throw .invalid("\(Escape.visible(path)) is a symlink that leads out of \(Escape.visible(directory))",
+                               recovery: "copy the file into the directory instead of linking to it")
+            }
+        }
+        return try read(path, kind: kind)
+    }
+
     /// The first `count` bytes of a regular file (fewer if it is shorter), with the same checks
     /// as ``read(_:kind:)``; nil when the path is not a readable regular file.
     public static func prefix(_ path: String, count: Int) -> [UInt8]? {
@@ -192,20 +206,18 @@ public enum InputFile {
 }
 
 /// The one escaping function for text that came from outside (file names, GUNs, roles, PEM
-/// headers) before it reaches a terminal: control characters, DEL, C1 controls and bidi
-/// overrides become visible `\xNN` / `\u{NNNN}` sequences, so they can neither move the cursor
-/// nor change colours nor reorder the text.
+/// headers) before it reaches a terminal: control characters (except tab), DEL, C1 controls and bidi
+/// overrides become visible `\u001b`-style sequences (JSON's escape, so JSON output stays valid and
+/// means the same), so they can neither move the cursor nor change colours nor reorder the text.
 public enum Escape {
     public static func visible(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             if needsEscape(scalar) {
-                if scalar.value < 0x100 {
-                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
-                }
+                // JSON's form, so that `--json` output stays valid JSON with the same meaning.
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -224,6 +236,7 @@ public enum Escape {
 
     static func needsEscape(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
+        case 0x09: false  // a tab is inert, and tables (docker trust inspect's) use it
         case 0x00...0x1F, 0x7F...0x9F: true
         case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidi marks and overrides
         case 0xFFFD: false

@@ -38,7 +38,7 @@ struct CLIContext {
 }
 
 /// Every line of output goes through TrustCore's one escaping function, so control characters
-/// in GUNs, roles, headers or paths are shown as `\x1b` and never reach the terminal raw.
+/// in GUNs, roles, headers or paths are shown as `\u001b` and never reach the terminal raw.
 func printOut(_ line: String = "") {
     print(Escape.visibleLines(line))
     fflush(nil)

@@ -11,9 +11,17 @@ func report(_ output: CeremonyOutput, out: String) {
     for k in output.privateKeyFiles { printOut("  \(k.path)  (\(k.role) key, encrypted with the export passphrase)") }
     for r in output.newVaultKeys { printOut("New \(r.role) key in the vault: \(r.id)") }
     for n in output.notes { printOut("note: \(n)") }
+    guard !output.onlineCommands.isEmpty else { return }
     printOut("")
     printOut("On the online machine, run:")
     for c in output.onlineCommands { printOut("  \(c)") }
+}
+
+struct PendingOption: ParsableArguments {
+    @Option(
+        name: .customLong("pending"),
+        help: ArgumentHelp("The --out of an earlier ceremony not uploaded yet: build on it; the new output carries its files (upload only the new one). Repeat in order.", valueName: "dir"))
+    var pending: [String] = []
 }
 
 struct ServerOption: ParsableArguments {
@@ -24,16 +32,19 @@ struct ServerOption: ParsableArguments {
 extension TrustVault {
     struct Repo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create repositories and rotate their keys offline.", subcommands: [Init.self, Rotate.self])
+            abstract: "Create repositories, rotate their keys and renew their expiry offline.",
+            subcommands: [Init.self, Rotate.self, Refresh.self])
     }
 
     struct Root: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Work with root.json files.", subcommands: [Sign.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Root certificates and root.json signatures for several key holders.", subcommands: [Cert.self, Sign.self])
     }
 
     struct Delegation: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add or remove delegations (signers) offline, signed with the targets key.", subcommands: [Add.self, Remove.self])
+            abstract: "Add or remove delegations (signers) offline, signed with the targets key.",
+            subcommands: [Add.self, Remove.self, Purge.self])
     }
 }
 
@@ -53,7 +64,13 @@ extension TrustVault.Repo {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository, e.g. docker.io/org/app.") var gun: String
-        @Option(name: .customLong("root-key"), help: ArgumentHelp("The vault's root key ID.", valueName: "keyid")) var rootKey: String
+        @Option(
+            name: .customLong("root-key"),
+            help: ArgumentHelp("A root key: a vault key ID, or a root certificate file from another holder ('trustvault root cert'). Repeat for several holders.", valueName: "k"))
+        var rootKeys: [String]
+        @Option(name: .customLong("root-threshold"), help: "How many root keys must sign root.json (default 1).") var rootThreshold: Int = 1
+        @Option(name: .customLong("expires"), help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y (root, targets, snapshot, delegations).", valueName: "role=duration"))
+        var expires: [String] = []
         @Option(name: .customLong("timestamp-key"), help: ArgumentHelp("The server's …/_trust/tuf/timestamp.key file.", valueName: "file")) var timestampKey: String
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot.key file: the server signs snapshots.", valueName: "file")) var snapshotKey: String?
         @Option(help: ArgumentHelp("Output directory (a notary trust-dir fragment).", valueName: "dir")) var out: String
@@ -64,8 +81,11 @@ extension TrustVault.Repo {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var policy = ExpiryPolicy.notary
+            for e in expires { try policy.set(e) }
             let output = try ceremonies.initRepository(
-                gun: gun, rootKeyID: rootKey, timestampKeyFile: timestampKey, snapshotKeyFile: snapshotKey, out: out)
+                gun: gun, rootKeys: rootKeys.map(Ceremonies.RootKeySource.init), rootThreshold: rootThreshold,
+                timestampKeyFile: timestampKey, snapshotKeyFile: snapshotKey, out: out, expiries: policy)
             report(output, out: out)
         }
     }
@@ -74,10 +94,11 @@ extension TrustVault.Repo {
         static let configuration = CommandConfiguration(
             abstract: "Rotate or recover a repository key from the current metadata.",
             discussion: """
-                targets: replace a lost or compromised targets key (root.json v+1 signed by the root key, \
-                targets.json re-signed with its targets and delegations intact). root: a new root key \
-                (--new-key, a vault root key), signed by the old and the new root keys; the old certificate \
-                is kept as notary does. snapshot: let the server sign snapshots (--snapshot-key: the key \
+                targets: replace a lost or compromised targets key (root.json v+1 signed by the root keys, \
+                targets.json re-signed with its targets and delegations intact). root: the new root role is \
+                every --new-key (repeat it; without it, one new vault root key as notary makes) with \
+                --threshold; root.json is signed by every old and new root key in this vault, the other \
+                holders add theirs with 'trustvault root sign'; old certificates are kept as notary does. snapshot: let the server sign snapshots (--snapshot-key: the key \
                 from POST …/_trust/tuf/snapshot.key). --current is what the server serves now (notary's \
                 cache layout or a trust directory).
                 """)
@@ -86,8 +107,13 @@ extension TrustVault.Repo {
         @Argument(help: "The repository.") var gun: String
         @Argument(help: "root, targets or snapshot.") var role: String
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @Option(name: .customLong("new-key"), help: ArgumentHelp("The new key (root: required; targets: default a new key).", valueName: "keyid")) var newKey: String?
+        @Option(
+            name: .customLong("new-key"),
+            help: ArgumentHelp("root: each key of the new root role (a vault key ID, a current root key's ID, or a holder's root certificate file); default one new vault key. targets: the new vault key; default a new key.", valueName: "k"))
+        var newKeys: [String] = []
+        @Option(help: "root: how many of the new root keys must sign (default: the current threshold, at most the number of keys).") var threshold: Int?
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot key file (snapshot rotation).", valueName: "file")) var snapshotKey: String?
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
@@ -96,15 +122,17 @@ extension TrustVault.Repo {
             guard Ceremonies.RotatedRole(rawValue: role) != nil else {
                 throw ValidationError("the role must be root, targets or snapshot, not '\(role)'")
             }
+            if let threshold, threshold < 1 { throw ValidationError("--threshold must be at least 1") }
         }
 
         func run() throws {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.rotate(
                 gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
-                newKeyID: newKey, snapshotKeyFile: snapshotKey)
+                newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold, snapshotKeyFile: snapshotKey)
             report(output, out: out)
         }
     }
@@ -124,7 +152,8 @@ extension TrustVault.Root {
         @Argument(help: "The root.json to sign.") var file: String
         @Option(help: ArgumentHelp("The root key ID in the vault.", valueName: "keyid")) var key: String
         @Option(help: ArgumentHelp("Write the signed file here instead of replacing FILE.", valueName: "file")) var out: String?
-        @Option(help: ArgumentHelp("The root.json now in force, to show which keys are added and removed.", valueName: "file")) var previous: String?
+        @Option(help: ArgumentHelp("The root.json now in force: shows the keys added and removed, and counts its threshold (default: previous-root.json beside the ceremony's fragment).", valueName: "file")) var previous: String?
+        @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
@@ -140,8 +169,13 @@ extension TrustVault.Root {
                 let prev = try SignedMetadata(parsing: try AtomicFile.read(previous, kind: .metadata), name: previous)
                 for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
             }
+            let previousFile = Ceremonies.previousRootFile(for: file, given: previous)
+            if previous == nil, let previousFile {
+                let prev = try SignedMetadata(parsing: try AtomicFile.read(previousFile, kind: .metadata), name: previousFile)
+                for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previousFile), to: root) { printOut(line) }
+            }
             try requireWritableOutput(out ?? file, replacing: out == nil)
-            let result = try ceremonies.signRoot(file: file, keyID: key)
+            let result = try ceremonies.signRoot(file: file, keyID: key, previousFile: previousFile)
             if let out {
                 try createOutputFile(result.bytes, at: out, mode: 0o644)
             } else {
@@ -149,6 +183,23 @@ extension TrustVault.Root {
             }
             for n in result.notes { printOut("note: \(n)") }
             printOut("Signed \(out ?? file) with root key \(key)")
+            printOut(result.status.summary)
+            // Inside a ceremony's fragment (OUT/tuf/<GUN>/metadata/root.json), print the online step.
+            let written = out ?? file
+            if result.status.complete, let range = written.range(of: "/tuf/", options: .backwards),
+                written.hasSuffix("/metadata/root.json")
+            {
+                let outDir = String(written[..<range.lowerBound])
+                let gun = String(written[range.upperBound...].dropLast("/metadata/root.json".count))
+                if let set = try? MetadataSet.load(directory: outDir, gun: gun) {
+                    let base = outDir + "/tuf/" + gun + "/metadata/"
+                    let files = set.files.keys.sorted(by: MetadataSet.uploadOrder).map { (role: $0, path: base + $0 + ".json") }
+                    let step = Ceremonies.onlineStep(out: outDir, gun: gun, files: files, rootStatus: result.status, server: serverOption.server)
+                    printOut("")
+                    printOut("On the online machine, run:")
+                    for c in step.commands { printOut("  \(c)") }
+                }
+            }
         }
     }
 }
@@ -174,6 +225,7 @@ extension TrustVault.Delegation {
         @Flag(name: .customLong("all-paths"), help: "The role may sign every path.") var allPaths = false
         @Option(help: "How many of the role's keys must sign.") var threshold: Int?
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
 
@@ -185,7 +237,8 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let context = CLIContext(global)
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
@@ -203,62 +256,116 @@ extension TrustVault.Delegation {
         @Argument(help: "targets/<name>.") var role: String
         @Option(name: .customLong("key"), help: ArgumentHelp("Remove only this key (ID or prefix).", valueName: "keyid")) var keys: [String] = []
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @OptionGroup var serverOption: ServerOption
 
         func run() throws {
             let context = CLIContext(global)
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
             let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
             report(output, out: out)
         }
     }
 }
 
-extension TrustVault {
-    struct Verify: ParsableCommand {
+extension TrustVault.Repo {
+    struct Refresh: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify a repository's metadata offline.",
+            abstract: "Renew expiry: re-sign roles that expired or expire soon (version+1).",
             discussion: """
-                Checks signatures and thresholds, root certificates (CN, validity, encoding), expiry, \
-                versions against --root (an older, trusted root.json), snapshot and timestamp hashes, \
-                byte-exact encoding, and delegation names and paths. Exit 0 only if everything holds.
+                Re-signs, with the keys in this vault, every role of --current that has expired or expires \
+                within --within (default 182d, as notary warns) — or exactly --roles — with version+1 and a \
+                new expiry (notary's defaults, or --expires ROLE=DURATION). Root certificates that expire \
+                within the window are renewed (same keys, new certificates) when their keys are here. \
+                Expired current metadata is accepted: signatures, thresholds and hashes must still hold.
                 """)
 
-        @Argument(help: "A notary cache directory (root.json …) or trust directory.") var dir: String
-        @Option(help: "The repository.") var gun: String
-        @Option(help: ArgumentHelp("A previously trusted root.json the metadata must chain to.", valueName: "file")) var root: String?
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The repository.") var gun: String
+        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
+        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
+        @Option(help: ArgumentHelp("Re-sign exactly these roles (root, targets, snapshot, targets/<name>), comma-separated.", valueName: "r,…")) var roles: String?
+        @Option(help: ArgumentHelp("Re-sign what expires within this time (default 182d).", valueName: "duration")) var within: String?
+        @Option(name: .customLong("expires"), help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y.", valueName: "role=duration"))
+        var expires: [String] = []
+        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
-            let set = try MetadataSet.load(directory: dir, gun: gun)
-            let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
-            let report = Verifier.verify(set, trustedRoot: trusted)
-            for line in report.passed { printOut("ok: \(line)") }
-            for w in report.warnings { printOut("warning: \(w)") }
-            if let first = report.problems.first {
-                for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") }
-                throw TrustVaultError.verification(
-                    first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are listed above" : nil)
-            }
-            printOut("Verified: \(gun) in \(dir)")
+            var policy = ExpiryPolicy.notary
+            for e in expires { try policy.set(e) }
+            let window = try within.map { (w: String) throws(TrustVaultError) in try ExpiryPolicy.parseDuration(w) } ?? Verifier.warningSeconds
+            let roleList = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
+            if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
+            let context = CLIContext(global)
+            cliCardSigners.options = card.unlock
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
+            let output = try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
+            report(output, out: out)
         }
     }
+}
 
-    struct Inspect: ParsableCommand {
+extension TrustVault.Root {
+    struct Cert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show signed tags, signers, administrative keys and expiries (like 'docker trust inspect --pretty').")
+            abstract: "Write the root certificate (CN = GUN, as notary makes it) for a root key in this vault.",
+            discussion: """
+                Hand the file to the holder who runs 'repo init GUN --root-key FILE …' or \
+                'repo rotate GUN root --new-key FILE …'. It contains only the public key. \
+                Needs the key's passphrase (TRUSTVAULT_ROOT_PASSPHRASE) or card PIN: the certificate is self-signed.
+                """)
 
-        @Argument(help: "A notary cache directory or trust directory.") var dir: String
-        @Option(help: "The repository.") var gun: String
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The repository the certificate is for.") var gun: String
+        @Option(help: ArgumentHelp("The root key ID in the vault.", valueName: "keyid")) var key: String
+        @Option(help: ArgumentHelp("The certificate file to write (must not exist).", valueName: "file")) var out: String
+        @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
-            let report = try InspectReport(try MetadataSet.load(directory: dir, gun: gun))
-            if json {
-                printOut(report.json.canonicalString)
-            } else {
-                print(Escape.visibleLines(report.pretty), terminator: "")
+            let context = CLIContext(global)
+            cliCardSigners.options = card.unlock
+            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
+            if AtomicFile.exists(out) {
+                throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new file name; trustvault never overwrites it")
             }
+            let cert = try ceremonies.rootCertificate(gun: gun, keyID: key)
+            try createOutputFile(Array(cert.pem.utf8), at: out, mode: 0o644)
+            printOut("Wrote \(out): root certificate for \(gun), key \(cert.key.displayID) (in root.json as \(cert.key.id))")
+        }
+    }
+}
+
+extension TrustVault.Delegation {
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove one key from every delegation in one change (a compromised signer).",
+            discussion: """
+                Removes the key from every delegation role of targets.json and from its key list, in one \
+                targets.json version. A role whose only key it is would be left unable to sign: that is \
+                refused unless --remove-emptied-roles removes such roles whole.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The repository.") var gun: String
+        @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key: String
+        @Flag(name: .customLong("remove-emptied-roles"), help: "Remove roles whose only key this is.") var removeEmptiedRoles = false
+        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+        @OptionGroup var pendingOption: PendingOption
+        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
+        @OptionGroup var serverOption: ServerOption
+
+        func run() throws {
+            let context = CLIContext(global)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.pending = pendingOption.pending
+            let output = try ceremonies.purgeDelegationKey(
+                gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)
+            report(output, out: out)
         }
     }
 }

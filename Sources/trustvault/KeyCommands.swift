@@ -85,6 +85,9 @@ extension TrustVault.Key {
         func run() throws {
             let vault = try CLIContext(global).openVault()
             let records = try vault.records()
+            let status = try vault.keyStatus()
+            func state(_ r: KeyRecord) -> String { status.retired[r.id] == nil ? "current" : "retired" }
+            func certs(_ r: KeyRecord) -> [String: String] { status.rootCertificates[r.id] ?? [:] }
             if json {
                 let items = records.map { r in
                     JSONValue.obj([
@@ -95,6 +98,9 @@ extension TrustVault.Key {
                         "location": .string(r.location.description),
                         "certificate": .bool(r.certificatePEM != nil),
                         "created": .string(r.created),
+                        "status": .string(state(r)),
+                        "retired": status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null,
+                        "root_certificate_ids": .object(certs(r).map { .init($0.key, .string($0.value)) }),
                     ])
                 }
                 printOut(JSONValue.array(items).canonicalString)
@@ -104,8 +110,11 @@ extension TrustVault.Key {
                 printOut("No keys in \(vault.path). Create one with 'trustvault key generate --role root'.")
                 return
             }
-            let rows = records.map { [$0.role, $0.gun ?? "", $0.id, $0.algorithm.rawValue, $0.location.description] }
-            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION"], rows: rows)
+            let rows = records.map { r in
+                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, state(r),
+                 certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+            }
+            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "ROOT CERTIFICATE IDS"], rows: rows)
         }
     }
 

@@ -57,9 +57,13 @@ extension TrustVault.Key {
                 }
                 let n = outcome.refusals.count
                 let readable = outcome.keysRead
+                // The error line itself names the refused files (the first three).
+                var sources: [String] = []
+                for r in outcome.refusals where !sources.contains(r.source) { sources.append(r.source) }
+                let named = sources.prefix(3).joined(separator: ", ") + (sources.count > 3 ? ", …" : "")
                 throw TrustVaultError(
                     outcome.refusals[0].error.code,
-                    "\(n) input\(n == 1 ? " was" : "s were") refused (listed above)"
+                    "\(n) input\(n == 1 ? " was" : "s were") refused (\(named); listed above)"
                         + (readable > 0 ? " and \(readable) key\(readable == 1 ? "" : "s") could be read" : "")
                         + "; nothing was imported",
                     recovery: "fix or leave out the refused inputs and run the import again (it is all or nothing)")

@@ -111,3 +111,43 @@ struct SecretWipeTests {
         #expect(try !Self.memoryContains(rfc8410), "an unwiped copy of the RFC 8410 private key is in memory")
     }
 }
+
+@Suite("Cost caps of imported key files")
+struct PBEParameterTests {
+    /// An encrypted PKCS#8 made by OpenSSL with `args`, as DER.
+    func encrypted(_ args: [String]) throws -> [UInt8] {
+        let dir = NSTemporaryDirectory() + "pbe-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir + "/k.pem"]
+        try p.run(); p.waitUntilExit()
+        let q = Process()
+        q.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        q.arguments = ["pkcs8", "-topk8", "-in", dir + "/k.pem", "-outform", "DER", "-out", dir + "/k.der", "-passout", "pass:pw"] + args
+        try q.run(); q.waitUntilExit()
+        #expect(q.terminationStatus == 0)
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/k.der")))
+    }
+
+    @Test func whatOpenSSLWritesIsAcceptedAndDecrypts() throws {
+        for args in [["-v2", "aes-256-cbc"], ["-v2", "aes-256-cbc", "-iter", "600000"], ["-scrypt"], ["-v1", "PBE-SHA1-3DES"]] {
+            let der = try encrypted(args)
+            try PBEParameters.check(der)
+            _ = try OpenSSLCrypto.decryptPKCS8(der, passphrase: Passphrase("pw"))
+        }
+    }
+
+    @Test func scryptBeyondTheBoundIsUnsupportedNotAWrongPassphrase() throws {
+        // OpenSSL's scrypt (N=16384, r=8, p=1) with r patched to 127 (2 GiB of memory), refused
+        // before OpenSSL derives anything.
+        var der = try encrypted(["-scrypt"])
+        let nrp: [UInt8] = [0x02, 0x02, 0x40, 0x00, 0x02, 0x01, 0x08, 0x02, 0x01, 0x01]
+        let at = try #require((0...(der.count - nrp.count)).first { Array(der[$0..<($0 + nrp.count)]) == nrp })
+        der[at + 6] = 0x7F
+        let error = #expect(throws: TrustVaultError.self) { try OpenSSLCrypto.decryptPKCS8(der, passphrase: Passphrase("wrong")) }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("unsupported parameters") == true)
+    }
+}

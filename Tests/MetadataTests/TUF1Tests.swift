@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import TrustCore
 import Formats
+import Crypto
 @testable import Metadata
 
 /// TUF 1.0 (securesystemslib dialect) building blocks; interop with python-tuf itself is tested
@@ -65,5 +66,20 @@ import Formats
         }
         // Whole seconds and Z: python-tuf's expiry format.
         #expect(TUF1.expiry(after: 60, from: TUFTime(seconds: 0, nanoseconds: 5)) == "1970-01-01T00:01:00Z")
+    }
+}
+
+/// P-384 keys come from other holders (HSMs, tuf-on-ci signers); the vault verifies their signatures.
+@Suite struct TUF1P384Tests {
+    @Test func p384KeysAndDERSignaturesVerify() throws {
+        let p384 = P384.Signing.PrivateKey()
+        let pem = p384.publicKey.pemRepresentation + "\n"
+        let key = try TUF1.Key(file: Array(pem.utf8), name: "p384.pem")
+        #expect(key.keyType == "ecdsa" && key.scheme == "ecdsa-sha2-nistp384")
+        let message = Array("signed bytes".utf8)
+        let sig = Array(try p384.signature(for: message).derRepresentation)
+        #expect(key.isValidSignature(sig, for: message))
+        #expect(!key.isValidSignature(sig, for: Array("other bytes".utf8)))
+        #expect(key.vaultPublicKey == nil, "the vault itself holds P-256 keys only")
     }
 }

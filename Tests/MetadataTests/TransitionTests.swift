@@ -137,18 +137,4 @@ func merged(_ a: MetadataSet, _ b: MetadataSet) -> MetadataSet {
                 targetsSigner: k.targets, snapshotSigner: nil)
         }
     }
-
-    @Test func inspectShowsTagsSignersAndKeys() throws {
-        let report = try InspectReport(vectorSet(), now: vectorNow)
-        #expect(report.signedTags.map(\.tag) == ["v1<&>"])
-        #expect(report.signedTags.first?.signers == ["Repo Admin"])
-        #expect(report.signedTags.first?.digest.count == 64)
-        #expect(report.rootKeys.first.map { NotaryVectors.privateKeyFiles.contains($0) } == true)
-        #expect(report.warnings.isEmpty)  // the 14-day timestamp alone is not worth a warning
-        let later = try InspectReport(vectorSet(), now: try TUFTime(rfc3339: "2029-10-01T00:00:00Z"))
-        #expect(later.warnings.contains { $0.hasPrefix("targets expires on 2029-11-21") })
-        #expect(later.warnings.contains { $0.hasPrefix("timestamp expired") })
-        #expect(report.pretty.contains("Administrative keys for example.com/ref"))
-        #expect(report.json["gun"] == .string("example.com/ref"))
-    }
 }

@@ -71,10 +71,17 @@ struct HostileInputUnitTests {
         try Names.checkGUN("docker.io/library/app")
     }
 
-    @Test func escapingMakesControlCharactersVisibleAndInert() {
-        #expect(Escape.visible("a\u{1b}[31mb\nc\u{7f}\u{9b}\u{202e}d") == "a\\x1b[31mb\\x0ac\\x7f\\x9b\\u{202e}d")
+    @Test func escapingMakesControlCharactersVisibleAndInert() throws {
+        #expect(Escape.visible("a\u{1b}[31mb\nc\u{7f}\u{9b}\u{202e}d") == "a\\u001b[31mb\\u000ac\\u007f\\u009b\\u202ed")
         #expect(Escape.visible("plain café/x") == "plain café/x")
-        #expect(Escape.visibleLines("one\u{1b}\ntwo") == "one\\x1b\ntwo")
+        #expect(Escape.visibleLines("one\u{1b}\ntwo\tthree") == "one\\u001b\ntwo\tthree")
+        // JSON output (canonical JSON leaves DEL, C1 and bidi characters raw) stays valid JSON
+        // with the same value after escaping.
+        let value = "tag\u{202e}gpj.exe\u{9b}\u{7f}\u{1b}"
+        let json = JSONValue.array([.string(value)]).canonicalString
+        let shown = Escape.visibleLines(json)
+        #expect(!shown.unicodeScalars.contains { Escape.needsEscape($0) })
+        #expect(try JSONValue(parsing: shown).arrayValue?.first?.stringValue == value)
     }
 
     @Test func kdfParametersMustBeAProfile() throws {

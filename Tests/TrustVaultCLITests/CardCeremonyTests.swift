@@ -31,8 +31,8 @@ struct CardCeremonyTests {
             let current = try online.current("current")
             let verify = try TrustVaultCLI.run(["verify", current, "--gun", online.gun])
             #expect(verify.status == 0, "\(verify)")
-            let inspect = try TrustVaultCLI.run(["inspect", current, "--gun", online.gun])
-            #expect(inspect.stdout.contains("Root Key:\t\(root)"), "\(inspect)")
+            let inspect = try TrustVaultCLI.run(["inspect", current, "--gun", online.gun, "--expiries"])
+            #expect(inspect.stdout.contains("   \(root)\n"), "\(inspect)")
 
             // A wrong PIN fails the ceremony cleanly, says how many tries are left, and writes nothing.
             var wrong = env

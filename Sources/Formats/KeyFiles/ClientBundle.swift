@@ -109,7 +109,7 @@ public enum ClientBundle {
             guard AtomicFile.exists(full) else {
                 throw .notFound("\(full) does not exist", recovery: "a client bundle needs cert.pem and key.pem")
             }
-            return try AtomicFile.read(full, kind: .publicKey)
+            return try InputFile.read(name, inside: path, kind: .publicKey)
         }
         let ca: [UInt8]? = FileManager.default.fileExists(atPath: path + "/ca.pem") ? try file("ca.pem") : nil
         return Members(

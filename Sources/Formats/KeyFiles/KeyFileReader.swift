@@ -87,10 +87,13 @@ public typealias KeyFilePassphraseProvider =
 public struct KeyImportDefaults: Sendable, Hashable {
     public var role: String?
     public var gun: String?
+    /// The key-derivation work this import may still spend (shared by its copies).
+    public var budget: PBEBudget
 
-    public init(role: String? = nil, gun: String? = nil) {
+    public init(role: String? = nil, gun: String? = nil, budget: PBEBudget = PBEBudget()) {
         self.role = role
         self.gun = gun
+        self.budget = budget
     }
 }
 
@@ -116,14 +119,14 @@ public enum KeyFileReader {
         file path: String, defaults: KeyImportDefaults = KeyImportDefaults(), now: Date = Date(),
         passphrase: KeyFilePassphraseProvider
     ) -> KeyFileReport {
-        let bytes: [UInt8]
-        switch Result(catching: { () throws(TrustVaultError) in try AtomicFile.read(path, kind: .keyFile) }) {
-        case .success(let b): bytes = b
-        case .failure(let error):
+        var bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path, kind: .keyFile) } catch {
             var report = KeyFileReport()
             report.refuse(path, nil, error)
             return report
         }
+        // The file's text may be an unencrypted key: wiped once it is parsed.
+        defer { Sodium.wipe(&bytes) }
         return read(bytes: bytes, source: path, defaults: defaults, now: now, passphrase: passphrase)
     }
 
@@ -137,6 +140,15 @@ public enum KeyFileReader {
         switch Result(catching: { () throws(TrustVaultError) in try PEM.parse(bytes, source: source) }) {
         case .success(let b): blocks = b
         case .failure(let error):
+            report.refuse(source, nil, error)
+            return report
+        }
+        // The whole file's key-derivation work, before any of it is done: thousands of costly
+        // blocks are refused at once rather than after minutes.
+        let work = blocks.reduce(0) { total, block in
+            block.type == "ENCRYPTED PRIVATE KEY" ? total + ((try? PBEParameters.check(block.bytes)) ?? 0) : total
+        }
+        if let error = defaults.budget.refusal(for: work, source: source) {
             report.refuse(source, nil, error)
             return report
         }
@@ -221,7 +233,9 @@ public enum KeyFileReader {
                 throw .corrupt("the block says Proc-Type: 4,ENCRYPTED but has no DEK-Info header")
             }
             // Cost caps first: no passphrase is asked for and no KDF runs for a hostile file.
-            if block.type == "ENCRYPTED PRIVATE KEY" { try PBEParameters.check(block.bytes) }
+            if block.type == "ENCRYPTED PRIVATE KEY" {
+                try defaults.budget.spend(try PBEParameters.check(block.bytes), source: source)
+            }
             var attempt = 0
             var lastError: TrustVaultError?
             var found: PrivateKey?

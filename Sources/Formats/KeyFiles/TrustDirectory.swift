@@ -104,7 +104,7 @@ public enum TrustDirectory {
         }
         for file in files {
             let fileDefaults = KeyImportDefaults(
-                role: file.impliedRole ?? defaults.role, gun: file.impliedGUN ?? defaults.gun)
+                role: file.impliedRole ?? defaults.role, gun: file.impliedGUN ?? defaults.gun, budget: defaults.budget)
             let one = KeyFileReader.read(file: file.path, defaults: fileDefaults, now: now, passphrase: passphrase)
             for entry in one.entries {
                 if let claimed = file.claimedID, Hex.decode(claimed)?.count == 32, claimed != entry.keyID {

@@ -197,7 +197,10 @@ public enum BackupFile {
         guard payload.count >= 4 else { throw .corrupt("\(file): the backup's contents are empty") }
         let manifestLength = Int(readBE32(payload, at: 0))
         guard manifestLength <= payload.count - 4 else { throw .corrupt("\(file): the backup's file list is cut short") }
-        let manifest = try JSONValue(parsing: Array(payload[4..<(4 + manifestLength)]))
+        let manifest: JSONValue
+        do { manifest = try JSONValue(parsing: Array(payload[4..<(4 + manifestLength)])) } catch {
+            throw .corrupt("\(file): the backup's file list is damaged: \(error.message)")
+        }
         guard manifest["payload"]?.stringValue == "trustvault-vault-files", let files = manifest["files"]?.arrayValue else {
             throw .corrupt("\(file): the backup's file list is not in the expected form")
         }
@@ -268,7 +271,7 @@ public enum BackupFile {
             offset = end
             first = false
         } while offset < payload.count
-        sodium_memzero(&state, MemoryLayout.size(ofValue: state))
+        withUnsafeMutableBytes(of: &state) { Sodium.wipe($0.baseAddress!, count: $0.count) }
         return out
     }
 
@@ -299,7 +302,10 @@ public enum BackupFile {
             throw .corrupt("\(file): the backup header is damaged (its digest does not match)",
                            recovery: "use another copy of the backup")
         }
-        let json = try JSONValue(parsing: Array(bytes[14..<digestStart]))
+        let json: JSONValue
+        do { json = try JSONValue(parsing: Array(bytes[14..<digestStart])) } catch {
+            throw .corrupt("\(file): the backup header is damaged: \(error.message)")
+        }
         let header = try BackupHeader(json: json, version: version, file: file)
         return (header, digestStart + headerDigestBytes)
     }
@@ -315,7 +321,7 @@ public enum BackupFile {
         let (header, streamStart) = try parseHeader(bytes, file: file)
         let associated = Array(bytes[0..<(streamStart + streamHeaderBytes)])
         var state = crypto_secretstream_xchacha20poly1305_state()
-        defer { sodium_memzero(&state, MemoryLayout.size(ofValue: state)) }
+        defer { withUnsafeMutableBytes(of: &state) { Sodium.wipe($0.baseAddress!, count: $0.count) } }
         let initStatus = key.withBytePointer { k, _ in
             bytes.withUnsafeBufferPointer { b in
                 crypto_secretstream_xchacha20poly1305_init_pull(&state, b.baseAddress! + streamStart, k)

@@ -234,8 +234,9 @@ extension Vault {
     /// Whether the audit log says the card holding `record` was reset after the record was made.
     public func cardWasReset(_ record: KeyRecord) -> Bool {
         guard case .card = record.location,
-            let text = try? String(contentsOfFile: path + "/audit.log", encoding: .utf8)
+            let bytes = try? AtomicFile.read(path + "/audit.log", kind: .vaultFile)  // the input gate
         else { return false }
+        let text = String(decoding: bytes, as: UTF8.self)
         return text.split(separator: "\n").contains { $0.contains("\"card-reset\"") && $0.contains(record.id) }
     }
 }

@@ -13,6 +13,9 @@ public struct CeremonyOutput: Sendable {
     public var notes: [String] = []
     /// Shell commands to run on the online machine.
     public var onlineCommands: [String] = []
+    /// Files of pending outputs (`--pending`) that this output carries on, and their key files.
+    var carried = MetadataSet(gun: "")
+    var carriedKeyFiles: [String] = []
 }
 
 /// The offline ceremonies: every key is obtained through ``Vault/signer(for:secrets:)``, so vault
@@ -23,6 +26,10 @@ public struct Ceremonies: Sendable {
     public let secrets: SecretSource
     /// Printed in the online commands (`--server URL`, notary's `-s URL`); nil prints a placeholder.
     public var server: String?
+    /// Outputs of earlier ceremonies not yet uploaded (`--pending OUT`), layered in order over
+    /// `--current`: the new output builds on them and carries their files, so one upload holds
+    /// each changed role once, at its final version.
+    public var pending: [String] = []
 
     public init(vault: Vault, secrets: SecretSource, server: String? = nil) {
         self.vault = vault
@@ -51,16 +58,72 @@ public struct Ceremonies: Sendable {
 
     /// The current metadata the online side handed over (`--current DIR`).
     public static func readCurrent(_ dir: String, gun: String) throws(TrustVaultError) -> MetadataSet {
+        try readCurrent(dir, gun: gun, warnings: nil)
+    }
+
+    /// Reads and verifies the current metadata as ceremonies need it: signatures, thresholds,
+    /// hashes and versions must hold; expiry and roles that cannot sign are only warnings
+    /// (appended to `warnings`), since the ceremony's output replaces them.
+    public static func readCurrent(
+        _ dir: String, gun: String, now: TUFTime = .now(), warnings: UnsafeMutablePointer<[String]>?
+    ) throws(TrustVaultError) -> MetadataSet {
         var set = try MetadataSet.load(directory: dir, gun: gun)
         // The timestamp plays no part offline (and expires every 14 days): leave it out.
         set.files["timestamp"] = nil
         // Refuse to build on metadata that does not verify (a tampered or foreign repository).
-        let report = Verifier.verify(set)
+        let report = Verifier.verify(set, now: now, forCeremony: true)
         if let first = report.problems.first {
             throw .verification(
                 "the current metadata in \(dir) does not verify: \(first)",
                 recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
+        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") }
+        return set
+    }
+
+    /// `readCurrent` for a ceremony: warnings go into the output's notes.
+    func current(_ dir: String, gun: String, now: TUFTime, output: inout CeremonyOutput) throws(TrustVaultError) -> MetadataSet {
+        var warnings: [String] = []
+        var set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
+        output.notes += warnings.map { "current metadata: " + $0 }
+        guard !pending.isEmpty else { return set }
+        let base = set
+        output.carried = MetadataSet(gun: gun)
+        for p in pending {
+            let fragment = try MetadataSet.load(directory: p, gun: gun, requireRoot: false)
+            guard !fragment.files.isEmpty else {
+                throw .notFound("\(p) holds no metadata for \(gun)", recovery: "pass the --out directory of an earlier ceremony for \(gun)")
+            }
+            for (role, bytes) in fragment.files where role != "timestamp" {
+                if set.baseFiles[role] == nil, let b = base.files[role] { set.baseFiles[role] = b }
+                set.files[role] = bytes
+                output.carried.files[role] = bytes
+            }
+            if AtomicFile.isDirectory(p + "/private") {
+                for name in try AtomicFile.list(p + "/private") where name.hasSuffix(".key") {
+                    output.carriedKeyFiles.append(p + "/private/" + name)
+                }
+            }
+        }
+        // Without a pending snapshot the server re-makes it on upload (server-held snapshot key).
+        if output.carried.files["snapshot"] == nil { set.files["snapshot"] = nil }
+        // Each pending role must be exactly one version above the server's.
+        for (role, bytes) in set.baseFiles {
+            let was = try set.nextVersion(role, after: 0) - 1
+            guard let env = try set.envelope(role), let v = env.signed["version"]?.intValue, v == Int64(was + 1) else {
+                throw .verification(
+                    "the pending \(role).json does not follow the server's version \(was)",
+                    recovery: "make the pending output again from the current metadata, or upload it first")
+            }
+            _ = bytes
+        }
+        let report = Verifier.verify(set, trustedRoot: base.files["root"], now: now, forCeremony: true)
+        if let first = report.problems.first {
+            throw .verification(
+                "the pending output (\(pending.joined(separator: ", "))) does not build on \(dir): \(first)",
+                recovery: "a pending output must be complete (every root signature collected) and made from the same current metadata")
+        }
+        output.notes.append("carries on the pending output of \(pending.joined(separator: ", ")); upload only this output")
         return set
     }
 
@@ -82,8 +145,9 @@ public struct Ceremonies: Sendable {
                 "none of \(gun)'s root keys (\(wanted.map { String($0.prefix(12)) }.joined(separator: ", "))) is in the vault at \(vault.path)",
                 recovery: "run this on the machine that holds a root key, or import it with 'trustvault key import'")
         }
+        // Every root.json a ceremony writes is signed by all the root keys this vault holds for it.
         var signers: [any SigningKey] = []
-        for r in recs.prefix(root.role(.root).threshold) { signers.append(try vault.signer(for: r, secrets: secrets)) }
+        for r in recs { signers.append(try vault.signer(for: r, secrets: secrets)) }
         return signers
     }
 
@@ -115,8 +179,20 @@ public struct Ceremonies: Sendable {
     }
 
     func write(_ result: TransitionResult, to out: String, output: inout CeremonyOutput) throws(TrustVaultError) {
-        output.metadataFiles = try result.files.writeTrustDirFragment(to: out)
+        var files = output.carried
+        files.gun = result.files.gun
+        for (role, bytes) in result.files.files { files.files[role] = bytes }
+        output.metadataFiles = try files.writeTrustDirFragment(to: out)
         output.notes += result.notes
+        if !output.carriedKeyFiles.isEmpty {
+            try AtomicFile.makeDirectories(out + "/private")
+            for path in output.carriedKeyFiles {
+                let name = AtomicFile.fileName(of: path)
+                let target = out + "/private/" + name
+                guard !AtomicFile.exists(target) else { continue }
+                try AtomicFile.create(try AtomicFile.read(path, kind: .keyFile), at: target, mode: 0o600)
+            }
+        }
     }
 
     func writeOnlineKey(
@@ -129,17 +205,10 @@ public struct Ceremonies: Sendable {
         output.privateKeyFiles.append((role, key.publicKey.keyID, path))
     }
 
-    // MARK: Online commands (the one place that builds what ceremonies print for the online machine)
-
-    /// `trustvault-online publish OUT --server URL`: uploads the fragment in one POST with token
-    /// auth and checks the server serves exactly these bytes.
-    func publishCommand(out: String) -> String {
-        "trustvault-online publish \(Self.shellWord(out)) --server \(Self.shellWord(serverText))"
-    }
-
-    /// For a new repository whose snapshot key was exported: notary signs the snapshot with it.
-    func notaryPublishCommand(out: String, gun: String) -> String {
-        "notary -s \(Self.shellWord(serverText)) -d \(Self.shellWord(out)) publish \(Self.shellWord(gun))"
+    /// `trustvault-online publish OUT --server URL`: uploads the fragment in one POST (token auth,
+    /// TLS) and checks that the server then serves exactly these bytes.
+    static func publishCommand(out: String, server: String) -> String {
+        "trustvault-online publish \(shellWord(out)) --server \(shellWord(server))"
     }
 
     /// A path or URL as one shell word (single-quoted when it holds anything but safe characters).
@@ -151,32 +220,159 @@ public struct Ceremonies: Sendable {
         return quoted + "'"
     }
 
+    /// Whether the fragment carries an exported snapshot key (`role: snapshot` in `OUT/private`):
+    /// then a new repository needs `notary publish`, which signs the snapshot with it.
+    static func exportsSnapshotKey(_ out: String) -> Bool {
+        guard let names = try? AtomicFile.list(out + "/private") else { return false }
+        return names.contains { name in
+            guard name.hasSuffix(".key"), let bytes = try? AtomicFile.read(out + "/private/" + name, kind: .keyFile) else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains("role: snapshot")
+        }
+    }
+
+    /// The one place that decides what to run online for a written fragment: nothing but the
+    /// remaining `root sign` steps while root.json lacks signatures; then `trustvault-online publish`
+    /// (or `notary publish` for a new repository whose snapshot key was exported).
+    public static func onlineStep(
+        out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?
+    ) -> (commands: [String], notes: [String]) {
+        let serverText = server ?? "https://NOTARY-SERVER"
+        let rootFile = out + "/tuf/" + gun + "/metadata/root.json"
+        if let rootStatus, !rootStatus.complete {
+            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(out)/previous-root.json" : ""
+            let holders = Array(Set(rootStatus.missing + rootStatus.previousMissing)).sorted()
+            return ([], [
+                "root.json is not ready to upload: \(rootStatus.summary)",
+                "each other root key holder runs: trustvault root sign \(rootFile) --key KEYID\(previous)"
+                    + " (missing: \(holders.map { String($0.prefix(12)) }.joined(separator: ", "))); the last signature prints the online commands",
+            ])
+        }
+        if rootStatus?.version == 1, exportsSnapshotKey(out) {
+            return (["notary -s \(shellWord(serverText)) -d \(shellWord(out)) publish \(shellWord(gun))"], [])
+        }
+        _ = files
+        return ([publishCommand(out: out, server: serverText)], [])
+    }
+
+    /// Records in the vault's key-status book: `retired` keys (canonical IDs, those held here)
+    /// superseded by this ceremony, and the certificate IDs of held root keys in the new root.json.
+    func recordKeyStatus(_ result: TransitionResult, gun: String, retired: [String]) throws(TrustVaultError) {
+        let held = Set(try vault.records().map(\.id))
+        var certs: [(String, String)] = []
+        if let bytes = result.files.files["root"] {
+            let root = try Root(json: try SignedMetadata(parsing: bytes, name: "root.json").signed)
+            for key in root.keys(of: .root) where held.contains(key.displayID) { certs.append((key.displayID, key.id)) }
+        }
+        let time = Timestamp.now()
+        try vault.updateKeyStatus { book in
+            for id in retired where held.contains(id) { book.retired[id] = .init(gun: gun, time: time) }
+            for (id, cert) in certs {
+                book.rootCertificates[id, default: [:]][gun] = cert
+                book.retired[id] = nil
+            }
+        }
+    }
+
+    func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) {
+        let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server)
+        output.onlineCommands += step.commands
+        output.notes += step.notes
+    }
+
+    /// A vault root key, a root key of the current root (by canonical or TUF ID or prefix), or a
+    /// root certificate file made by another holder (`trustvault root cert`).
+    public enum RootKeySource: Sendable {
+        case vaultKey(String)
+        case certificateFile(String)
+        /// Parses a `--root-key`/`--new-key` value: an existing file is a certificate, else a key ID.
+        public init(_ text: String) {
+            self = AtomicFile.exists(text) && !AtomicFile.isDirectory(text) ? .certificateFile(text) : .vaultKey(text)
+        }
+    }
+
+    /// The certificates for `sources` and the signers this vault holds among them.
+    func resolveRootKeys(
+        _ sources: [RootKeySource], gun: String, currentRoot: Root?, now: TUFTime
+    ) throws(TrustVaultError) -> (keys: [TUFKey], signers: [any SigningKey]) {
+        var keys: [TUFKey] = []
+        var signers: [any SigningKey] = []
+        let all = try vault.records()
+        for source in sources {
+            switch source {
+            case .certificateFile(let path):
+                let text = String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
+                let key: TUFKey
+                do throws(TrustVaultError) {
+                    key = try TUFKey(certificatePEM: text)
+                    var ignored: [String] = []
+                    try Verifier.checkRootCertificate(key, gun: gun, now: now, warnings: &ignored)
+                } catch { throw error.located(path) }
+                keys.append(key)
+                if let rec = all.first(where: { $0.id == key.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+            case .vaultKey(let id):
+                let wanted = id.lowercased()
+                if let currentRoot, !wanted.isEmpty,
+                    let kept = currentRoot.keys(of: .root).first(where: { $0.displayID.hasPrefix(wanted) || $0.id.hasPrefix(wanted) })
+                {
+                    keys.append(kept)
+                    if let rec = all.first(where: { $0.id == kept.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+                    continue
+                }
+                let rec = try vault.record(matching: id)
+                guard rec.role == "root" else {
+                    throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
+                }
+                let signer = try vault.signer(for: rec, secrets: secrets)
+                keys.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
+                signers.append(signer)
+            }
+        }
+        return (keys, signers)
+    }
+
     // MARK: repo init
 
-    /// The offline repository ceremony: root key from the vault, a new targets key (and a new
-    /// snapshot key unless the server's is given), the server's timestamp key; writes root.json and
-    /// targets.json v1 plus the online keys into `out` as a notary trust-dir fragment.
+    /// The offline repository ceremony: root keys from the vault or other holders' certificates,
+    /// a new targets key (and a new snapshot key unless the server's is given), the server's
+    /// timestamp key; writes root.json and targets.json v1 plus the online keys into `out` as a
+    /// notary trust-dir fragment. New keys reach the vault before anything is written to `out`.
     public func initRepository(
         gun: String, rootKeyID: String, timestampKeyFile: String, snapshotKeyFile: String?, out: String,
         now: TUFTime = .now()
     ) throws(TrustVaultError) -> CeremonyOutput {
+        try initRepository(
+            gun: gun, rootKeys: [.vaultKey(rootKeyID)], rootThreshold: 1, timestampKeyFile: timestampKeyFile,
+            snapshotKeyFile: snapshotKeyFile, out: out, now: now)
+    }
+
+    public func initRepository(
+        gun: String, rootKeys rootSources: [RootKeySource], rootThreshold: Int, timestampKeyFile: String, snapshotKeyFile: String?,
+        out: String, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let rootRecord = try vault.record(matching: rootKeyID)
-        guard rootRecord.role == "root" else {
-            throw .invalid("key \(rootRecord.id.prefix(12)) is a \(rootRecord.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
-        }
         let timestampKey = try Self.readServerKey(timestampKeyFile, role: "timestamp")
         let serverSnapshot = try snapshotKeyFile.map { (f: String) throws(TrustVaultError) -> TUFKey in try Self.readServerKey(f, role: "snapshot") }
-
+        guard rootThreshold >= 1, rootThreshold <= rootSources.count else {
+            throw .invalid(
+                "a root threshold of \(rootThreshold) with \(rootSources.count) root key(s) could never be met",
+                recovery: "choose a threshold between 1 and \(rootSources.count)")
+        }
         let targetsKey = try PrivateKey.generate(.ecdsa)
         let snapshotKey = serverSnapshot == nil ? try PrivateKey.generate(.ecdsa) : nil
         let targetsPass = try secrets.passphrase(for: .key(role: "targets"), creating: true)
         let snapshotPass = snapshotKey == nil ? nil : try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
         let exportPass = try secrets.passphrase(for: .export, creating: true)
-        // The root signer last: for a card key this verifies the PIN, which must not be spent
+        // The root signers last: for a card key this verifies the PIN, which must not be spent
         // before everything that can fail without the card has been checked.
-        let rootSigner = try vault.signer(for: rootRecord, secrets: secrets)
+        let (rootKeys, rootSigners) = try resolveRootKeys(rootSources, gun: gun, currentRoot: nil, now: now)
+        try Transitions.checkRootKeys(rootKeys, threshold: rootThreshold)
+        guard !rootSigners.isEmpty else {
+            throw .invalid(
+                "none of the root keys is in this vault, so nobody here can sign root.json",
+                recovery: "run 'repo init' on the machine of one root key holder, with that holder's vault key ID as one --root-key")
+        }
+
 
         let snapshotTUFKey: TUFKey
         if let serverSnapshot {
@@ -187,25 +383,40 @@ public struct Ceremonies: Sendable {
             throw .invalid("no snapshot key")  // unreachable: one of the two is always made above
         }
         let result = try Transitions.newRepository(
-            gun: gun, rootSigner: rootSigner, targetsSigner: targetsKey,
-            snapshotKey: snapshotTUFKey,
-            snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey, now: now)
+            gun: gun, rootKeys: rootKeys, rootThreshold: rootThreshold, rootSigners: rootSigners, targetsSigner: targetsKey,
+            snapshotKey: snapshotTUFKey, snapshotOnServer: serverSnapshot != nil, timestampKey: timestampKey,
+            expiries: expiries, now: now)
 
         var output = CeremonyOutput()
-        try write(result, to: out, output: &output)
-        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+        // The new keys go into the vault first: an --out that exists always has its keys here.
         output.newVaultKeys.append(try vault.add(targetsKey, role: "targets", gun: gun, passphrase: targetsPass))
         if let snapshotKey, let snapshotPass {
             output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
         }
+        try write(result, to: out, output: &output)
+        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
-        // With the server's snapshot key, the fragment is complete (root + targets): publish it as
-        // is. With a vault-made snapshot key, notary signs the snapshot with the exported key.
-        output.onlineCommands.append(snapshotKey == nil ? publishCommand(out: out) : notaryPublishCommand(out: out, gun: gun))
+        try recordKeyStatus(result, gun: gun, retired: [])
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
+    }
+
+    // MARK: root cert
+
+    /// The self-signed root certificate (CN = GUN, as notary makes it) for a root key in this
+    /// vault, for another holder's `repo init --root-key FILE` or `repo rotate … --new-key FILE`.
+    public func rootCertificate(gun: String, keyID: String, now: TUFTime = .now()) throws(TrustVaultError) -> (pem: String, key: TUFKey) {
+        try KeyRole.checkGUN(gun)
+        let rec = try vault.record(matching: keyID)
+        guard rec.role == "root" else {
+            throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
+        }
+        let signer = try vault.signer(for: rec, secrets: secrets)
+        let pem = try RootCertificate.make(gun: gun, signer: signer, now: now.date)
+        return (pem, try TUFKey(certificatePEM: pem))
     }
 
     // MARK: repo rotate
@@ -216,11 +427,31 @@ public struct Ceremonies: Sendable {
         gun: String, role: RotatedRole, currentDir: String, out: String, newKeyID: String?, snapshotKeyFile: String?,
         now: TUFTime = .now()
     ) throws(TrustVaultError) -> CeremonyOutput {
+        try rotate(
+            gun: gun, role: role, currentDir: currentDir, out: out, newKeys: newKeyID.map { [RootKeySource($0)] } ?? [],
+            newThreshold: nil, snapshotKeyFile: snapshotKeyFile, now: now)
+    }
+
+    /// `newKeys`: for root, the complete new set of root keys (a key of the current root keeps its
+    /// certificate); empty makes one new vault root key. For targets, at most one vault key.
+    public func rotate(
+        gun: String, role: RotatedRole, currentDir: String, out: String, newKeys: [RootKeySource], newThreshold: Int?,
+        snapshotKeyFile: String?, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        var newKeyID: String?
+        if role != .root {
+            guard newKeys.count <= 1 else { throw .invalid("--new-key is given \(newKeys.count) times; a \(role.rawValue) rotation takes one key") }
+            guard newThreshold == nil else { throw .invalid("--threshold is only for root rotations") }
+            if case .vaultKey(let id)? = newKeys.first { newKeyID = id }
+            if case .certificateFile(let f)? = newKeys.first {
+                throw .invalid("--new-key \(f): a \(role.rawValue) rotation takes a vault key ID, not a file")
+            }
+        }
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let current = try Self.readCurrent(currentDir, gun: gun)
-        let (_, root) = try current.root()
         var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
         let result: TransitionResult
         switch role {
         case .targets:
@@ -249,32 +480,58 @@ public struct Ceremonies: Sendable {
             // on a command that fails for another reason.
             let rootSigners = try rootSigners(root, gun: gun)
             let snap = try snapshotSigner(root)
-            result = try Transitions.rotateTargets(current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, now: now)
+            result = try Transitions.rotateTargets(
+                current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now)
+            if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
             try write(result, to: out, output: &output)
             try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-            if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
-            guard let newKeyID else {
-                throw .invalid("a root rotation needs the new root key", recovery: "generate one with 'trustvault key generate --role root' and pass --new-key KEYID")
+            let sources = newKeys
+            var created: PrivateKey?
+            if sources.isEmpty {
+                // As notary's 'key rotate GUN root': one new root key, made here.
+                created = try PrivateKey.generate(.ecdsa)
             }
-            let rec = try vault.record(matching: newKeyID)
-            guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
-            guard !canonicalIDs(root.keys(of: .root)).contains(rec.id) else {
-                throw .invalid("key \(rec.id.prefix(12)) already is \(gun)'s root key")
+            var (keys, signers) = try resolveRootKeys(sources, gun: gun, currentRoot: root, now: now)
+            if let created {
+                keys = [try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: created, now: now.date))]
+                signers = [created]
             }
-            // The old root key may be held by someone else: they add their signature with 'root sign'.
-            let snap = try snapshotSigner(root)
-            let newSigner = try vault.signer(for: rec, secrets: secrets)
+            let oldIDs = Set(canonicalIDs(root.keys(of: .root)))
+            let threshold = newThreshold ?? min(root.role(.root).threshold, keys.count)
+            guard Set(keys.map(\.displayID)) != oldIDs || threshold != root.role(.root).threshold else {
+                throw .invalid(
+                    "the new root keys and threshold are the ones \(gun) already has",
+                    recovery: "to renew expiry or certificates use 'trustvault repo refresh \(gun)'")
+            }
+            // Old root keys held here sign too; the other holders add theirs with 'root sign'.
             let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
-            result = try Transitions.rotateRoot(current: current, newRoot: newSigner, oldRootSigners: oldSigners, snapshotSigner: snap, now: now)
+            let snap = try snapshotSigner(root)
+            result = try Transitions.rotateRoot(
+                current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
+                expiries: expiries, now: now)
+            if let created {
+                let pass = try secrets.passphrase(for: .key(role: "root"), creating: true)
+                output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass))
+            }
             try write(result, to: out, output: &output)
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
-                throw .invalid(
-                    "moving the snapshot key to the server needs the server's key",
-                    recovery: "fetch it online with: curl -f -X POST -o snapshot.key \(serverText)/v2/\(gun)/_trust/tuf/snapshot.key, then pass --snapshot-key snapshot.key")
+                // A new client-held snapshot key, made here (the vault held the old one, or it was lost).
+                guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation; a new snapshot key is made here") }
+                let newKey = try PrivateKey.generate(.ecdsa)
+                let pass = try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
+                let exportPass = try secrets.passphrase(for: .export, creating: true)
+                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun), now: now)
+                output.newVaultKeys.append(try vault.add(newKey, role: "snapshot", gun: gun, passphrase: pass))
+                try write(result, to: out, output: &output)
+                try writeOnlineKey(newKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output)
+                output.notes.append(
+                    "the online side signs snapshots with the new key file in \(out)/private; to let the server sign them instead, use --snapshot-key (fetch it with: curl --fail-with-body -X POST -o snapshot.key \(serverText)/v2/\(gun)/_trust/tuf/snapshot.key)")
+                break
             }
             guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation (the server holds the key)") }
             let key = try Self.readServerKey(snapshotKeyFile, role: "snapshot")
@@ -282,7 +539,13 @@ public struct Ceremonies: Sendable {
             result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
             try write(result, to: out, output: &output)
         }
-        output.onlineCommands.append(publishCommand(out: out))
+        let newRoot = try result.files.files["root"].map { (b: [UInt8]) throws(TrustVaultError) in
+            try Root(json: try SignedMetadata(parsing: b, name: "root.json").signed)
+        }
+        let base: BaseRole = role == .root ? .root : role == .targets ? .targets : .snapshot
+        let stillUsed = Set(newRoot.map { canonicalIDs($0.keys(of: base)) } ?? [])
+        try recordKeyStatus(result, gun: gun, retired: canonicalIDs(root.keys(of: base)).filter { !stillUsed.contains($0) })
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
 
@@ -339,16 +602,16 @@ public struct Ceremonies: Sendable {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
         guard !(allPaths && !paths.isEmpty) else { throw .invalid("--paths and --all-paths exclude each other") }
-        let current = try Self.readCurrent(currentDir, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
         var tufKeys: [TUFKey] = []
         for k in keys { tufKeys.append(try delegationKey(k)) }
         let result = try Transitions.addDelegation(
             current: current, role: role, keys: tufKeys, paths: paths, allPaths: allPaths, threshold: threshold,
             targetsSigner: try targetsSigner(root, gun: gun), snapshotSigner: try snapshotSigner(root), now: now)
-        var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(publishCommand(out: out))
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -357,14 +620,14 @@ public struct Ceremonies: Sendable {
     ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
-        let current = try Self.readCurrent(currentDir, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
         let result = try Transitions.removeDelegation(
             current: current, role: role, keyIDs: keyIDs, targetsSigner: try targetsSigner(root, gun: gun),
             snapshotSigner: try snapshotSigner(root), now: now)
-        var output = CeremonyOutput()
         try write(result, to: out, output: &output)
-        output.onlineCommands.append(publishCommand(out: out))
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -407,34 +670,173 @@ public struct Ceremonies: Sendable {
         return lines
     }
 
-    /// Adds `keyID`'s signature to a root.json; returns the new file bytes and the summary shown.
-    public func signRoot(file: String, keyID: String) throws(TrustVaultError) -> (bytes: [UInt8], summary: [String], notes: [String]) {
+    /// The root.json a rotation's root.json must also satisfy: `--previous`, or the
+    /// `previous-root.json` a ceremony wrote beside its fragment (`OUT/tuf/<GUN>/metadata/root.json`).
+    public static func previousRootFile(for file: String, given: String?) -> String? {
+        if let given { return given }
+        let meta = AtomicFile.parent(of: file)
+        var dir = meta
+        // OUT/tuf/<GUN…>/metadata/root.json: walk up to the directory that holds tuf/.
+        while dir != "/" && !dir.isEmpty && AtomicFile.fileName(of: dir) != "tuf" { dir = AtomicFile.parent(of: dir) }
+        guard AtomicFile.fileName(of: dir) == "tuf" else { return nil }
+        let candidate = AtomicFile.parent(of: dir) + "/previous-root.json"
+        return AtomicFile.exists(candidate) ? candidate : nil
+    }
+
+    /// Adds `keyID`'s signature to a root.json (under each certificate ID the key has in it and in
+    /// the previous root); returns the new bytes and where the file stands against both thresholds.
+    public func signRoot(
+        file: String, keyID: String, previousFile: String? = nil
+    ) throws(TrustVaultError) -> (bytes: [UInt8], status: RootSignatureStatus, notes: [String]) {
         let bytes = try AtomicFile.read(file, kind: .metadata)
         let env0 = try SignedMetadata(parsing: bytes, name: file)
         let root = try Root(json: env0.signed, name: file)
+        var previous: Root?
+        if let previousFile {
+            let p = try SignedMetadata(parsing: try AtomicFile.read(previousFile, kind: .metadata), name: previousFile)
+            previous = try Root(json: p.signed, name: previousFile)
+        }
         let rec = try vault.record(matching: keyID)
         guard rec.role == "root" else { throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key") }
-        let summary = Self.describeRoot(env0, root: root)
         // Membership is checked on the record's public key, before a card PIN is spent.
-        guard root.keys.values.contains(where: { $0.isCertificate && (try? $0.canonicalID()) == rec.publicKey.keyID }) else {
+        let holds: ([String: TUFKey]) -> Bool = { keys in
+            keys.values.contains { $0.isCertificate && (try? $0.canonicalID()) == rec.publicKey.keyID }
+        }
+        guard holds(root.keys) || (previous.map { holds($0.keys) } ?? false) else {
             throw .invalid(
                 "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
-                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.joined(separator: ", "))")
+                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         let signer = try vault.signer(for: rec, secrets: secrets)
-        guard let id = Transitions.rootKeyID(for: signer, in: root) else {
+        var ids = Transitions.rootKeyIDs(for: signer, in: root.keys)
+        if let previous { ids.formUnion(Transitions.rootKeyIDs(for: signer, in: previous.keys)) }
+        guard !ids.isEmpty else {
             throw .invalid(
                 "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
-                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.joined(separator: ", "))")
+                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         var env = env0
-        try env.sign(with: signer, as: id)
+        let canonical = env.canonicalSigned
+        for id in ids.sorted() { try env.sign(with: signer, as: id, canonical: canonical) }
+        let status = RootSignatureStatus.of(env, root: root, previous: previous)
         var notes: [String] = []
-        let have = env.validSignatureKeyIDs(keys: root.keys).intersection(root.role(.root).keyIDs).count
-        if have < root.role(.root).threshold {
-            notes.append("\(have) of \(root.role(.root).threshold) required root signatures; pass the file to the next key holder")
+        if root.version > 1, previous == nil {
+            notes.append("the previous root's threshold was not checked; pass --previous with the root.json now in force")
         }
-        return (env.encoded(), summary, notes)
+        return (env.encoded(canonical: canonical), status, notes)
+    }
+
+    // MARK: refresh
+
+    /// Re-signs, with the keys in this vault, the roles that expire within `window` (or `roles`),
+    /// with version+1 and new expiries; renews root certificates that expire within the window
+    /// when their keys are here (same keys, new certificates).
+    public func refresh(
+        gun: String, currentDir: String, out: String, roles wanted: [String]?, window: Int64 = Verifier.warningSeconds,
+        expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        try KeyRole.checkGUN(gun)
+        try refuseExistingOutput(out, gun: gun)
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
+        let snap = try snapshotSigner(root)
+        var roles: [String]
+        if let wanted {
+            for r in wanted where r != "root" && r != "snapshot" && current.files[r] == nil {
+                throw .notFound("--roles \(r): \(r).json is not in \(currentDir)", recovery: "roles present: \(current.files.keys.sorted().joined(separator: ", "))")
+            }
+            roles = wanted
+        } else {
+            roles = try Transitions.expiring(current, window: window, now: now, includeSnapshot: snap != nil)
+        }
+        // Root certificates that expire within the window, for root keys held here.
+        var renewed: [TUFKey] = []
+        let all = try vault.records()
+        if wanted == nil || roles.contains("root") {
+            for key in root.keys(of: .root) {
+                guard let notAfter = key.certificateNotAfter, notAfter <= now.adding(seconds: window),
+                    let rec = all.first(where: { $0.id == key.displayID })
+                else { continue }
+                let signer = try vault.signer(for: rec, secrets: secrets)
+                renewed.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
+            }
+        }
+        if !renewed.isEmpty, !roles.contains("root") { roles.insert("root", at: 0) }
+        guard !roles.isEmpty else {
+            throw .invalid(
+                "nothing in \(currentDir) expires within \(window / 86_400) days",
+                recovery: "name the roles to re-sign anyway with --roles (for example --roles targets)")
+        }
+        if wanted == nil {
+            // Chosen by expiry: leave out, with a note, what this vault cannot sign.
+            let heldIDs = Set(all.map(\.id))
+            roles.removeAll { role in
+                var held = true
+                if role == "targets" {
+                    held = root.keys(of: .targets).contains { heldIDs.contains($0.displayID) }
+                } else if role.hasPrefix("targets/") {
+                    let keys = (try? Transitions.delegationKeys(of: role, in: current)) ?? [:]
+                    let threshold = (try? Transitions.delegatedRole(role, in: current))?.threshold ?? 1
+                    held = keys.values.filter { heldIDs.contains($0.displayID) }.count >= threshold
+                }
+                if !held {
+                    output.notes.append(
+                        "\(role).json expires within the window, but its key is not in this vault: refresh it where the key is"
+                            + (role == "targets" ? ", or replace a lost key with 'trustvault repo rotate \(gun) targets'" : ""))
+                }
+                return !held
+            }
+        }
+        guard !roles.isEmpty else {
+            throw .invalid(
+                "nothing that expires within \(window / 86_400) days can be re-signed with the keys in this vault",
+                recovery: "see the roles' keys with 'trustvault inspect'; name roles with --roles")
+        }
+        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun) : []
+        let targetsSigner = roles.contains("targets") ? try targetsSigner(root, gun: gun) : nil
+        var delegationSigners: [String: [Transitions.RoleSigner]] = [:]
+        for role in roles where role.hasPrefix("targets/") {
+            var signers: [Transitions.RoleSigner] = []
+            for (id, key) in try Transitions.delegationKeys(of: role, in: current).sorted(by: { $0.key < $1.key }) {
+                guard let rec = all.first(where: { $0.id == key.displayID }) else { continue }
+                signers.append((id, try vault.signer(for: rec, secrets: secrets)))
+            }
+            delegationSigners[role] = signers
+        }
+        let result = try Transitions.refresh(
+            current: current, roles: roles, renewedCertificates: renewed, rootSigners: rootSigners, targetsSigner: targetsSigner,
+            delegationSigners: delegationSigners, snapshotSigner: snap, expiries: expiries, now: now)
+        try write(result, to: out, output: &output)
+        if result.files.files["root"] != nil {
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+        }
+        try recordKeyStatus(result, gun: gun, retired: [])
+        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        return output
+    }
+
+    // MARK: purge
+
+    /// Removes one key from every delegation of targets.json in one change.
+    public func purgeDelegationKey(
+        gun: String, keyID: String, removeEmptiedRoles: Bool, currentDir: String, out: String, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> CeremonyOutput {
+        try KeyRole.checkGUN(gun)
+        try refuseExistingOutput(out, gun: gun)
+        let wanted = keyID.lowercased()
+        guard !wanted.isEmpty, wanted.allSatisfy(\.isHexDigit) else {
+            throw .invalid("\"\(keyID)\" is not a key ID", recovery: "key IDs are hex; 'trustvault inspect' lists the signers' keys")
+        }
+        var output = CeremonyOutput()
+        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        let (_, root) = try current.root()
+        let result = try Transitions.purgeKey(
+            current: current, keyID: wanted, removeEmptiedRoles: removeEmptiedRoles, targetsSigner: try targetsSigner(root, gun: gun),
+            snapshotSigner: try snapshotSigner(root), now: now)
+        try write(result, to: out, output: &output)
+        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        return output
     }
 }
 

@@ -287,7 +287,7 @@ public struct TUFCeremonies: Sendable {
         let rec = try vault.record(matching: keySpec)
         var out = Output()
         out.summary.append("\(AtomicFile.fileName(of: file)): \(type) \(ctx.role == type ? "" : "(\(ctx.role)) ")version \(env.version ?? 0), expires \(env.expires?.display ?? "?")")
-        if type == "root" { out.summary += describeRoot(env) }
+        if type == "root" { out.summary += describeRoot(env) } else { out.summary += describeContent(env) }
         if let prev = ctx.previous {
             let p = env.thresholdStatus(prev.role, keys: prev.keys)
             out.summary.append("previous root version \(prev.version): threshold \(p.threshold) of \(prev.role.keyIDs.count) (\(describe(prev.role.keyIDs, prev.keys)))")
@@ -340,6 +340,27 @@ public struct TUFCeremonies: Sendable {
             if old.threshold != new.threshold { lines.append("  \(r): threshold \(old.threshold) → \(new.threshold)") }
         }
         return lines.isEmpty ? ["no key or threshold changes from version \(previous.version)"] : ["changes from version \(previous.version):"] + lines
+    }
+
+    /// What a targets, snapshot or timestamp file says (shown before signing).
+    public func describeContent(_ env: TUF1.Envelope) -> [String] {
+        var lines: [String] = []
+        if let targets = env.signed["targets"]?.objectValue {
+            lines.append("\(targets.count) target(s)")
+            for t in targets.prefix(20) {
+                lines.append("  \(t.key): \(t.value["length"]?.intValue.map { "\($0) bytes" } ?? "?"), sha256 \(t.value["hashes"]?["sha256"]?.stringValue?.prefix(16) ?? "-")…")
+            }
+            if targets.count > 20 { lines.append("  … and \(targets.count - 20) more") }
+            if let d = try? TUF1.delegations(env.signed, name: "targets") {
+                for r in d.roles {
+                    lines.append("delegates \(r.paths.joined(separator: ", ")) to \(r.name): threshold \(r.role.threshold) of \(describe(r.role.keyIDs, d.keys))")
+                }
+            }
+        }
+        if let meta = env.signed["meta"]?.objectValue {
+            for m in meta { lines.append("names \(m.key) version \(m.value["version"]?.intValue ?? 0)") }
+        }
+        return lines
     }
 
     /// A root's keys and roles, for the summary shown before and after signing.
