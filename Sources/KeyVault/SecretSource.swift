@@ -145,7 +145,7 @@ extension Vault {
                 return try cardSigners.signer(for: record, secrets: secrets)
             } catch where (error.code == .notFound || error.code == .refused) && cardWasReset(record) {
                 throw TrustVaultError(
-                    error.code, "\(error.message); card \(serial) was reset after this key was made (audit.log: card-reset), so key \(record.id.prefix(12))… is gone",
+                    error.code, "\(error.message); card \(serial) was reset after this key was made (key list: card reset), so key \(record.id.prefix(12))… is gone",
                     recovery: "use another holder's copy of the key, or replace it (see docs/recovery.md, \"Lost or broken card\")")
             }
         }

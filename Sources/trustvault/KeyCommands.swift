@@ -86,7 +86,6 @@ extension TrustVault.Key {
             let vault = try CLIContext(global).openVault()
             let records = try vault.records()
             let status = try vault.keyStatus()
-            func state(_ r: KeyRecord) -> String { status.retired[r.id] == nil ? "current" : "retired" }
             func certs(_ r: KeyRecord) -> [String: String] { status.rootCertificates[r.id] ?? [:] }
             if json {
                 let items = records.map { r in
@@ -98,8 +97,9 @@ extension TrustVault.Key {
                         "location": .string(r.location.description),
                         "certificate": .bool(r.certificatePEM != nil),
                         "created": .string(r.created),
-                        "status": .string(state(r)),
+                        "status": .string(status.state(of: r.id)),
                         "retired": status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null,
+                        "card_reset": status.cardReset[r.id].map { JSONValue.obj(["serial": .string($0.serial), "time": .string($0.time)]) } ?? .null,
                         "root_certificate_ids": .object(certs(r).map { .init($0.key, .string($0.value)) }),
                     ])
                 }
@@ -111,7 +111,7 @@ extension TrustVault.Key {
                 return
             }
             let rows = records.map { r in
-                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, state(r),
+                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id),
                  certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
             }
             printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "ROOT CERTIFICATE IDS"], rows: rows)

@@ -330,3 +330,44 @@ struct BackupVaultTests {
         #expect(treeFingerprint(f.dir.path) == before)
     }
 }
+
+@Suite("Backups carry the key-status book (retired keys, root certificate IDs)")
+struct BackupKeyStatusTests {
+    @Test func keyStatusSurvivesRestoreAndMergesIntoAnExistingVault() throws {
+        let f = try BackupFixture()
+        let retired = f.records[1].id
+        let certificateID = String(repeating: "ab", count: 32)
+        try f.vault.updateKeyStatus { book in
+            book.retired[retired] = .init(gun: "example.com/app", time: "2026-11-26T12:00:00Z")
+            book.rootCertificates[f.records[3].id] = ["example.com/app": certificateID]
+        }
+        let (file, shares) = try f.shareBackup(2, 3)
+
+        // A fresh restore: the book comes back as it was.
+        let target = f.dir.sub("restored/vault")
+        _ = try Backup.restore(file, unlock: .shares(Array(shares.prefix(2))), into: target)
+        let restored = try Vault.open(at: target)
+        #expect(try restored.keyStatus() == (try f.vault.keyStatus()))
+
+        // A merge into a vault with a book of its own keeps both.
+        let other = try Vault.create(at: f.dir.sub("other"), profile: .interactive)
+        let own = String(repeating: "cd", count: 32)
+        try other.updateKeyStatus { $0.retired[own] = .init(gun: "example.com/other", time: "2026-11-01T00:00:00Z") }
+        _ = try Backup.restore(file, unlock: .shares(Array(shares.suffix(2))), into: other.path)
+        let merged = try other.keyStatus()
+        #expect(merged.retired.keys.sorted() == [retired, own].sorted())
+        #expect(merged.rootCertificates[f.records[3].id] == ["example.com/app": certificateID])
+    }
+
+    @Test func aDamagedKeyStatusBookIsNamed() throws {
+        let f = try BackupFixture()
+        try f.vault.updateKeyStatus { $0.retired[f.records[1].id] = .init(gun: "example.com/app", time: "2026-11-26T12:00:00Z") }
+        let path = f.vault.path + "/key-status.json"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "2026-11-26T12:00:00Z", with: "2026-02-31T12:00:00Z")
+        try Array(text.utf8).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path)) }
+        #expect { try f.vault.keyStatus() } throws: { error in
+            (error as? TrustVaultError)?.message.contains("key-status.json") == true
+        }
+    }
+}

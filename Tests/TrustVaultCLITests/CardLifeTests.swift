@@ -305,6 +305,13 @@ struct CardLifeTests {
             #expect(after.stdout.contains("PIN:             3 tries left of 3, FACTORY DEFAULT") && after.stdout.contains("Slot 9c:         empty"), "\(after.stdout)")
             #expect(!after.stdout.contains("Slot 85:         P-256"), "\(after.stdout)")
             #expect(try String(contentsOfFile: v.path + "/audit.log", encoding: .utf8).contains("card-reset"))
+            // key list marks the destroyed keys (table and JSON); keys on other cards stay current.
+            let listed = try v.run(["key", "list", "--json"])
+            let entries = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+            let marked = entries.filter { ($0["status"] as? String) == "card reset" }.compactMap { $0["id"] as? String }
+            #expect(marked.contains(keyID) && marked.contains(root9a), "\(listed.stdout)")
+            #expect(entries.filter { ($0["location"] as? String)?.hasPrefix("card:\(serial)/") == false }.allSatisfy { ($0["status"] as? String) != "card reset" })
+            #expect(try v.run(["key", "list"]).stdout.contains("card reset"))
             // Signing with a key that the reset destroyed says so.
             let gone = try v.run(["root", "sign", rootJSON, "--key", root9a, "--out", v.dir.sub("resigned.json")],
                                  env: ["TRUSTVAULT_PIN": "123456"])

@@ -311,5 +311,41 @@ final class RepositoryLifeTests {
         #expect(try o.freshList() == ["v1", "v2"])
         let keys = try #require(try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
         #expect(keys.filter { $0["role"] as? String == "snapshot" }.compactMap { $0["status"] as? String }.sorted() == ["current", "retired"], "\(keys)")
+
+        // repo rotate GUN root without --new-key makes the new root key here, as notary does.
+        let rr = o.path("rr")
+        let rot = try v.run(["repo", "rotate", o.gun, "root", "--current", try o.current("c1"), "--out", rr, "--server", o.server.url], env: Online.env)
+        #expect(rot.status == 0 && rot.stdout.contains("New root key in the vault") && rot.stdout.contains("curl --fail-with-body"), "\(rot)")
+        try o.uploadOut(rr)
+        #expect(try o.list(in: "old") == ["v1", "v2"])
+        #expect(try o.freshList() == ["v1", "v2"])
+        let after = try #require(try JSONSerialization.jsonObject(with: Data(try v.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(after.filter { $0["role"] as? String == "root" }.compactMap { $0["status"] as? String }.sorted() == ["current", "retired"], "\(after)")
+    }
+
+    @Test func aDelegationWhoseKeyIsInTheVaultIsRefreshed() throws {
+        let o = online("example.com/life/refresh-delegation")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        let kid = try v.generate("targets/releases")
+        let add = o.path("add")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--key", kid, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        try o.uploadOut(add)
+        // The release signer (online) signs a tag into the role with an exported copy of the key.
+        let export = try v.run(["key", "export", kid, "--out", o.path("rel") + "/"], env: Online.env)
+        #expect(export.status == 0, "\(export)")
+        let relEnv = ["NOTARY_DELEGATION_PASSPHRASE": Online.exportPassphrase]
+        try o.notary("rel", ["add", o.gun, "r1", try o.payload("r1"), "--roles", "targets/releases"], env: relEnv)
+        try o.notary("rel", ["publish", o.gun], env: relEnv)
+        let current = try o.current("c1", delegations: ["targets/releases"])
+        let out = o.path("refreshed")
+        let r = try v.run(["repo", "refresh", o.gun, "--roles", "targets/releases", "--expires", "delegations=1y", "--current", current, "--out", out], env: Online.env)
+        #expect(r.status == 0, "\(r)")
+        let text = try String(contentsOfFile: out + "/tuf/" + o.gun + "/metadata/targets/releases.json", encoding: .utf8)
+        #expect(text.contains(#""version":2"#) && text.contains(#""r1""#), "\(text)")
+        try o.uploadOut(out)
+        #expect(try o.freshList("targets/releases") == ["r1"])
+        let after = try o.current("c2", delegations: ["targets/releases"])
+        #expect(try TrustVaultCLI.run(["verify", after, "--gun", o.gun]).status == 0)
     }
 }

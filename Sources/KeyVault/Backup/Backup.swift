@@ -156,7 +156,7 @@ public enum Backup {
                     // directory) fails loudly rather than being skipped.
                     guard rel == "keys" else {
                         throw .corrupt("\(full) is a directory, not a vault file",
-                                       recovery: "move it out of the vault (a vault holds vault.json, audit.log and keys/<id>.json), then retry")
+                                       recovery: "move it out of the vault (a vault holds vault.json, audit.log, key-status.json and keys/<id>.json), then retry")
                     }
                     try walk(rel)
                 case S_IFREG:
@@ -236,7 +236,7 @@ public enum Backup {
             // Exactly the files a vault consists of, once each, with the mode the format defines.
             guard isVaultFile(entry.path), seen.insert(entry.path).inserted else {
                 throw .corrupt("\(inside) is not a file a vault consists of, so the backup is damaged or not made by trustvault",
-                               recovery: "a vault holds vault.json, audit.log and keys/<key ID>.json only")
+                               recovery: "a vault holds vault.json, audit.log, key-status.json and keys/<key ID>.json only")
             }
             guard entry.mode == 0o600 else {
                 throw .corrupt("\(inside) has mode \(String(entry.mode, radix: 8)); vault files are 600, so the backup is damaged or not made by trustvault",
@@ -245,6 +245,8 @@ public enum Backup {
             if entry.path == "vault.json" {
                 _ = try Vault.readManifest(entry.data, file: inside)
                 sawManifest = true
+            } else if entry.path == Vault.keyStatusFileName {
+                _ = try KeyStatusBook(parsing: entry.data, file: inside)
             } else if entry.path.hasPrefix("keys/") {
                 let name = String(entry.path.dropFirst("keys/".count))
                 keys.append(try Vault.decodeRecord(entry.data, file: inside, fileName: name).record)
@@ -257,9 +259,9 @@ public enum Backup {
                 entries.contains { $0.path == "audit.log" })
     }
 
-    /// `vault.json`, `audit.log` or `keys/<64 lower-case hex>.json`.
+    /// `vault.json`, `audit.log`, `key-status.json` or `keys/<64 lower-case hex>.json`.
     static func isVaultFile(_ path: String) -> Bool {
-        if path == "vault.json" || path == "audit.log" { return true }
+        if path == "vault.json" || path == "audit.log" || path == Vault.keyStatusFileName { return true }
         guard path.hasPrefix("keys/"), path.hasSuffix(".json") else { return false }
         let id = path.utf8.dropFirst(5).dropLast(5)
         return id.count == 64 && id.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
@@ -372,6 +374,7 @@ public enum Backup {
             var added: [KeyRecord] = []
             var present: [KeyRecord] = []
             var kept: [String] = []
+            var mergedStatus: KeyStatusBook?
             let byID = Dictionary(contents.keys.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for entry in contents.entries {
                 let full = vault.path + "/" + entry.path
@@ -382,6 +385,11 @@ public enum Backup {
                         if try AtomicFile.read(full, kind: .vaultFile) != entry.data { kept.append(entry.path) }
                         continue
                     }
+                }
+                if entry.path == Vault.keyStatusFileName, AtomicFile.exists(full) {
+                    // Both books: the retired marks and root certificate IDs of either vault survive.
+                    mergedStatus = try vault.keyStatus().merged(with: KeyStatusBook(parsing: entry.data, file: "\(contents.file): \(entry.path)"))
+                    continue
                 }
                 guard AtomicFile.exists(full) else {
                     toWrite.append(entry)
@@ -423,6 +431,10 @@ public enum Backup {
                     }
                     try AtomicFile.create(entry.data, at: vault.path + "/" + entry.path, mode: (entry.mode & 0o700) | 0o600)
                     created.append(vault.path + "/" + entry.path)
+                }
+                // Last, after every key is in place: a book that names a key always finds it.
+                if let mergedStatus, mergedStatus != (try vault.keyStatus()) {
+                    try AtomicFile.write(mergedStatus.json.canonicalBytes, to: vault.keyStatusPath)
                 }
             } catch {
                 for path in created.reversed() {

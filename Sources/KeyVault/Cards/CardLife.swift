@@ -224,20 +224,22 @@ extension CardProcedures {
 }
 
 extension Vault {
-    /// Notes in the audit log that the keys in `records` were destroyed by a reset of their card.
+    /// Marks the keys in `records` as destroyed by a reset of their card, in the key-status book
+    /// (shown by `key list` as `card reset`) and in the audit log.
     func markCardReset(serial: String, records: [KeyRecord]) throws(TrustVaultError) {
+        let time = Timestamp.now()
+        try updateKeyStatus { book in
+            for r in records { book.cardReset[r.id] = .init(serial: serial, time: time) }
+        }
         try withLock { () throws(TrustVaultError) in
             audit("card-reset", ["card": .string(serial), "lost": .array(records.map { .string($0.id) })])
         }
     }
 
-    /// Whether the audit log says the card holding `record` was reset after the record was made.
+    /// Whether the card holding `record` was reset after the record was made (the key is gone).
     public func cardWasReset(_ record: KeyRecord) -> Bool {
-        guard case .card = record.location,
-            let bytes = try? AtomicFile.read(path + "/audit.log", kind: .vaultFile)  // the input gate
-        else { return false }
-        let text = String(decoding: bytes, as: UTF8.self)
-        return text.split(separator: "\n").contains { $0.contains("\"card-reset\"") && $0.contains(record.id) }
+        guard case .card = record.location, let book = try? keyStatus() else { return false }
+        return book.cardReset[record.id] != nil
     }
 }
 

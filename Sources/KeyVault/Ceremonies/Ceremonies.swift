@@ -1,6 +1,7 @@
 public import TrustCore
 public import Formats
 public import Metadata
+internal import Foundation
 
 /// What a ceremony wrote and what the operator runs next on the online machine.
 public struct CeremonyOutput: Sendable {
@@ -136,8 +137,10 @@ public struct Ceremonies: Sendable {
     func canonicalIDs(_ keys: [TUFKey]) -> [String] { keys.map(\.displayID) }
 
     /// Signers for the root role of `root`: every root key that is in the vault (or on a card).
-    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false) throws(TrustVaultError) -> [any SigningKey] {
-        let wanted = canonicalIDs(root.keys(of: .root))
+    /// `also`: the server's root when a pending output changed root keys (its keys sign too).
+    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil) throws(TrustVaultError) -> [any SigningKey] {
+        var wanted = canonicalIDs(root.keys(of: .root))
+        for id in also.map({ canonicalIDs($0.keys(of: .root)) }) ?? [] where !wanted.contains(id) { wanted.append(id) }
         let recs = try records(forCanonicalIDs: wanted)
         if recs.isEmpty, allowNone { return [] }
         guard !recs.isEmpty else {
@@ -176,6 +179,40 @@ public struct Ceremonies: Sendable {
                 .alreadyExists, "\(meta) already exists",
                 recovery: "choose an empty --out directory; trustvault never overwrites metadata")
         }
+        // A staging directory left by an interrupted run of this ceremony is ours: start afresh.
+        if AtomicFile.exists(stage(out)) { try? FileManager.default.removeItem(atPath: stage(out)) }
+    }
+
+    /// Where a ceremony's output is built before it appears at `out` (same file system).
+    func stage(_ out: String) -> String {
+        var o = out
+        while o.count > 1, o.hasSuffix("/") { o.removeLast() }
+        return AtomicFile.parent(of: o) + "/.trustvault-staging-" + AtomicFile.fileName(of: o)
+    }
+
+    /// Moves the staged output into `out`: whole directories by rename, merging into directories
+    /// that already exist; never replaces a file.
+    func moveStaged(_ out: String, output: inout CeremonyOutput) throws(TrustVaultError) {
+        let from = stage(out)
+        guard AtomicFile.exists(from) else { return }
+        func move(_ src: String, _ dst: String) throws(TrustVaultError) {
+            if !AtomicFile.exists(dst) {
+                do { try FileManager.default.moveItem(atPath: src, toPath: dst) } catch {
+                    throw .io("could not move the staged output to \(dst): \(error.localizedDescription)")
+                }
+                try AtomicFile.syncDirectory(of: dst)
+            } else if AtomicFile.isDirectory(src), AtomicFile.isDirectory(dst) {
+                for name in try AtomicFile.list(src) { try move(src + "/" + name, dst + "/" + name) }
+            } else {
+                throw TrustVaultError(.alreadyExists, "\(dst) already exists", recovery: "choose an empty --out directory")
+            }
+        }
+        try AtomicFile.makeDirectories(AtomicFile.parent(of: out))
+        try move(from, out)
+        try? FileManager.default.removeItem(atPath: from)
+        func fix(_ path: String) -> String { path.hasPrefix(from) ? out + path.dropFirst(from.count) : path }
+        output.metadataFiles = output.metadataFiles.map { ($0.role, fix($0.path)) }
+        output.privateKeyFiles = output.privateKeyFiles.map { ($0.role, $0.id, fix($0.path)) }
     }
 
     func write(_ result: TransitionResult, to out: String, output: inout CeremonyOutput) throws(TrustVaultError) {
@@ -273,7 +310,10 @@ public struct Ceremonies: Sendable {
         }
     }
 
-    func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) {
+    /// Makes the staged output appear at `out` (after every new key is in the vault) and adds the
+    /// online step.
+    func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) throws(TrustVaultError) {
+        try moveStaged(out, output: &output)
         let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server)
         output.onlineCommands += step.commands
         output.notes += step.notes
@@ -393,14 +433,14 @@ public struct Ceremonies: Sendable {
         if let snapshotKey, let snapshotPass {
             output.newVaultKeys.append(try vault.add(snapshotKey, role: "snapshot", gun: gun, passphrase: snapshotPass))
         }
-        try write(result, to: out, output: &output)
-        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
-        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output) }
+        try write(result, to: stage(out), output: &output)
+        try writeOnlineKey(targetsKey, role: "targets", gun: gun, passphrase: exportPass, to: stage(out), output: &output)
+        if let snapshotKey { try writeOnlineKey(snapshotKey, role: "snapshot", gun: gun, passphrase: exportPass, to: stage(out), output: &output) }
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
         try recordKeyStatus(result, gun: gun, retired: [])
-        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
 
@@ -478,13 +518,13 @@ public struct Ceremonies: Sendable {
             let exportPass = try secrets.passphrase(for: .export, creating: true)
             // Root (possibly card) signers after every check and passphrase: no PIN try is spent
             // on a command that fails for another reason.
-            let rootSigners = try rootSigners(root, gun: gun)
+            let rootSigners = try rootSigners(root, gun: gun, also: try current.previousRoot())
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateTargets(
                 current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now)
             if created, let pass { output.newVaultKeys.append(try vault.add(newKey, role: "targets", gun: gun, passphrase: pass)) }
-            try write(result, to: out, output: &output)
-            try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: out, output: &output)
+            try write(result, to: stage(out), output: &output)
+            try writeOnlineKey(newKey, role: "targets", gun: gun, passphrase: exportPass, to: stage(out), output: &output)
             output.notes.append("the old targets key no longer signs for \(gun); on the online machine replace it with the new key file in \(out)/private")
         case .root:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
@@ -507,7 +547,7 @@ public struct Ceremonies: Sendable {
                     recovery: "to renew expiry or certificates use 'trustvault repo refresh \(gun)'")
             }
             // Old root keys held here sign too; the other holders add theirs with 'root sign'.
-            let oldSigners = try rootSigners(root, gun: gun, allowNone: true)
+            let oldSigners = try rootSigners(root, gun: gun, allowNone: true, also: try current.previousRoot())
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateRoot(
                 current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
@@ -516,8 +556,8 @@ public struct Ceremonies: Sendable {
                 let pass = try secrets.passphrase(for: .key(role: "root"), creating: true)
                 output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass))
             }
-            try write(result, to: out, output: &output)
-            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+            try write(result, to: stage(out), output: &output)
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: stage(out) + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
                 // A new client-held snapshot key, made here (the vault held the old one, or it was lost).
@@ -525,10 +565,10 @@ public struct Ceremonies: Sendable {
                 let newKey = try PrivateKey.generate(.ecdsa)
                 let pass = try secrets.passphrase(for: .key(role: "snapshot"), creating: true)
                 let exportPass = try secrets.passphrase(for: .export, creating: true)
-                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun), now: now)
+                result = try Transitions.replaceSnapshotKey(current: current, newSnapshot: newKey, rootSigners: try rootSigners(root, gun: gun, also: try current.previousRoot()), now: now)
                 output.newVaultKeys.append(try vault.add(newKey, role: "snapshot", gun: gun, passphrase: pass))
-                try write(result, to: out, output: &output)
-                try writeOnlineKey(newKey, role: "snapshot", gun: gun, passphrase: exportPass, to: out, output: &output)
+                try write(result, to: stage(out), output: &output)
+                try writeOnlineKey(newKey, role: "snapshot", gun: gun, passphrase: exportPass, to: stage(out), output: &output)
                 output.notes.append(
                     "the online side signs snapshots with the new key file in \(out)/private; to let the server sign them instead, use --snapshot-key (fetch it with: curl --fail-with-body -X POST -o snapshot.key \(serverText)/v2/\(gun)/_trust/tuf/snapshot.key)")
                 break
@@ -536,8 +576,8 @@ public struct Ceremonies: Sendable {
             guard newKeyID == nil else { throw .invalid("--new-key is not used for a snapshot rotation (the server holds the key)") }
             let key = try Self.readServerKey(snapshotKeyFile, role: "snapshot")
             guard !root.role(.snapshot).keyIDs.contains(key.id) else { throw .invalid("\(snapshotKeyFile) already is \(gun)'s snapshot key") }
-            result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun), now: now)
-            try write(result, to: out, output: &output)
+            result = try Transitions.moveSnapshotToServer(current: current, serverSnapshotKey: key, rootSigners: try rootSigners(root, gun: gun, also: try current.previousRoot()), now: now)
+            try write(result, to: stage(out), output: &output)
         }
         let newRoot = try result.files.files["root"].map { (b: [UInt8]) throws(TrustVaultError) in
             try Root(json: try SignedMetadata(parsing: b, name: "root.json").signed)
@@ -545,7 +585,7 @@ public struct Ceremonies: Sendable {
         let base: BaseRole = role == .root ? .root : role == .targets ? .targets : .snapshot
         let stillUsed = Set(newRoot.map { canonicalIDs($0.keys(of: base)) } ?? [])
         try recordKeyStatus(result, gun: gun, retired: canonicalIDs(root.keys(of: base)).filter { !stillUsed.contains($0) })
-        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
 
@@ -610,8 +650,8 @@ public struct Ceremonies: Sendable {
         let result = try Transitions.addDelegation(
             current: current, role: role, keys: tufKeys, paths: paths, allPaths: allPaths, threshold: threshold,
             targetsSigner: try targetsSigner(root, gun: gun), snapshotSigner: try snapshotSigner(root), now: now)
-        try write(result, to: out, output: &output)
-        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        try write(result, to: stage(out), output: &output)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -626,8 +666,8 @@ public struct Ceremonies: Sendable {
         let result = try Transitions.removeDelegation(
             current: current, role: role, keyIDs: keyIDs, targetsSigner: try targetsSigner(root, gun: gun),
             snapshotSigner: try snapshotSigner(root), now: now)
-        try write(result, to: out, output: &output)
-        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        try write(result, to: stage(out), output: &output)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 
@@ -793,7 +833,7 @@ public struct Ceremonies: Sendable {
                 "nothing that expires within \(window / 86_400) days can be re-signed with the keys in this vault",
                 recovery: "see the roles' keys with 'trustvault inspect'; name roles with --roles")
         }
-        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun) : []
+        let rootSigners = roles.contains("root") ? try rootSigners(root, gun: gun, also: try current.previousRoot()) : []
         let targetsSigner = roles.contains("targets") ? try targetsSigner(root, gun: gun) : nil
         var delegationSigners: [String: [Transitions.RoleSigner]] = [:]
         for role in roles where role.hasPrefix("targets/") {
@@ -807,12 +847,12 @@ public struct Ceremonies: Sendable {
         let result = try Transitions.refresh(
             current: current, roles: roles, renewedCertificates: renewed, rootSigners: rootSigners, targetsSigner: targetsSigner,
             delegationSigners: delegationSigners, snapshotSigner: snap, expiries: expiries, now: now)
-        try write(result, to: out, output: &output)
+        try write(result, to: stage(out), output: &output)
         if result.files.files["root"] != nil {
-            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: out + "/previous-root.json", mode: 0o644)
+            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: stage(out) + "/previous-root.json", mode: 0o644)
         }
         try recordKeyStatus(result, gun: gun, retired: [])
-        finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
 
@@ -834,8 +874,8 @@ public struct Ceremonies: Sendable {
         let result = try Transitions.purgeKey(
             current: current, keyID: wanted, removeEmptiedRoles: removeEmptiedRoles, targetsSigner: try targetsSigner(root, gun: gun),
             snapshotSigner: try snapshotSigner(root), now: now)
-        try write(result, to: out, output: &output)
-        finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        try write(result, to: stage(out), output: &output)
+        try finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
 }
