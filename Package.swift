@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "KeyVault", targets: ["KeyVault"]),
         .executable(name: "trustvault", targets: ["trustvault"]),
         .executable(name: "piv-emulator", targets: ["piv-emulator"]),
+        .executable(name: "trustvault-online", targets: ["trustvault-online"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // Only for the online hand-off (Online, trustvault-online); never linked into trustvault.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries (Debian: libsodium-dev, libpcsclite-dev, libssl-dev).
@@ -68,6 +73,23 @@ let package = Package(
             dependencies: ["KeyVault", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
+        // The online hand-off: fetch and publish with Docker token auth over AsyncHTTPClient.
+        // Only trustvault-online links it; the offline trustvault binary has no network code.
+        .target(
+            name: "Online",
+            dependencies: [
+                "TrustCore", "Metadata",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "trustvault-online",
+            dependencies: ["Online", "TrustCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
         // Test support: a PIV card emulator (library + vpcd client) and peer harnesses.
         .target(
             name: "PIVEmulator", dependencies: ["TrustCore", "COpenSSL", crypto, cryptoExtras, x509, asn1],
@@ -83,6 +105,7 @@ let package = Package(
             path: "Benchmarks/Targets", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
+            exclude: ["token_issuer.py"],
             swiftSettings: swiftSettings),
 
         // The fuzz harnesses as a library: Fuzz/Driver runs them under libFuzzer (Scripts/fuzz.sh),
@@ -102,6 +125,9 @@ let package = Package(
             name: "TrustVaultCLITests", dependencies: ["trustvault", "piv-emulator", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OnlineTests", dependencies: ["Online", "trustvault-online", "trustvault", "TestSupport"],
+            swiftSettings: swiftSettings),
     ]
 )
 

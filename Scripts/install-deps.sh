@@ -7,6 +7,7 @@ packages=(
   zbar-tools                                                            # backup share QR codes are scanned back
   pcscd vsmartcard-vpcd yubico-piv-tool opensc                          # PIV card tests
   faketime python3-venv                                                 # metadata made in the past; python-tuf/ykman venv
+  binutils                                                              # nm: the offline binary imports no socket calls
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

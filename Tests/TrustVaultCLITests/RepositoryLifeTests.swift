@@ -44,7 +44,8 @@ final class RepositoryLifeTests {
         let signed = try b.run(["root", "sign", rootFile, "--key", kb, "--server", server.url], env: Online.env)
         #expect(signed.status == 0, "\(signed)")
         #expect(signed.stdout.contains("new root v1: 2 of 2 signatures — complete"), "\(signed)")
-        #expect(signed.stdout.contains("notary -s \(server.url) -d \(out) publish \(o.gun)"), "\(signed)")
+        // The snapshot key is the server's: the complete fragment goes up with trustvault-online.
+        #expect(signed.stdout.contains("trustvault-online publish \(out) --server \(server.url)"), "\(signed)")
         try o.notary("out", ["publish", o.gun])
         try o.notary("out", ["add", o.gun, "v1", try o.payload("v1")])
         try o.notary("out", ["publish", o.gun])
@@ -64,7 +65,7 @@ final class RepositoryLifeTests {
         let signA = try a.run(["root", "sign", rot2, "--key", ka, "--server", server.url], env: Online.env)
         #expect(signA.status == 0, "\(signA)")
         #expect(signA.stdout.contains("new root v2: 2 of 2 signatures; previous root v1: 2 of 2 — complete"), "\(signA)")
-        #expect(signA.stdout.contains("curl --fail-with-body -X POST"), "\(signA)")
+        #expect(signA.stdout.contains("trustvault-online publish \(rotOut) --server \(server.url)"), "\(signA)")
         try o.uploadOut(rotOut)
         // C's vault marks the superseded key retired and shows the certificate ID of the new one.
         let cKeys = try #require(try JSONSerialization.jsonObject(with: Data(try c.run(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
@@ -151,7 +152,7 @@ final class RepositoryLifeTests {
         let f = try v.run(["repo", "refresh", o.gun, "--current", cur, "--out", refreshed, "--server", server.url], env: Online.env)
         #expect(f.status == 0, "\(f)")
         #expect(f.stdout.contains("new certificate") && f.stdout.contains("targets.json expires within the window, but its key is not in this vault"), "\(f)")
-        #expect(f.stdout.contains("curl --fail-with-body"), "\(f)")
+        #expect(f.stdout.contains("trustvault-online publish \(refreshed) --server \(server.url)"), "\(f)")
         // Then, on top of that output (not uploaded), replace the lost targets key; one upload.
         let rotated = o.path("rotated")
         let t = try v.run(["repo", "rotate", o.gun, "targets", "--current", cur, "--pending", refreshed, "--out", rotated, "--server", server.url], env: Online.env)
@@ -245,7 +246,7 @@ final class RepositoryLifeTests {
         let r = try v.run(["delegation", "purge", o.gun, "--key", aliceID, "--remove-emptied-roles", "--current", current, "--out", out, "--server", o.server.url], env: Online.env)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("targets/releases: key removed") && r.stdout.contains("targets/alice: removed"), "\(r)")
-        #expect(r.stdout.contains("curl --fail-with-body -X POST -F \"files=@\(out)/tuf/\(o.gun)/metadata/targets.json;filename=targets\""), "\(r)")
+        #expect(r.stdout.contains("trustvault-online publish \(out) --server \(o.server.url)"), "\(r)")
         try o.uploadOut(out)  // one upload
         let after = try o.notary("dl2", ["delegation", "list", o.gun], env: [:])
         #expect(!after.stdout.contains(aliceID) && !after.stdout.contains("targets/alice") && after.stdout.contains("targets/releases"), "\(after)")
@@ -278,7 +279,7 @@ final class RepositoryLifeTests {
         let meta = o3 + "/tuf/" + o.gun + "/metadata/"
         let targets = try String(contentsOfFile: meta + "targets.json", encoding: .utf8)
         #expect(targets.contains(#""version":4"#) && targets.contains("targets/releases") && targets.contains("targets/ci"), "targets v4 (the server has v3) with both roles: \(targets)")
-        #expect(last.stdout.contains("-F \"files=@\(meta)root.json;filename=root\" -F \"files=@\(meta)targets.json;filename=targets\" \(o.server.url)"), "\(last)")
+        #expect(last.stdout.contains("  \(meta)root.json\n  \(meta)targets.json\n") && last.stdout.contains("trustvault-online publish \(o3) --server \(o.server.url)"), "\(last)")
         try o.uploadOut(o3)  // the one upload
         let dl = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
         #expect(dl.stdout.contains("targets/releases") && dl.stdout.contains("targets/ci"), "\(dl)")
@@ -296,7 +297,8 @@ final class RepositoryLifeTests {
         _ = try o.createRepository(v, rootKey: try v.generate("root"), serverSnapshot: false)
         let out = o.path("snap")
         let r = try v.run(["repo", "rotate", o.gun, "snapshot", "--current", try o.current("c0"), "--out", out, "--server", o.server.url], env: Online.env)
-        #expect(r.status == 0 && r.stdout.contains("New snapshot key in the vault") && r.stdout.contains("filename=snapshot"), "\(r)")
+        #expect(r.status == 0 && r.stdout.contains("New snapshot key in the vault") && r.stdout.contains("metadata/snapshot.json")
+                && r.stdout.contains("trustvault-online publish \(out) --server \(o.server.url)"), "\(r)")
         try o.uploadOut(out)
         #expect(try o.list(in: "old") == ["v1"])
         #expect(try o.freshList() == ["v1"])
@@ -313,7 +315,7 @@ final class RepositoryLifeTests {
         // repo rotate GUN root without --new-key makes the new root key here, as notary does.
         let rr = o.path("rr")
         let rot = try v.run(["repo", "rotate", o.gun, "root", "--current", try o.current("c1"), "--out", rr, "--server", o.server.url], env: Online.env)
-        #expect(rot.status == 0 && rot.stdout.contains("New root key in the vault") && rot.stdout.contains("curl --fail-with-body"), "\(rot)")
+        #expect(rot.status == 0 && rot.stdout.contains("New root key in the vault") && rot.stdout.contains("trustvault-online publish \(rr) --server \(o.server.url)"), "\(rot)")
         try o.uploadOut(rr)
         #expect(try o.list(in: "old") == ["v1", "v2"])
         #expect(try o.freshList() == ["v1", "v2"])

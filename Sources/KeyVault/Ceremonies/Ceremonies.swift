@@ -25,7 +25,7 @@ public struct CeremonyOutput: Sendable {
 public struct Ceremonies: Sendable {
     public let vault: Vault
     public let secrets: SecretSource
-    /// Printed in the online commands (`-s URL`, curl's URL); nil prints a placeholder.
+    /// Printed in the online commands (`--server URL`, notary's `-s URL`); nil prints a placeholder.
     public var server: String?
     /// Outputs of earlier ceremonies not yet uploaded (`--pending OUT`), layered in order over
     /// `--current`: the new output builds on them and carries their files, so one upload holds
@@ -49,7 +49,7 @@ public struct Ceremonies: Sendable {
         do { json = try JSONValue(parsing: bytes) } catch {
             throw TrustVaultError(
                 .corruptData, "\(path) is not the JSON key that notary-server serves: \(error.message)",
-                recovery: "fetch it online with: curl -f -o \(AtomicFile.fileName(of: path)) <server>/v2/<GUN>/_trust/tuf/\(role).key")
+                recovery: "fetch it online with: trustvault-online fetch GUN --server URL --out DIR --keys-only")
         }
         let key = try TUFKey(json: json, context: path)
         guard !key.isCertificate else { throw .unsupported("\(path): a \(role) key must be a bare key, not \(key.keyType)") }
@@ -76,7 +76,7 @@ public struct Ceremonies: Sendable {
         if let first = report.problems.first {
             throw .verification(
                 "the current metadata in \(dir) does not verify: \(first)",
-                recovery: "fetch the repository's current files again; 'trustvault verify \(dir) --gun \(gun)' lists every problem")
+                recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
         warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") }
         return set
@@ -271,22 +271,34 @@ public struct Ceremonies: Sendable {
         output.privateKeyFiles.append((role, key.publicKey.keyID, path))
     }
 
-    func curlCommand(gun: String, files: [(role: String, path: String)]) -> String {
-        Self.curlCommand(gun: gun, files: files, server: serverText)
+    /// `trustvault-online publish OUT --server URL`: uploads the fragment in one POST (token auth,
+    /// TLS) and checks that the server then serves exactly these bytes.
+    static func publishCommand(out: String, server: String) -> String {
+        "trustvault-online publish \(shellWord(out)) --server \(shellWord(server))"
     }
 
-    /// The upload of changed metadata, as notary's client does it; `--fail-with-body` shows the
-    /// server's reason (e.g. VERSION) when it refuses.
-    static func curlCommand(gun: String, files: [(role: String, path: String)], server: String) -> String {
-        var parts = ["curl --fail-with-body -X POST"]
-        for f in files { parts.append("-F \"files=@\(f.path);filename=\(f.role)\"") }
-        parts.append("\(server)/v2/\(gun)/_trust/tuf/")
-        return parts.joined(separator: " ")
+    /// A path or URL as one shell word (single-quoted when it holds anything but safe characters).
+    static func shellWord(_ s: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,")
+        if !s.isEmpty, s.allSatisfy({ safe.contains($0) }) { return s }
+        var quoted = "'"
+        for c in s { quoted += c == "'" ? "'\\''" : String(c) }
+        return quoted + "'"
+    }
+
+    /// Whether the fragment carries an exported snapshot key (`role: snapshot` in `OUT/private`):
+    /// then a new repository needs `notary publish`, which signs the snapshot with it.
+    static func exportsSnapshotKey(_ out: String) -> Bool {
+        guard let names = try? AtomicFile.list(out + "/private") else { return false }
+        return names.contains { name in
+            guard name.hasSuffix(".key"), let bytes = try? AtomicFile.read(out + "/private/" + name, kind: .keyFile) else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains("role: snapshot")
+        }
     }
 
     /// The one place that decides what to run online for a written fragment: nothing but the
-    /// remaining `root sign` steps while root.json lacks signatures; then `notary publish` for a
-    /// new repository (root v1) or the curl upload of every metadata file for a change.
+    /// remaining `root sign` steps while root.json lacks signatures; then `trustvault-online publish`
+    /// (or `notary publish` for a new repository whose snapshot key was exported).
     public static func onlineStep(
         out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?
     ) -> (commands: [String], notes: [String]) {
@@ -301,10 +313,11 @@ public struct Ceremonies: Sendable {
                     + " (missing: \(holders.map { String($0.prefix(12)) }.joined(separator: ", "))); the last signature prints the online commands",
             ])
         }
-        if rootStatus?.version == 1 {
-            return (["notary -s \(serverText) -d \(out) publish \(gun)"], [])
+        if rootStatus?.version == 1, exportsSnapshotKey(out) {
+            return (["notary -s \(shellWord(serverText)) -d \(shellWord(out)) publish \(shellWord(gun))"], [])
         }
-        return ([curlCommand(gun: gun, files: files, server: serverText)], [])
+        _ = files
+        return ([publishCommand(out: out, server: serverText)], [])
     }
 
     /// Records in the vault's key-status book: `retired` keys (canonical IDs, those held here)

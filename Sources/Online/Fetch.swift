@@ -1,0 +1,168 @@
+public import TrustCore
+public import Metadata
+internal import Foundation
+
+/// What `fetch` brought and wrote.
+public struct FetchSummary: Sendable {
+    public var written: [String] = []
+    public var rootVersions: [Int] = []
+    public var delegations: [String] = []
+    public var warnings: [String] = []
+    public var versions: [String: Int] = [:]
+}
+
+extension NotarySession {
+    /// GET one metadata file; nil on 404.
+    func getFile(_ name: String) async throws(TrustVaultError) -> [UInt8]? {
+        let url = tufURL(name)
+        let r = try await request("GET", url, purpose: "reading \(gun)'s \(name)")
+        if r.status == 404 { return nil }
+        guard r.status == 200 else {
+            throw TrustVaultError(
+                .serviceUnavailable, "GET \(url) answered HTTP \(r.status): \(Shown.text(String(r.bodyText.prefix(300))))",
+                recovery: "check --server and the GUN; try again later if the server is failing")
+        }
+        return r.body
+    }
+
+    /// `--keys-only`: the server's `timestamp.key` and `snapshot.key` for `trustvault repo init`.
+    public func fetchKeys(out: String) async throws(TrustVaultError) -> FetchSummary {
+        try Staging.refuseNonEmpty(out)
+        var files: [(String, [UInt8])] = []
+        for role in ["timestamp", "snapshot"] {
+            guard let bytes = try await getFile(role + ".key") else {
+                throw .notFound("\(server) has no \(role).key for \(gun)", recovery: "check the GUN and that the server manages \(role) keys")
+            }
+            let json: JSONValue
+            do { json = try JSONValue(parsing: bytes) } catch { throw .corrupt("\(role).key from \(server) is not JSON: \(error.message)") }
+            let key = try TUFKey(json: json, context: "\(role).key from \(server)")
+            guard !key.isCertificate else { throw .corrupt("\(role).key from \(server) is a certificate, not a bare key") }
+            do { _ = try key.publicKey() } catch { throw error.located("\(role).key from \(server)") }
+            files.append((role + ".key", bytes))
+        }
+        var summary = FetchSummary()
+        summary.written = try Staging.write(files, to: out)
+        return summary
+    }
+
+    /// Everything the next offline ceremony needs, verified, in the layout `--current` reads:
+    /// `root.json`, `targets.json`, `snapshot.json`, `timestamp.json`, `targets/<d>.json` for
+    /// every delegation named in snapshot, and `<N>.root.json` for every root version the
+    /// server still has back to 1 (each checked against the one before it). Nothing is written
+    /// unless all of it verifies.
+    public func fetchMetadata(out: String, now: TUFTime = .now()) async throws(TrustVaultError) -> FetchSummary {
+        try Staging.refuseNonEmpty(out)
+        guard let rootBytes = try await getFile("root.json") else {
+            throw .notFound(
+                "\(server) has no trust data for \(gun)",
+                recovery: "check the GUN; a new repository starts with 'trustvault-online fetch \(gun) --keys-only' and 'trustvault repo init'")
+        }
+        var set = MetadataSet(gun: gun)
+        set.files["root"] = rootBytes
+        let (_, root) = try set.root()
+        var summary = FetchSummary()
+
+        // The root chain, newest first, down to version 1 or the first version the server has
+        // (a repository's first upload may be root v2).
+        var chain: [Int: [UInt8]] = [root.version: rootBytes]
+        var version = root.version - 1
+        while version >= 1 {
+            guard let bytes = try await getFile("\(version).root.json") else { break }
+            chain[version] = bytes
+            version -= 1
+        }
+        if root.version > 1, let served = try await getFile("\(root.version).root.json"), served != rootBytes {
+            throw .verification("\(server) serves a root.json that differs from its \(root.version).root.json", recovery: "try again; if it persists the server's data is inconsistent")
+        }
+        let versions = chain.keys.sorted()
+        for (older, newer) in zip(versions, versions.dropFirst()) {
+            try Self.checkRootStep(chain[older] ?? [], chain[newer] ?? [], olderVersion: older, newerVersion: newer)
+        }
+        summary.rootVersions = versions
+
+        for role in ["targets", "snapshot", "timestamp"] {
+            guard let bytes = try await getFile(role + ".json") else {
+                throw .notFound("\(server) has no \(role).json for \(gun)", recovery: "the repository is incomplete on the server; publish its targets first")
+            }
+            set.files[role] = bytes
+        }
+        guard let snapshotEnv = try set.envelope("snapshot") else { throw .notFound("snapshot.json is missing") }
+        let snapshot = try MetaListing(json: snapshotEnv.signed, type: "Snapshot", name: "snapshot.json")
+        for name in snapshot.meta.keys.sorted(by: MetadataSet.uploadOrder) where name.hasPrefix("targets/") {
+            guard Names.isValidDelegationRole(name) else { throw .corrupt("snapshot.json names a role \(Shown.text(name)) that is not a safe path") }
+            guard let bytes = try await getFile(name + ".json") else {
+                throw .notFound("\(server) has no \(name).json although snapshot.json lists it", recovery: "try again; if it persists the server's data is inconsistent")
+            }
+            set.files[name] = bytes
+            summary.delegations.append(name)
+        }
+
+        let report = Verifier.verify(set, now: now)
+        if let first = report.problems.first {
+            throw .verification(
+                "the metadata \(server) serves for \(gun) does not verify: \(first); nothing was written",
+                recovery: report.problems.count > 1 ? "\(report.problems.count) problems in all; the repository needs repair before an offline ceremony can build on it" : "the repository needs repair before an offline ceremony can build on it")
+        }
+        summary.warnings = report.warnings
+        for (role, bytes) in set.files {
+            if let env = try? SignedMetadata(parsing: bytes, name: role), let v = env.signed["version"]?.intValue { summary.versions[role] = Int(v) }
+        }
+
+        var files: [(String, [UInt8])] = []
+        for role in set.files.keys.sorted(by: MetadataSet.uploadOrder) { files.append((role + ".json", set.files[role] ?? [])) }
+        for v in versions { files.append(("\(v).root.json", chain[v] ?? [])) }
+        summary.written = try Staging.write(files, to: out)
+        return summary
+    }
+
+    /// Root N+1 must be signed by a threshold of root N's root keys and of its own.
+    static func checkRootStep(_ older: [UInt8], _ newer: [UInt8], olderVersion: Int, newerVersion: Int) throws(TrustVaultError) {
+        let oldEnv = try SignedMetadata(parsing: older, name: "\(olderVersion).root.json")
+        let oldRoot = try Root(json: oldEnv.signed, name: "\(olderVersion).root.json")
+        let newEnv = try SignedMetadata(parsing: newer, name: "\(newerVersion).root.json")
+        let newRoot = try Root(json: newEnv.signed, name: "\(newerVersion).root.json")
+        guard oldRoot.version == olderVersion, newRoot.version == newerVersion else {
+            throw .verification("the server's \(newerVersion).root.json or \(olderVersion).root.json carries another version number")
+        }
+        let canonical = newEnv.canonicalSigned
+        try newEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "\(newerVersion).root.json (against \(olderVersion).root.json)", canonical: canonical)
+        try newEnv.verify(role: newRoot.role(.root), keys: newRoot.keys, name: "\(newerVersion).root.json", canonical: canonical)
+    }
+}
+
+/// Writes a whole output directory or nothing: files go into a hidden sibling directory, which
+/// is renamed onto `out` at the end.
+enum Staging {
+    static func refuseNonEmpty(_ out: String) throws(TrustVaultError) {
+        guard AtomicFile.exists(out) else { return }
+        guard AtomicFile.isDirectory(out) else { throw TrustVaultError(.alreadyExists, "--out \(out) exists and is not a directory", recovery: "choose a new --out directory") }
+        guard try AtomicFile.list(out).isEmpty else {
+            throw TrustVaultError(.alreadyExists, "--out \(out) is not empty", recovery: "choose a new or empty --out directory; fetch never mixes old and new files")
+        }
+    }
+
+    static func write(_ files: [(String, [UInt8])], to out: String) throws(TrustVaultError) -> [String] {
+        try refuseNonEmpty(out)
+        let parent = AtomicFile.parent(of: out)
+        let stage = parent + "/." + AtomicFile.fileName(of: out) + ".partial-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        try AtomicFile.makeDirectories(stage, mode: 0o755)
+        var written: [String] = []
+        do throws(TrustVaultError) {
+            for (name, bytes) in files {
+                let path = stage + "/" + name
+                try AtomicFile.makeDirectories(AtomicFile.parent(of: path), mode: 0o755)
+                try AtomicFile.write(bytes, to: path, mode: 0o644)
+                written.append(out + "/" + name)
+            }
+            if AtomicFile.exists(out) {
+                guard rmdir(out) == 0 else { throw AtomicFile.errnoError("cannot replace the empty directory", path: out) }
+            }
+            guard rename(stage, out) == 0 else { throw AtomicFile.errnoError("cannot move the fetched files into place", path: out) }
+            try AtomicFile.syncDirectory(of: out)
+        } catch {
+            try? FileManager.default.removeItem(atPath: stage)
+            throw error
+        }
+        return written
+    }
+}

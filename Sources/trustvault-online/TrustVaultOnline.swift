@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import Online
+import TrustCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The online hand-off: carries files between an authenticated notary server and the offline
+/// vault's ceremonies. The offline `trustvault` binary has no network code; this one does.
+@main
+struct TrustVaultOnline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trustvault-online",
+        abstract: "Fetch a repository's current metadata for the offline vault, and publish a ceremony's output.",
+        discussion: """
+            Credentials for Docker token authentication come from --username (password from \
+            TRUSTVAULT_SERVER_PASSWORD or a no-echo prompt), NOTARY_AUTH (base64 of user:password), \
+            or $DOCKER_CONFIG/config.json (default ~/.docker/config.json, as 'docker login' writes it, \
+            including credential helpers); without any, access is anonymous. Never on the command line.
+            """,
+        version: "0.1.0",
+        subcommands: [Fetch.self, Publish.self])
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as TrustVaultError {
+            fail(error)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            var message = message(for: error)
+            if message.isEmpty { message = "\(error)" }
+            writeError("error: \(message.split(separator: "\n").first.map(String.init) ?? message)")
+            writeError("hint: add --help to the command for its usage")
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    static func fail(_ error: TrustVaultError) -> Never {
+        writeError("error: \(error.message)")
+        if let hint = error.recovery { writeError("hint: \(hint)") }
+        Foundation.exit(exitStatus(for: error.code))
+    }
+
+    /// Error codes to sysexits statuses (as the offline CLI; credentials refused are 77).
+    static func exitStatus(for code: TrustVaultError.Code) -> Int32 {
+        switch code {
+        case .wrongPassphrase, .missingSecret, .insecurePermissions: 77  // EX_NOPERM
+        case .corruptData, .unsupported: 65  // EX_DATAERR
+        case .invalidArgument: 64  // EX_USAGE
+        case .notFound: 66  // EX_NOINPUT
+        case .alreadyExists: 73  // EX_CANTCREAT
+        case .serviceUnavailable: 69  // EX_UNAVAILABLE
+        case .ioFailure: 74  // EX_IOERR
+        default: 1
+        }
+    }
+
+    static func writeError(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+func printOut(_ line: String = "") {
+    print(line)
+    fflush(nil)
+}
+
+/// Server, TLS and account options shared by fetch and publish.
+struct ServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The notary server's base URL, e.g. https://notary.example.com.", valueName: "url"))
+    var server: String
+
+    @Option(help: ArgumentHelp("Trust only this CA file (PEM) for the server's TLS certificate, as notary --tlscacert.", valueName: "file"))
+    var tlscacert: String?
+
+    @Option(help: ArgumentHelp("The registry account; its password comes from TRUSTVAULT_SERVER_PASSWORD or a no-echo prompt.", valueName: "name"))
+    var username: String?
+
+    func session(gun: String) throws(TrustVaultError) -> NotarySession {
+        let environment = ProcessInfo.processInfo.environment
+        let sources = CredentialSources(
+            username: username, environment: environment, prompt: PasswordPrompt.isAvailable ? PasswordPrompt.read : nil)
+        return try NotarySession(server: server, gun: gun, caFile: tlscacert, sources: sources)
+    }
+}
+
+func trimmedDirectory(_ path: String) -> String {
+    var p = path
+    while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+    return p
+}
+
+struct Fetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download a repository's current metadata (verified) for --current, or the server's keys for repo init.",
+        discussion: """
+            Writes root.json, targets.json, snapshot.json, timestamp.json, targets/<name>.json for \
+            every delegation in snapshot.json, and N.root.json for every root version back to 1, \
+            into --out (new or empty). Everything is verified first; on any failure nothing is written. \
+            With --keys-only, writes timestamp.key and snapshot.key for 'trustvault repo init'.
+            """)
+
+    @Argument(help: ArgumentHelp("The repository's GUN, e.g. registry.example.com/team/app.", valueName: "gun"))
+    var gun: String
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Option(help: ArgumentHelp("A new or empty directory to write into.", valueName: "dir"))
+    var out: String
+
+    @Flag(help: "Fetch only the server's timestamp.key and snapshot.key (for repo init).")
+    var keysOnly = false
+
+    func run() async throws {
+        try Names.checkGUN(gun)
+        let session = try serverOptions.session(gun: gun)
+        let out = trimmedDirectory(out)
+        do {
+            if keysOnly {
+                let summary = try await session.fetchKeys(out: out)
+                for f in summary.written { printOut("wrote \(f)") }
+                printOut("next, offline: trustvault repo init \(gun) --root-key KEYID --timestamp-key \(out)/timestamp.key --snapshot-key \(out)/snapshot.key --out OUT")
+            } else {
+                let summary = try await session.fetchMetadata(out: out)
+                let versions = ["root", "targets", "snapshot", "timestamp"].compactMap { r in summary.versions[r].map { "\(r) v\($0)" } }
+                printOut("fetched \(gun): \(versions.joined(separator: ", ")); \(summary.delegations.count) delegation(s); root chain v\(summary.rootVersions.first ?? 0)…v\(summary.rootVersions.last ?? 0) verified")
+                for w in summary.warnings { printOut("warning: \(w)") }
+                printOut("wrote \(summary.written.count) files into \(out)")
+                printOut("next, offline: pass --current \(out) to the ceremony")
+            }
+        } catch {
+            await session.close()
+            throw error
+        }
+        await session.close()
+    }
+}
+
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upload a ceremony's --out directory to the server as one update, then check what the server serves.",
+        discussion: """
+            Uploads DIR/tuf/<GUN>/metadata/ (root, targets, snapshot, delegations; never a \
+            timestamp) in one multipart POST as notary does, then reads every file back and checks \
+            that the server serves exactly the uploaded bytes.
+            """)
+
+    @Argument(help: ArgumentHelp("The --out directory a trustvault ceremony wrote.", valueName: "dir"))
+    var directory: String
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    func run() async throws {
+        let fragment = try UploadFragment.load(trimmedDirectory(directory))
+        let session = try serverOptions.session(gun: fragment.gun)
+        do {
+            let summary = try await session.publish(fragment)
+            let uploaded = summary.uploaded.map { "\($0.role) v\($0.version)" }.joined(separator: ", ")
+            let server = ["snapshot", "timestamp"].compactMap { r in summary.serverVersions[r].map { "\(r) v\($0)" } }.joined(separator: ", ")
+            printOut("published \(fragment.gun): \(uploaded); the server serves exactly these bytes\(server.isEmpty ? "" : "; now at \(server)")")
+            for s in fragment.skipped { printOut("note: \(s) was not uploaded (the server always signs its own timestamp)") }
+        } catch {
+            await session.close()
+            throw error
+        }
+        await session.close()
+    }
+}
+
+/// A password from the controlling terminal with echo off.
+enum PasswordPrompt {
+    static var isAvailable: Bool {
+        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return isatty(STDIN_FILENO) == 1 || isatty(STDERR_FILENO) == 1
+    }
+
+    @Sendable static func read(_ prompt: String) throws(TrustVaultError) -> String {
+        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw TrustVaultError(.missingSecret, "cannot open the terminal to ask for the password") }
+        defer { close(fd) }
+        _ = prompt.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+        var saved = termios()
+        let haveTermios = tcgetattr(fd, &saved) == 0
+        if haveTermios {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            quiet.c_lflag |= tcflag_t(ECHONL)
+            tcsetattr(fd, TCSANOW, &quiet)
+        }
+        defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
+        var bytes: [UInt8] = []
+        while bytes.count < 1024 {
+            var byte: UInt8 = 0
+            if Glibc.read(fd, &byte, 1) <= 0 || byte == 0x0A || byte == 0x0D { break }
+            bytes.append(byte)
+        }
+        guard !bytes.isEmpty else { throw TrustVaultError(.missingSecret, "no password was entered") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
