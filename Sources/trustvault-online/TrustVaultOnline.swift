@@ -173,36 +173,13 @@ struct Publish: AsyncParsableCommand {
     }
 }
 
-/// A password from the controlling terminal with echo off.
+/// A password from the controlling terminal with echo off (TrustCore's one terminal reader).
 enum PasswordPrompt {
-    static var isAvailable: Bool {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
-        return isatty(STDIN_FILENO) == 1 || isatty(STDERR_FILENO) == 1
-    }
+    static var isAvailable: Bool { Terminal.isAvailable }
 
     @Sendable static func read(_ prompt: String) throws(TrustVaultError) -> String {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { throw TrustVaultError(.missingSecret, "cannot open the terminal to ask for the password") }
-        defer { close(fd) }
-        _ = prompt.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
-        var saved = termios()
-        let haveTermios = tcgetattr(fd, &saved) == 0
-        if haveTermios {
-            var quiet = saved
-            quiet.c_lflag &= ~tcflag_t(ECHO)
-            quiet.c_lflag |= tcflag_t(ECHONL)
-            tcsetattr(fd, TCSANOW, &quiet)
-        }
-        defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
-        var bytes: [UInt8] = []
-        while bytes.count < 1024 {
-            var byte: UInt8 = 0
-            if Glibc.read(fd, &byte, 1) <= 0 || byte == 0x0A || byte == 0x0D { break }
-            bytes.append(byte)
-        }
-        guard !bytes.isEmpty else { throw TrustVaultError(.missingSecret, "no password was entered") }
-        return String(decoding: bytes, as: UTF8.self)
+        let line = try Terminal.readSecretLine(prompt)
+        guard line.count > 0 else { throw TrustVaultError(.missingSecret, "no password was entered") }
+        return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -46,12 +46,7 @@ func printOut(_ line: String = "") {
 
 /// Reads secrets from the controlling terminal with echo off.
 enum TerminalPrompt {
-    static var isAvailable: Bool {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
-        return isatty(STDIN_FILENO) == 1 || isatty(STDERR_FILENO) == 1
-    }
+    static var isAvailable: Bool { Terminal.isAvailable }
 
     @Sendable static func read(_ prompt: String, confirm: Bool, minimumLength: Int) throws(TrustVaultError) -> SecretBytes {
         for _ in 0..<3 {
@@ -79,39 +74,9 @@ enum TerminalPrompt {
         return answer.lowercased() == "y" || answer.lowercased() == "yes"
     }
 
-    static func writeTTY(_ text: String) {
-        let fd = open("/dev/tty", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
-    }
+    static func writeTTY(_ text: String) { Terminal.write(text) }
 
-    /// One line with echo off, into secure memory; the trailing newline is dropped.
     private static func readOnce(_ prompt: String) throws(TrustVaultError) -> SecretBytes {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { throw TrustVaultError(.missingSecret, "cannot open the terminal to ask for a secret") }
-        defer { close(fd) }
-        writeTTY(prompt)
-        var saved = termios()
-        let haveTermios = tcgetattr(fd, &saved) == 0
-        if haveTermios {
-            var quiet = saved
-            quiet.c_lflag &= ~tcflag_t(ECHO)
-            quiet.c_lflag |= tcflag_t(ECHONL)
-            tcsetattr(fd, TCSANOW, &quiet)
-        }
-        defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
-        let capacity = 1024
-        var length = 0
-        let line = SecretBytes(count: capacity) { buffer in
-            while length < capacity {
-                var byte: UInt8 = 0
-                let n = Glibc.read(fd, &byte, 1)
-                if n <= 0 || byte == 0x0A || byte == 0x0D { break }
-                buffer[length] = byte
-                length += 1
-            }
-        }
-        return line.withUnsafeBytes { raw in SecretBytes(copying: raw.prefix(length)) }
+        try Terminal.readSecretLine(prompt)
     }
 }
