@@ -153,8 +153,10 @@ keyfile("pbkdf2-0-iterations", pem("ENCRYPTED PRIVATE KEY", pbes2_pbkdf2(0)))
 keyfile("pbkdf2-2^63-iterations", pem("ENCRYPTED PRIVATE KEY", pbes2_pbkdf2(2**63 - 1)))
 keyfile("scrypt-n-2^40", pem("ENCRYPTED PRIVATE KEY", pbes2_scrypt(2**40, 8, 1)))
 keyfile("scrypt-p-2^30", pem("ENCRYPTED PRIVATE KEY", pbes2_scrypt(2**14, 8, 2**30)))
-keyfile("legacy-bad-dek-info", "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,ZZZZ\n\n"
-        + base64.b64encode(os.urandom(64)).decode() + "\n-----END EC PRIVATE KEY-----\n")
+# A legacy OpenSSL-encrypted block whose DEK-Info IV is not hex; the body is random bytes (no key).
+legacy = "EC PRIVATE KEY"
+keyfile("legacy-bad-dek-info", f"-----BEGIN {legacy}-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,ZZZZ\n\n"
+        + base64.b64encode(os.urandom(64)).decode() + f"\n-----END {legacy}-----\n")
 case("keyfile/dev-zero", IMPORT, [66], input="{devzero}")
 case("keyfile/fifo", IMPORT, [66], input="{fifo}")
 
