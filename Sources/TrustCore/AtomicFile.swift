@@ -59,20 +59,34 @@ public enum AtomicFile {
 
     /// Creates every missing directory on the way to `path` (each 0700).
     public static func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(TrustVaultError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
+        for current in prefixes(of: path) {
             if isDirectory(current) { continue }
             do { try makeDirectory(current, mode: mode) } catch where error.code == .alreadyExists {}
         }
     }
 
+    /// The directories on the way to `path`, each spelled as a prefix of `path` itself (so a
+    /// relative `usb/out`, `./out` or `../out` stays relative and every prefix is a prefix of the
+    /// caller's string): `a/b/c` gives `a`, `a/b`, `a/b/c`. `.` and `..` components are kept as
+    /// written; empty components (`a//b`, a trailing `/`) add no entry.
+    public static func prefixes(of path: String) -> [String] {
+        var result: [String] = []
+        var index = path.startIndex
+        while index < path.endIndex {
+            let next = path[index...].firstIndex(of: "/") ?? path.endIndex
+            if next > index {
+                let component = path[index..<next]
+                if component != "." { result.append(String(path[..<next])) }
+            }
+            index = next < path.endIndex ? path.index(after: next) : next
+        }
+        return result
+    }
+
     /// The first directory on the way to `path` that does not exist yet (the first one
     /// ``makeDirectories(_:mode:)`` would create), or nil when `path` exists.
     public static func firstMissingDirectory(_ path: String) -> String? {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
+        for current in prefixes(of: path) {
             var st = stat()
             if lstat(current, &st) != 0 { return current }
         }
