@@ -76,7 +76,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The notary server's base URL, e.g. https://notary.example.com.", valueName: "url"))
     var server: String
 
-    @Option(help: ArgumentHelp("Trust only this CA file (PEM) for the server's TLS certificate, as notary --tlscacert.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Trust only this CA file (PEM) for the server's TLS certificate, as notary --tlscacert (default: $SSL_CERT_FILE when set, else the system's CAs).",
+            valueName: "file"))
     var tlscacert: String?
 
     @Option(help: ArgumentHelp("The registry account; its password comes from TRUSTVAULT_SERVER_PASSWORD or a no-echo prompt.", valueName: "name"))
@@ -86,7 +89,9 @@ struct ServerOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let sources = CredentialSources(
             username: username, environment: environment, prompt: PasswordPrompt.isAvailable ? PasswordPrompt.read : nil)
-        return try NotarySession(server: server, gun: gun, caFile: tlscacert, sources: sources)
+        // SSL_CERT_FILE replaces the default CA bundle, as it does for OpenSSL, curl and git.
+        let caFile = tlscacert ?? environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        return try NotarySession(server: server, gun: gun, caFile: caFile, sources: sources)
     }
 }
 
