@@ -7,9 +7,10 @@ public import Foundation
 ///
 /// - ```sh blocks run; ```text, ```console and every other block are shown only.
 /// - A block whose first line is a comment naming a machine — `# on the online machine`,
-///   `# on Bea's offline machine` — runs on that machine: its own home directory (so its own
-///   default vault `~/.trustvault`, `~/.docker`, `~/.notary`); the working directory (the USB
-///   stick, as it were) is shared. Without such a line a block runs on the machine before it
+///   `# on Bea's offline machine`, `# on the CI machine` — runs on that machine: its own home
+///   directory (so its own default vault `~/.trustvault`, `~/.docker`, `~/.notary`); the working
+///   directory (the USB stick, as it were) is shared. A machine whose name says `offline` has no
+///   network set-up; every other one is set up to reach the server. Without such a line a block runs on the machine before it
 ///   (at first: the offline machine).
 /// - `Follows: [guide-x.md](guide-x.md)` on a line of its own: that guide runs first, in the same
 ///   folder and on the same machines, and this one goes on where it ended.
@@ -104,13 +105,14 @@ public struct GuideRunner {
               export HOME="\(folder)/home-$1"
               if [ ! -d "$HOME" ]; then mkdir -p "$HOME"; __setup_home "$1"; fi
               case "$1" in
-                *online*) \(ca.map { "export SSL_CERT_FILE=\(shellQuote($0)); " } ?? "")export NOTARY_AUTH=\(shellQuote(Data("\(answers.username):\(answers.password)".utf8).base64EncodedString())) ;;
-                *) unset SSL_CERT_FILE NOTARY_AUTH ;;
+                *offline*) unset SSL_CERT_FILE NOTARY_AUTH ;;
+                *) \(ca.map { "export SSL_CERT_FILE=\(shellQuote($0)); " } ?? "")export NOTARY_AUTH=\(shellQuote(Data("\(answers.username):\(answers.password)".utf8).base64EncodedString())) ;;
               esac
             }
             __setup_home() {
               case "$1" in
-                *online*)
+                *offline*) ;;
+                *)
             \(onlineSetup(server: server, ca: ca))
                 ;;
               esac
