@@ -24,4 +24,5 @@ struct GuideTests {
 
     @Test func createRepository() throws { try run("guide-create-repository.md") }
     @Test func addCISigner() throws { try run("guide-add-ci-signer.md") }
+    @Test func clientBundle() throws { try run("guide-client-bundle.md") }
 }
