@@ -25,4 +25,5 @@ struct GuideTests {
     @Test func createRepository() throws { try run("guide-create-repository.md") }
     @Test func addCISigner() throws { try run("guide-add-ci-signer.md") }
     @Test func clientBundle() throws { try run("guide-client-bundle.md") }
+    @Test func dockerTrustKeys() throws { try run("guide-docker-trust-keys.md") }
 }
