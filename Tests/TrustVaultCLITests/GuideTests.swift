@@ -26,4 +26,6 @@ struct GuideTests {
     @Test func addCISigner() throws { try run("guide-add-ci-signer.md") }
     @Test func clientBundle() throws { try run("guide-client-bundle.md") }
     @Test func dockerTrustKeys() throws { try run("guide-docker-trust-keys.md") }
+    @Test func recoverLostRepositoryKey() throws { try run("guide-recover-lost-repository-key.md") }
+    @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
 }
