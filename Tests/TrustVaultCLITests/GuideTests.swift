@@ -28,4 +28,5 @@ struct GuideTests {
     @Test func dockerTrustKeys() throws { try run("guide-docker-trust-keys.md") }
     @Test func recoverLostRepositoryKey() throws { try run("guide-recover-lost-repository-key.md") }
     @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
+    @Test func thresholdRoot() throws { try run("guide-threshold-root.md") }
 }
