@@ -147,7 +147,9 @@ public struct GuideRunner {
         let auth = Data("\(answers.username):\(answers.password)".utf8).base64EncodedString()
         var lines = [
             "mkdir -p \"$HOME/.docker\" \"$HOME/.notary\"",
-            "printf '%s' \(shellQuote(#"{"auths": {"\#(host)": {"auth": "\#(auth)"}}}"#)) > \"$HOME/.docker/config.json\"",
+            // docker login to the server, and to Docker Hub: docker trust sends the registry's
+            // credentials (index.docker.io for docker.io/… names) to the trust server.
+            "printf '%s' \(shellQuote(#"{"auths": {"\#(host)": {"auth": "\#(auth)"}, "https://index.docker.io/v1/": {"auth": "\#(auth)"}}}"#)) > \"$HOME/.docker/config.json\"",
         ]
         if let ca {
             lines.append("mkdir -p \"$HOME/.docker/tls/\(host)\" && cp \(shellQuote(ca)) \"$HOME/.docker/tls/\(host)/ca.crt\"")

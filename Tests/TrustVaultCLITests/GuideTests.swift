@@ -29,4 +29,5 @@ struct GuideTests {
     @Test func recoverLostRepositoryKey() throws { try run("guide-recover-lost-repository-key.md") }
     @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
     @Test func thresholdRoot() throws { try run("guide-threshold-root.md") }
+    @Test func checkRepository() throws { try run("guide-check-repository.md") }
 }
