@@ -29,7 +29,8 @@ public enum Terminal {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw TrustVaultError(.missingSecret, "cannot open the terminal to ask for a secret") }
         defer { close(fd) }
-        write(prompt)
+        // Echo goes off before the prompt appears, so that an answer typed (or pasted) the moment
+        // the prompt shows is never echoed.
         var saved = termios()
         let haveTermios = tcgetattr(fd, &saved) == 0
         if haveTermios {
@@ -39,6 +40,7 @@ public enum Terminal {
             tcsetattr(fd, TCSANOW, &quiet)
         }
         defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
+        write(prompt)
         let capacity = 1024
         var length = 0
         let line = SecretBytes(count: capacity) { buffer in

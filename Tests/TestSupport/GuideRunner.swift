@@ -33,6 +33,7 @@ public struct GuideRunner {
         public var passphrase = "guide passphrase 1"
         public var pin = "246810"
         public var puk = "13579135"
+        public var managementKey = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
         public var username = "officer"
         public var password = "officer-password"
         public init() {}
@@ -211,6 +212,7 @@ public struct GuideRunner {
         // "Repeat it:", "again:", "Confirm …:" — the same answer once more.
         if ["repeat", "again", "confirm"].contains(where: lower.contains), let previous { return previous }
         if lower.contains("passphrase") { return answers.passphrase }
+        if lower.contains("management key") { return answers.managementKey }
         if lower.contains("puk") { return answers.puk }
         if lower.contains("pin") { return answers.pin }
         if lower.contains("username") { return answers.username }

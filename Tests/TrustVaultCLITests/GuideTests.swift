@@ -30,4 +30,9 @@ struct GuideTests {
     @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
     @Test func thresholdRoot() throws { try run("guide-threshold-root.md") }
     @Test func checkRepository() throws { try run("guide-check-repository.md") }
+
+    /// Carol's key is made on an emulated PIV card (serial 12345678) behind the real pcscd.
+    @Test(.enabled(if: PCSCHarness.shouldRun)) func tufOfflineRoot() throws {
+        try PCSCHarness.with(serials: [12_345_678]) { _ in try run("guide-tuf-offline-root.md") }
+    }
 }
