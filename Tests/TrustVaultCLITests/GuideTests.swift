@@ -30,6 +30,7 @@ struct GuideTests {
     @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
     @Test func thresholdRoot() throws { try run("guide-threshold-root.md") }
     @Test func checkRepository() throws { try run("guide-check-repository.md") }
+    @Test func onlineHandOff() throws { try run("guide-online-hand-off.md") }
 
     /// Carol's key is made on an emulated PIV card (serial 12345678) behind the real pcscd.
     @Test(.enabled(if: PCSCHarness.shouldRun)) func tufOfflineRoot() throws {
