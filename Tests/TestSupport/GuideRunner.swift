@@ -49,12 +49,26 @@ public struct GuideRunner {
     public init(docs: String = TokenIssuer.packageRoot + "/docs") { self.docs = docs }
 
     /// The ```sh blocks of `guide` (after those of the guides it follows), with machine names.
-    public func blocks(of guide: String) throws -> [(guide: String, block: Block)] {
+    /// With `section`, only the blocks under the heading that starts with it (up to the next
+    /// heading of the same or a higher level): the README's walk-through, for example.
+    public func blocks(of guide: String, section: String? = nil) throws -> [(guide: String, block: Block)] {
         let text = try String(contentsOfFile: docs + "/" + guide, encoding: .utf8)
         var result: [(String, Block)] = []
         var inBlock = false, runs = false, start = 0, body: [String] = []
+        var inSection = section == nil, sectionLevel = 0
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !inBlock, let section, line.hasPrefix("#") {
+                let level = line.prefix(while: { $0 == "#" }).count
+                let title = line.dropFirst(level).trimmingCharacters(in: .whitespaces)
+                if title.hasPrefix(section) {
+                    inSection = true
+                    sectionLevel = level
+                } else if inSection, level <= sectionLevel {
+                    inSection = false
+                }
+            }
+            if !inSection { continue }
             if !inBlock, trimmed.hasPrefix("Follows: ["), let open = trimmed.range(of: "]("), let close = trimmed.range(of: ")", range: open.upperBound..<trimmed.endIndex) {
                 result += try blocks(of: String(trimmed[open.upperBound..<close.lowerBound]))
                 continue
@@ -95,9 +109,9 @@ public struct GuideRunner {
     /// Runs `guide` in `folder` against `server` (the loopback URL that replaces
     /// `https://notary.example.com`), with online machines set up for `ca` and `credentials`.
     public func run(
-        _ guide: String, in folder: String, server: String?, ca: String?, timeout: TimeInterval = 600
+        _ guide: String, section: String? = nil, in folder: String, server: String?, ca: String?, timeout: TimeInterval = 600
     ) throws -> Result {
-        let blocks = try blocks(of: guide)
+        let blocks = try blocks(of: guide, section: section)
         let work = folder + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var script = """

@@ -32,6 +32,13 @@ struct GuideTests {
     @Test func checkRepository() throws { try run("guide-check-repository.md") }
     @Test func onlineHandOff() throws { try run("guide-online-hand-off.md") }
 
+    /// The README's five-minute walk-through.
+    @Test func readmeWalkThrough() throws {
+        let folder = TemporaryDirectory("guide")
+        let result = try GuideRunner(docs: TokenIssuer.packageRoot).run("README.md", section: "A five-minute walk-through", in: folder.path, server: nil, ca: nil)
+        #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "README.md: \(result)")
+    }
+
     /// Carol's key is made on an emulated PIV card (serial 12345678) behind the real pcscd.
     @Test(.enabled(if: PCSCHarness.shouldRun)) func tufOfflineRoot() throws {
         try PCSCHarness.with(serials: [12_345_678]) { _ in try run("guide-tuf-offline-root.md") }
