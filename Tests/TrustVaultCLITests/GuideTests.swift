@@ -2,45 +2,57 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Every guide in `docs/` runs as written (see `GuideRunner` for the convention): relative
-/// paths, prompts answered at a terminal, against a real notary-server with token auth (https,
-/// its CA set up on the online machine as its operator would), the real notary client and docker.
+/// Every guide in `docs/` — every page with a ```sh block but the two developer pages — and the
+/// README's walk-through run as written (see `GuideRunner` for the convention): relative paths,
+/// prompts answered at a terminal, against a real notary-server with token auth (https, its CA set
+/// up on the online machine as its operator would), the real notary client and docker; a page
+/// that makes a key on a card runs with the emulated card behind the real pcscd.
 @Suite("Guides run as written", .enabled(if: notaryPeers))
 struct GuideTests {
-    /// Runs `guide` in a fresh folder against a fresh server; fails with the transcript.
-    func run(_ guide: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let issuer = try TokenIssuer.start(accounts: [
-            GuideRunner.Answers().username: .init(password: GuideRunner.Answers().password, actions: ["pull", "push", "*"])
-        ])
+    /// Developer pages: their commands build and measure the source tree (CI runs those scripts).
+    static let developerPages: Set<String> = ["benchmarks.md", "hostile-input-testing.md"]
+
+    static let pages: [String] = {
+        let docs = TokenIssuer.packageRoot + "/docs"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: docs)) ?? []
+        return names.filter { name in
+            name.hasSuffix(".md") && !developerPages.contains(name)
+                && ((try? String(contentsOfFile: docs + "/" + name, encoding: .utf8))?.contains("```sh") ?? false)
+        }.sorted()
+    }()
+
+    /// The serial the guides use for a card (`--card 12345678`).
+    static let cardSerial: UInt32 = 12_345_678
+
+    @Test(arguments: pages) func guideRunsAsWritten(_ page: String) throws {
+        let text = try String(contentsOfFile: TokenIssuer.packageRoot + "/docs/" + page, encoding: .utf8)
+        if text.contains("--card \(Self.cardSerial)") || text.contains("--serial \(Self.cardSerial)") {
+            guard PCSCHarness.shouldRun else { throw TestFailure("\(page) uses a card: pcscd and vsmartcard-vpcd are required") }
+            try PCSCHarness.with(serials: [Self.cardSerial]) { _ in try run(page) }
+        } else {
+            try run(page)
+        }
+    }
+
+    /// The README's five-minute walk-through (its set-up commands are the README's own).
+    @Test func readmeWalkThrough() throws {
+        let folder = TemporaryDirectory("guide")
+        let result = try GuideRunner(docs: TokenIssuer.packageRoot).run(
+            "README.md", section: "A five-minute walk-through", in: folder.path, server: nil, ca: nil)
+        #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "README.md: \(result)")
+        print("guide README.md walk-through: \(result.commands) commands, exit \(result.status)")
+    }
+
+    /// Runs `page` in a fresh folder against a fresh server; fails with the transcript.
+    func run(_ page: String) throws {
+        let answers = GuideRunner.Answers()
+        let issuer = try TokenIssuer.start(accounts: [answers.username: .init(password: answers.password, actions: ["pull", "push", "*"])])
         defer { issuer.stop() }
         let server = try NotaryServer.start(issuer.notaryServerOptions)
         defer { server.stop() }
         let folder = TemporaryDirectory("guide")
-        let result = try GuideRunner().run(guide, in: folder.path, server: server.url, ca: issuer.caFile)
-        try? result.transcript.write(toFile: FileManager.default.temporaryDirectory.path + "/last-guide-\(guide).log", atomically: true, encoding: .utf8)
-        #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "\(guide): \(result)", sourceLocation: sourceLocation)
-        print("guide \(guide): \(result.commands) commands, exit \(result.status)")
-    }
-
-    @Test func createRepository() throws { try run("guide-create-repository.md") }
-    @Test func addCISigner() throws { try run("guide-add-ci-signer.md") }
-    @Test func clientBundle() throws { try run("guide-client-bundle.md") }
-    @Test func dockerTrustKeys() throws { try run("guide-docker-trust-keys.md") }
-    @Test func recoverLostRepositoryKey() throws { try run("guide-recover-lost-repository-key.md") }
-    @Test func rotateRootKey() throws { try run("guide-rotate-root-key.md") }
-    @Test func thresholdRoot() throws { try run("guide-threshold-root.md") }
-    @Test func checkRepository() throws { try run("guide-check-repository.md") }
-    @Test func onlineHandOff() throws { try run("guide-online-hand-off.md") }
-
-    /// The README's five-minute walk-through.
-    @Test func readmeWalkThrough() throws {
-        let folder = TemporaryDirectory("guide")
-        let result = try GuideRunner(docs: TokenIssuer.packageRoot).run("README.md", section: "A five-minute walk-through", in: folder.path, server: nil, ca: nil)
-        #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "README.md: \(result)")
-    }
-
-    /// Carol's key is made on an emulated PIV card (serial 12345678) behind the real pcscd.
-    @Test(.enabled(if: PCSCHarness.shouldRun)) func tufOfflineRoot() throws {
-        try PCSCHarness.with(serials: [12_345_678]) { _ in try run("guide-tuf-offline-root.md") }
+        let result = try GuideRunner().run(page, in: folder.path, server: server.url, ca: issuer.caFile)
+        #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "\(page): \(result)")
+        print("guide \(page): \(result.commands) commands, exit \(result.status)")
     }
 }
