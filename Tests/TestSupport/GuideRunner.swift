@@ -15,7 +15,7 @@ public import Foundation
 /// - `Follows: [guide-x.md](guide-x.md)` on a line of its own: that guide runs first, in the same
 ///   folder and on the same machines, and this one goes on where it ended.
 /// - Only names and ports are substituted: `https://notary.example.com` becomes the loopback
-///   notary-server. Key IDs are captured from output into shell variables by the guide itself.
+///   notary-server, a card reader named `"Yubico YubiKey"` the emulated card's reader. Key IDs are captured from output into shell variables by the guide itself.
 ///
 /// Online machines are set up as their operator would have set them up once: `docker login`'s
 /// credentials in `~/.docker/config.json`, `NOTARY_AUTH` for the notary client, the server's CA
@@ -41,6 +41,8 @@ public struct GuideRunner {
 
     public let docs: String
     public var answers = Answers()
+    /// The reader a guide's `"Yubico YubiKey"` stands for (the emulated card's reader).
+    public var cardReader = "TrustVault Test Reader"
     /// Extra environment for every block (e.g. PATH additions).
     public var environment: [String: String] = [:]
     /// Files the person has before starting (path relative to the working folder → contents).
@@ -141,6 +143,7 @@ public struct GuideRunner {
         for (n, entry) in blocks.enumerated() {
             var text = entry.block.text
             if let server { text = text.replacingOccurrences(of: "https://notary.example.com", with: server) }
+            text = text.replacingOccurrences(of: "\"Yubico YubiKey\"", with: "\"\(cardReader)\"")
             if let m = entry.block.machine { machine = m }
             commands += text.split(separator: "\n").filter {
                 let t = $0.trimmingCharacters(in: .whitespaces)
