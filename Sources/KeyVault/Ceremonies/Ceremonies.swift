@@ -78,7 +78,7 @@ public struct Ceremonies: Sendable {
                 "the current metadata in \(dir) does not verify: \(first)",
                 recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
-        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") }
+        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") || $0.contains("repo refresh") }
         return set
     }
 
@@ -823,6 +823,7 @@ public struct Ceremonies: Sendable {
         var output = CeremonyOutput()
         let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
+        try refuseRenewalOfExpiredRoot(root, gun: gun, currentDir: currentDir, out: out, now: now)
         let snap = try snapshotSigner(root)
         var roles: [String]
         if let wanted {
