@@ -85,7 +85,7 @@ final class ExpiredRootCertificateTests {
             let words = line.split(separator: " ")
             if words.count >= 4, words[1].count == 64 { out.append(String(words[0])) }
         }
-        return out
+        return out.sorted()
     }
 
     @Test func expiredRootCertificateIsReplacedAndBothKindsOfClientListAgain() throws {
@@ -105,7 +105,7 @@ final class ExpiredRootCertificateTests {
         try sh("trustvault init --kdf interactive")
         let root = try sh("trustvault key generate --role root | tail -n 1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try sh("trustvault-online fetch \(gun) \(serverArgs) --out keys --keys-only")
-        let lead: TimeInterval = 75
+        let lead: TimeInterval = 110
         let made = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) - 3650 * 86_400 + lead)
         let expiry = made.addingTimeInterval(3650 * 86_400)
         let f = DateFormatter()
@@ -116,8 +116,16 @@ final class ExpiredRootCertificateTests {
         try sh("trustvault-online publish init \(serverArgs)")
         // The online side signs a tag with the exported targets key (today: 3 years).
         try sh("notary \(notaryArgs) -d init add \(gun) v1 payload.txt && notary \(notaryArgs) -d init publish \(gun)")
+        // A CI team's delegation (made offline today), and CI signs v2 into it with notary.
+        try sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ci-key.pem -out ci-cert.pem -days 365 -subj /CN=ci 2>/dev/null")
+        try sh("trustvault-online fetch \(gun) \(serverArgs) --out cur0")
+        try sh("trustvault delegation add \(gun) targets/releases --cert ci-cert.pem --all-paths --current cur0 --out add")
+        try sh("trustvault-online publish add \(serverArgs)")
+        try sh("NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci key import ci-key.pem --role targets/releases"
+            + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci add \(gun) v2 payload.txt --roles targets/releases"
+            + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci publish \(gun)")
         // The long-lived client (~/.notary) trusts this root from now on.
-        #expect(Self.tags(try sh("notary \(notaryArgs) list \(gun)")) == ["v1"])
+        #expect(Self.tags(try sh("notary \(notaryArgs) list \(gun)")) == ["v1", "v2"])
 
         // Six months ahead, every reader warns and names the renewal command.
         let before = try sh("trustvault-online fetch \(gun) \(serverArgs) --out before")
@@ -165,6 +173,9 @@ final class ExpiredRootCertificateTests {
         #expect(replaced.stdout.contains("--replace-trust-data") && replaced.stdout.contains("new certificate"), "\(replaced)")
         let rootV1 = try String(contentsOfFile: work.sub("replacement/tuf/\(gun)/metadata/root.json"), encoding: .utf8)
         #expect(rootV1.contains(#""version":1"#), "\(rootV1)")
+        // The delegation is carried over byte for byte (CI's signature still holds).
+        #expect(FileManager.default.contents(atPath: work.sub("replacement/tuf/\(gun)/metadata/targets/releases.json"))
+            == FileManager.default.contents(atPath: work.sub("current/targets/releases.json")))
         // Without a terminal, --replace-trust-data needs --yes; nothing changes on the server.
         let unconfirmed = try sh("trustvault-online publish replacement \(serverArgs) --replace-trust-data </dev/null", expectOK: false)
         #expect(unconfirmed.status == 64 && unconfirmed.errorLines.count == 1 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed)")
@@ -173,17 +184,21 @@ final class ExpiredRootCertificateTests {
         #expect(published.stdout.contains("replacing its trust data") && published.stdout.contains("the server serves exactly these bytes"), "\(published)")
 
         // 4. A fresh client lists the tag; the old-trusting client still fails on its cached root…
-        #expect(Self.tags(try sh("notary \(notaryArgs) -d fresh-after list \(gun)")) == ["v1"])
+        #expect(Self.tags(try sh("notary \(notaryArgs) -d fresh-after list \(gun)")) == ["v1", "v2"])
         let stillOld = try sh("notary \(notaryArgs) list \(gun)", expectOK: false)
         #expect(stillOld.status != 0 && stillOld.stdout.contains(Self.clientRefusal), "old-trusting client after the replacement: \(stillOld)")
         // …until it removes its cached trust data (the guide's client step); then it lists the tag.
         let cleaned = try runGuideBlock(guide[3])
-        #expect(Self.tags(cleaned) == ["v1"], "\(cleaned)")
+        #expect(Self.tags(cleaned) == ["v1", "v2"], "\(cleaned)")
 
         // The repository verifies again, strictly; a second replacement is refused (the certificate is valid).
         try sh("trustvault-online fetch \(gun) \(serverArgs) --out after")
         try sh("trustvault verify after --gun \(gun)")
         let again = try sh("trustvault repo refresh \(gun) --current after --out again --replace-expired-root", expectOK: false)
         #expect(again.status == 64 && again.errorLines.count == 1 && again.stderr.contains("without --replace-expired-root"), "\(again)")
+        // Publishing the replacement again is refused before anything is deleted: the server's certificate is valid now.
+        let twice = try sh("trustvault-online publish replacement \(serverArgs) --replace-trust-data --yes", expectOK: false)
+        #expect(twice.status == 1 && twice.errorLines.count == 1 && twice.stderr.contains("nothing was deleted"), "\(twice)")
+        #expect(Self.tags(try sh("notary \(notaryArgs) list \(gun)")) == ["v1", "v2"])
     }
 }
