@@ -167,6 +167,10 @@ final class ExpiredRootCertificateTests {
         let plain = try sh("trustvault repo refresh \(gun) --current current --out plain", expectOK: false)
         #expect(plain.status == 64 && plain.errorLines.count == 1 && plain.stderr.contains("--replace-expired-root"), "\(plain)")
         #expect(!FileManager.default.fileExists(atPath: work.sub("plain")))
+        // So is every other ceremony's change (the server would refuse it just the same).
+        let rotate = try sh("trustvault repo rotate \(gun) targets --current current --out rotated", expectOK: false)
+        #expect(rotate.status == 64 && rotate.errorLines.count == 1 && rotate.stderr.contains("--replace-expired-root"), "\(rotate)")
+        #expect(!FileManager.default.fileExists(atPath: work.sub("rotated")))
         #expect(treeFingerprint(work.sub("vault"), excluding: [".lock"]) == vaultBefore)
         // Step 2: the replacement, offline.
         let replaced = try runGuideBlock(guide[1])

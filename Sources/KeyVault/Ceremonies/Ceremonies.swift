@@ -86,6 +86,7 @@ public struct Ceremonies: Sendable {
     func current(_ dir: String, gun: String, now: TUFTime, output: inout CeremonyOutput) throws(TrustVaultError) -> MetadataSet {
         var warnings: [String] = []
         var set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
+        try refuseUpdateOfExpiredRoot(set, gun: gun, currentDir: dir, now: now)
         output.notes += warnings.map { "current metadata: " + $0 }
         guard !pending.isEmpty else { return set }
         let base = set
@@ -823,7 +824,6 @@ public struct Ceremonies: Sendable {
         var output = CeremonyOutput()
         let current = try self.current(currentDir, gun: gun, now: now, output: &output)
         let (_, root) = try current.root()
-        try refuseRenewalOfExpiredRoot(root, gun: gun, currentDir: currentDir, out: out, now: now)
         let snap = try snapshotSigner(root)
         var roles: [String]
         if let wanted {

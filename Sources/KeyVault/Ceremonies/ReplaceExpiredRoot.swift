@@ -3,13 +3,13 @@ public import Metadata
 internal import Formats
 
 extension Ceremonies {
-    /// `repo refresh` on a repository whose root certificates have all expired would write a
-    /// renewal the server refuses: say so, and what works.
-    func refuseRenewalOfExpiredRoot(_ root: Root, gun: String, currentDir: String, out: String, now: TUFTime) throws(TrustVaultError) {
-        guard let expiredOn = ExpiredRoot.allCertificatesExpired(root, now: now) else { return }
+    /// Every ceremony's output for a repository whose root certificates have all expired would be
+    /// refused by the server (it cannot load the root it stores): say so, and what works.
+    func refuseUpdateOfExpiredRoot(_ current: MetadataSet, gun: String, currentDir: String, now: TUFTime) throws(TrustVaultError) {
+        guard let (_, root) = try? current.root(), let expiredOn = ExpiredRoot.allCertificatesExpired(root, now: now) else { return }
         throw .invalid(
             ExpiredRoot.serverRule(gun: gun, expiredOn: expiredOn) + "; nothing was written",
-            recovery: "replace the trust data instead: 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out \(Self.shellWord(out)) --replace-expired-root'"
+            recovery: "replace the trust data first: 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out NEWDIR --replace-expired-root'"
                 + " (docs/guide-expired-root-certificate.md)")
     }
 
@@ -29,7 +29,9 @@ extension Ceremonies {
         }
         try refuseExistingOutput(out, gun: gun)
         var output = CeremonyOutput()
-        let current = try self.current(currentDir, gun: gun, now: now, output: &output)
+        var warnings: [String] = []
+        let current = try Self.readCurrent(currentDir, gun: gun, now: now, warnings: &warnings)
+        output.notes += warnings.filter { !$0.contains("the certificate expired") }.map { "current metadata: " + $0 }
         let (_, root) = try current.root()
         guard let expiredOn = ExpiredRoot.allCertificatesExpired(root, now: now) else {
             let until = root.keys(of: .root).compactMap(\.certificateNotAfter).max()?.display ?? "?"
