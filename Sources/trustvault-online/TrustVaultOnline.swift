@@ -159,7 +159,10 @@ struct Publish: AsyncParsableCommand {
         discussion: """
             Uploads DIR/tuf/<GUN>/metadata/ (root, targets, snapshot, delegations; never a \
             timestamp) in one multipart POST as notary does, then reads every file back and checks \
-            that the server serves exactly the uploaded bytes.
+            that the server serves exactly the uploaded bytes. With --replace-trust-data (only when \
+            every root certificate on the server has expired, for the output of 'trustvault repo \
+            refresh … --replace-expired-root'): checks the replacement, asks for the GUN at a terminal \
+            (or --yes), deletes the GUN's trust data on the server, then publishes.
             """)
 
     @Argument(help: ArgumentHelp("The --out directory a trustvault ceremony wrote.", valueName: "dir"))
