@@ -56,7 +56,9 @@ public enum Verifier {
                 }
             } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
                 // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
-                report.warnings.append("\(name) expires on \(t.display), within 6 months")
+                report.warnings.append(
+                    "\(name) expires on \(t.display), within 6 months"
+                        + (name == "root.json" ? "; renew it before then with '\(renewCommand(set.gun))'" : ""))
             }
         }
         func exactBytes(_ role: String, _ env: SignedMetadata, _ canonical: [UInt8]) {
@@ -284,6 +286,11 @@ public enum Verifier {
         return stuck
     }
 
+    /// The command that renews root.json and its certificates offline.
+    public static func renewCommand(_ gun: String) -> String {
+        "trustvault repo refresh \(gun) --current DIR --out DIR"
+    }
+
     /// notary's root certificate rules (`trustpinning.ValidateRoot`, `utils.ValidateCertificate`).
     public static func checkRootCertificate(
         _ key: TUFKey, gun: String, now: TUFTime, warnings: inout [String], expiryIsWarning: Bool = false
@@ -315,17 +322,23 @@ public enum Verifier {
         let notAfter = TUFTime(leaf.notValidAfter), notBefore = TUFTime(leaf.notValidBefore)
         guard notAfter > now else {
             if expiryIsWarning {
-                warnings.append("\(label): the certificate expired on \(notAfter.display); renew it with 'trustvault repo refresh'")
+                warnings.append(
+                    "\(label): the certificate expired on \(notAfter.display); renew it with '\(renewCommand(gun))'"
+                        + " (when every root certificate has expired, add --replace-expired-root: docs/guide-expired-root-certificate.md)")
                 _ = try key.publicKey()
                 return
             }
-            throw .verification("\(label): the certificate expired on \(notAfter.display)")
+            throw .verification(
+                "\(label): the certificate expired on \(notAfter.display)",
+                recovery: "renew it with '\(renewCommand(gun))'; once every root certificate has expired, add --replace-expired-root (docs/guide-expired-root-certificate.md)")
         }
         guard notBefore <= now.adding(days: 1) else {
             throw .verification("\(label): the certificate is not valid before \(notBefore.display)")
         }
         if notAfter <= now.adding(seconds: warningSeconds) {
-            warnings.append("\(label): the certificate expires on \(notAfter.display), within 6 months")
+            warnings.append(
+                "\(label): the certificate expires on \(notAfter.display), within 6 months; renew it before then with '\(renewCommand(gun))'"
+                    + " (once every root certificate has expired, notary-server refuses the renewal)")
         }
         let alg = leaf.signatureAlgorithm
         guard alg != .sha1WithRSAEncryption, !String(describing: alg).lowercased().contains("sha1") else {

@@ -50,7 +50,12 @@ extension NotarySession {
     /// every delegation named in snapshot, and `<N>.root.json` for every root version the
     /// server still has back to 1 (each checked against the one before it). Nothing is written
     /// unless all of it verifies.
-    public func fetchMetadata(out: String, now: TUFTime = .now()) async throws(TrustVaultError) -> FetchSummary {
+    ///
+    /// With `allowExpired` (`--allow-expired`), authentic metadata is written even when it has
+    /// expired (files or root certificates), names a delegation nobody can sign for, or lacks a
+    /// delegation file snapshot.json lists: one warning per problem, so an offline ceremony can
+    /// repair it. Signatures, thresholds, hashes and versions must hold either way.
+    public func fetchMetadata(out: String, now: TUFTime = .now(), allowExpired: Bool = false) async throws(TrustVaultError) -> FetchSummary {
         try Staging.refuseNonEmpty(out)
         guard let rootBytes = try await getFile("root.json") else {
             throw .notFound(
@@ -91,19 +96,27 @@ extension NotarySession {
         for name in snapshot.meta.keys.sorted(by: MetadataSet.uploadOrder) where name.hasPrefix("targets/") {
             guard Names.isValidDelegationRole(name) else { throw .corrupt("snapshot.json names a role \(Shown.text(name)) that is not a safe path") }
             guard let bytes = try await getFile(name + ".json") else {
+                if allowExpired {
+                    summary.warnings.append("\(server) has no \(name).json although snapshot.json lists it; its tags are left out")
+                    continue
+                }
                 throw .notFound("\(server) has no \(name).json although snapshot.json lists it", recovery: "try again; if it persists the server's data is inconsistent")
             }
             set.files[name] = bytes
             summary.delegations.append(name)
         }
 
-        let report = Verifier.verify(set, now: now)
+        let report = Verifier.verify(set, now: now, forCeremony: allowExpired)
         if let first = report.problems.first {
+            let repairable = !allowExpired && Verifier.verify(set, now: now, forCeremony: true).problems.isEmpty
+            let count = report.problems.count > 1 ? "\(report.problems.count) problems in all; " : ""
             throw .verification(
                 "the metadata \(server) serves for \(gun) does not verify: \(first); nothing was written",
-                recovery: report.problems.count > 1 ? "\(report.problems.count) problems in all; the repository needs repair before an offline ceremony can build on it" : "the repository needs repair before an offline ceremony can build on it")
+                recovery: repairable
+                    ? count + "it is authentic but expired or stuck: fetch it anyway with --allow-expired and repair it offline (docs/guide-expired-root-certificate.md)"
+                    : count + "the repository needs repair before an offline ceremony can build on it")
         }
-        summary.warnings = report.warnings
+        summary.warnings += report.warnings
         for (role, bytes) in set.files {
             if let env = try? SignedMetadata(parsing: bytes, name: role), let v = env.signed["version"]?.intValue { summary.versions[role] = Int(v) }
         }

@@ -98,7 +98,7 @@ extension NotarySession {
         let response = try await request(
             "POST", url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body, limit: 1 << 20,
             purpose: "publishing to \(gun)")
-        guard response.status == 200 else { throw Self.explainRefusal(response, gun: gun, server: server) }
+        guard response.status == 200 else { throw await explainRefusalNamingExpiredRoot(response) }
 
         var summary = PublishSummary()
         for f in fragment.files {

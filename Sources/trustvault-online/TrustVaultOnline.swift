@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Online
+import Metadata
 import TrustCore
 #if canImport(Glibc)
 import Glibc
@@ -108,6 +109,9 @@ struct Fetch: AsyncParsableCommand {
             Writes root.json, targets.json, snapshot.json, timestamp.json, targets/<name>.json for \
             every delegation in snapshot.json, and N.root.json for every root version back to 1, \
             into --out (new or empty). Everything is verified first; on any failure nothing is written. \
+            With --allow-expired, authentic metadata that has expired (files or root certificates), names a \
+            delegation nobody can sign for, or lacks a delegation file is written anyway, with a warning per \
+            problem, for an offline repair; signatures, thresholds and hashes must still hold. \
             With --keys-only, writes timestamp.key and snapshot.key for 'trustvault repo init'.
             """)
 
@@ -122,6 +126,13 @@ struct Fetch: AsyncParsableCommand {
     @Flag(help: "Fetch only the server's timestamp.key and snapshot.key (for repo init).")
     var keysOnly = false
 
+    @Flag(help: "Write authentic metadata even if it has expired (files or root certificates) or is incomplete, with a warning per problem, for an offline repair.")
+    var allowExpired = false
+
+    func validate() throws {
+        if keysOnly && allowExpired { throw ValidationError("--allow-expired applies to metadata, not to --keys-only") }
+    }
+
     func run() async throws {
         try Names.checkGUN(gun)
         let session = try serverOptions.session(gun: gun)
@@ -132,7 +143,7 @@ struct Fetch: AsyncParsableCommand {
                 for f in summary.written { printOut("wrote \(f)") }
                 printOut("next, offline: trustvault repo init \(gun) --root-key KEYID --timestamp-key \(out)/timestamp.key --snapshot-key \(out)/snapshot.key --out OUT")
             } else {
-                let summary = try await session.fetchMetadata(out: out)
+                let summary = try await session.fetchMetadata(out: out, allowExpired: allowExpired)
                 let versions = ["root", "targets", "snapshot", "timestamp"].compactMap { r in summary.versions[r].map { "\(r) v\($0)" } }
                 printOut("fetched \(gun): \(versions.joined(separator: ", ")); \(summary.delegations.count) delegation(s); root chain v\(summary.rootVersions.first ?? 0)…v\(summary.rootVersions.last ?? 0) verified")
                 for w in summary.warnings { printOut("warning: \(w)") }
@@ -153,7 +164,10 @@ struct Publish: AsyncParsableCommand {
         discussion: """
             Uploads DIR/tuf/<GUN>/metadata/ (root, targets, snapshot, delegations; never a \
             timestamp) in one multipart POST as notary does, then reads every file back and checks \
-            that the server serves exactly the uploaded bytes.
+            that the server serves exactly the uploaded bytes. With --replace-trust-data (only when \
+            every root certificate on the server has expired, for the output of 'trustvault repo \
+            refresh … --replace-expired-root'): checks the replacement, asks for the GUN at a terminal \
+            (or --yes), deletes the GUN's trust data on the server, then publishes.
             """)
 
     @Argument(help: ArgumentHelp("The --out directory a trustvault ceremony wrote.", valueName: "dir"))
@@ -161,11 +175,22 @@ struct Publish: AsyncParsableCommand {
 
     @OptionGroup var serverOptions: ServerOptions
 
+    @Flag(help: "Delete the GUN's trust data on the server first (every root certificate there has expired), then publish DIR in its place.")
+    var replaceTrustData = false
+
+    @Flag(help: "With --replace-trust-data: do not ask for confirmation (needed without a terminal).")
+    var yes = false
+
     func run() async throws {
         let fragment = try UploadFragment.load(trimmedDirectory(directory))
         let session = try serverOptions.session(gun: fragment.gun)
         do {
-            let summary = try await session.publish(fragment)
+            let summary: PublishSummary
+            if replaceTrustData {
+                summary = try await replace(fragment, session)
+            } else {
+                summary = try await session.publish(fragment)
+            }
             let uploaded = summary.uploaded.map { "\($0.role) v\($0.version)" }.joined(separator: ", ")
             let server = ["snapshot", "timestamp"].compactMap { r in summary.serverVersions[r].map { "\(r) v\($0)" } }.joined(separator: ", ")
             printOut("published \(fragment.gun): \(uploaded); the server serves exactly these bytes\(server.isEmpty ? "" : "; now at \(server)")")
@@ -175,6 +200,42 @@ struct Publish: AsyncParsableCommand {
             throw error
         }
         await session.close()
+    }
+}
+
+extension Publish {
+    /// `--replace-trust-data`: every check first, then a confirmation, then DELETE and POST.
+    func replace(_ fragment: UploadFragment, _ session: NotarySession) async throws(TrustVaultError) -> PublishSummary {
+        let checked = try await session.checkReplacement(fragment)
+        if let version = checked.oldRootVersion {
+            let what = "\(session.server) holds \(fragment.gun) with root v\(version), whose certificates all expired (the last on \(checked.expiredOn?.display ?? "?")): the server refuses every update to it"
+            if !yes {
+                guard Terminal.isAvailable else {
+                    throw TrustVaultError.invalid(
+                        "--replace-trust-data deletes \(fragment.gun)'s trust data on \(session.server) and needs a confirmation; no terminal to ask",
+                        recovery: "add --yes to confirm")
+                }
+                Terminal.write(what + ".\nThis deletes all of its trust data there and publishes \(fragment.directory) in its place.\nType the GUN to confirm: ")
+                guard Self.terminalLine() == fragment.gun else {
+                    throw TrustVaultError.invalid("not confirmed; nothing was changed", recovery: "type the GUN exactly, or pass --yes")
+                }
+            }
+            printOut("note: \(what); replacing its trust data")
+        } else {
+            printOut("note: \(session.server) holds no trust data for \(fragment.gun); publishing the replacement")
+        }
+        return try await session.replaceTrustData(fragment, checked: checked)
+    }
+
+    /// One line typed at the terminal (echo on; not a secret), at most 1024 bytes.
+    static func terminalLine() -> String {
+        let fd = open("/dev/tty", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while bytes.count < 1024, Glibc.read(fd, &byte, 1) == 1, byte != 0x0A, byte != 0x0D { bytes.append(byte) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -279,7 +279,11 @@ extension TrustVault.Repo {
                 within --within (default 182d, as notary warns) — or exactly --roles — with version+1 and a \
                 new expiry (notary's defaults, or --expires ROLE=DURATION). Root certificates that expire \
                 within the window are renewed (same keys, new certificates) when their keys are here. \
-                Expired current metadata is accepted: signatures, thresholds and hashes must still hold.
+                Expired current metadata is accepted: signatures, thresholds and hashes must still hold. \
+                Once every root certificate has expired, notary-server refuses any update; then \
+                --replace-expired-root writes root.json v1 for the same root keys under new certificates \
+                with every targets file carried over, for 'trustvault-online publish OUT --replace-trust-data' \
+                (docs/guide-expired-root-certificate.md).
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -291,10 +295,15 @@ extension TrustVault.Repo {
         @Option(help: ArgumentHelp("Re-sign what expires within this time (default 182d).", valueName: "duration")) var within: String?
         @Option(name: .customLong("expires"), help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y.", valueName: "role=duration"))
         var expires: [String] = []
+        @Flag(help: "Every root certificate has expired: replace the trust data (root v1, same root keys, new certificates).")
+        var replaceExpiredRoot = false
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
+            if replaceExpiredRoot, roles != nil {
+                throw TrustVaultError.invalid("--roles cannot be combined with --replace-expired-root", recovery: "the replacement carries every role; leave out --roles")
+            }
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
             let window = try within.map { (w: String) throws(TrustVaultError) in try ExpiryPolicy.parseDuration(w) } ?? Verifier.warningSeconds
@@ -304,7 +313,9 @@ extension TrustVault.Repo {
             cliCardSigners.options = card.unlock
             var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             ceremonies.pending = pendingOption.pending
-            let output = try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
+            let output = replaceExpiredRoot
+                ? try ceremonies.replaceExpiredRoot(gun: gun, currentDir: current, out: out, window: window, expiries: policy)
+                : try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
             report(output, out: out)
         }
     }

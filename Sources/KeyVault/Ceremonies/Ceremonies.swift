@@ -78,7 +78,7 @@ public struct Ceremonies: Sendable {
                 "the current metadata in \(dir) does not verify: \(first)",
                 recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
-        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") }
+        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") || $0.contains("repo refresh") }
         return set
     }
 
@@ -86,6 +86,7 @@ public struct Ceremonies: Sendable {
     func current(_ dir: String, gun: String, now: TUFTime, output: inout CeremonyOutput) throws(TrustVaultError) -> MetadataSet {
         var warnings: [String] = []
         var set = try Self.readCurrent(dir, gun: gun, now: now, warnings: &warnings)
+        try refuseUpdateOfExpiredRoot(set, gun: gun, currentDir: dir, now: now)
         output.notes += warnings.map { "current metadata: " + $0 }
         guard !pending.isEmpty else { return set }
         let base = set
