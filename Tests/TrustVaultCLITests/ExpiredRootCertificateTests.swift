@@ -54,18 +54,9 @@ final class ExpiredRootCertificateTests {
     var serverArgs: String { "--server \(server.url) --tlscacert notary-ca.pem" }
     var notaryArgs: String { "-s \(server.url) --tlscacert notary-ca.pem" }
 
-    /// The guide's ```sh blocks, with the example server replaced by this test's (and its CA).
+    /// The guide's ```sh blocks (the runner every guide test uses).
     static func guideBlocks() throws -> [String] {
-        let text = try String(contentsOfFile: TokenIssuer.packageRoot + "/docs/guide-expired-root-certificate.md", encoding: .utf8)
-        var blocks: [String] = []
-        var current: [String]?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if current == nil, line == "```sh" { current = [] } else if current != nil, line == "```" {
-                blocks.append(current!.joined(separator: "\n"))
-                current = nil
-            } else if current != nil { current!.append(line) }
-        }
-        return blocks
+        try GuideRunner().blocks(of: "guide-expired-root-certificate.md").map(\.block.text)
     }
 
     func runGuideBlock(_ block: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {

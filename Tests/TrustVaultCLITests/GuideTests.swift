@@ -12,11 +12,17 @@ struct GuideTests {
     /// Developer pages: their commands build and measure the source tree (CI runs those scripts).
     static let developerPages: Set<String> = ["benchmarks.md", "hostile-input-testing.md"]
 
+    /// Pages that start from a state no guide can make in minutes; their own suites make that
+    /// state and then run the page's blocks with the same runner.
+    static let runElsewhere: [String: String] = [
+        "guide-expired-root-certificate.md": "ExpiredRootCertificateTests (a repository whose root certificate expired)"
+    ]
+
     static let pages: [String] = {
         let docs = TokenIssuer.packageRoot + "/docs"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: docs)) ?? []
         return names.filter { name in
-            name.hasSuffix(".md") && !developerPages.contains(name)
+            name.hasSuffix(".md") && !developerPages.contains(name) && runElsewhere[name] == nil
                 && ((try? String(contentsOfFile: docs + "/" + name, encoding: .utf8))?.contains("```sh") ?? false)
         }.sorted()
     }()
