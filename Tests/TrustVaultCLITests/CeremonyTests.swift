@@ -175,7 +175,7 @@ struct CeremonyTests {
         let keys = try v.run(["key", "list", "--json"])
         let targetsID = try #require(
             (try JSONSerialization.jsonObject(with: Data(keys.stdout.utf8)) as? [[String: Any]])?.first { $0["role"] as? String == "targets" }?["id"] as? String)
-        #expect(try v.run(["key", "remove", targetsID, "--yes"]).status == 0)
+        #expect(try v.run(["key", "remove", targetsID, "--yes", "--repository", online.gun]).status == 0)
         try FileManager.default.removeItem(atPath: online.path("out"))
         let out = online.path("rotated")
         let r = try v.run(["repo", "rotate", online.gun, "targets", "--current", try online.current("current"), "--out", out, "--server", online.server.url], env: Online.env)
