@@ -98,7 +98,9 @@ extension TrustVault.Key {
                         "certificate": .bool(r.certificatePEM != nil),
                         "created": .string(r.created),
                         "status": .string(status.state(of: r.id)),
-                        "retired": status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null,
+                        // As before: the (latest) retirement of a key no repository lists any more.
+                        "retired": status.state(of: r.id) == "retired"
+                            ? status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null : .null,
                         "card_reset": status.cardReset[r.id].map { JSONValue.obj(["serial": .string($0.serial), "time": .string($0.time)]) } ?? .null,
                         "root_certificate_ids": .object(certs(r).map { .init($0.key, .string($0.value)) }),
                         "repositories": .object(status.uses(of: r.id).map { .init($0.gun, .array($0.roles.map(JSONValue.string))) }),

@@ -78,7 +78,11 @@ final class KeySafetyTests {
         let refresh = try tv(v, web, ["repo", "refresh", web.gun, "--roles", "root", "--current", "web-cur", "--out", "web-refresh"])
         #expect(refresh.status == 0, "\(refresh)")
 
-        // The old app targets key after a targets rotation: retired for app, removable without naming.
+        // At a terminal, the confirmation names the repository and what is lost; "n" keeps the key.
+        let beforeAsking = v.fingerprint()
+        let asked = try PromptCLITests().onTerminal(["--vault", v.path, "key", "remove", shared, "--repository", web.gun], typing: ["n"])
+        #expect(asked.stdout.contains("\(web.gun) (root) still lists it: signing root.json of \(web.gun) becomes impossible here."), "\(asked)")
+        #expect(asked.stdout.contains("Nothing removed.") && v.fingerprint() == beforeAsking, "\(asked)")
         // Named explicitly, the shared root key goes (the note says what is lost).
         let removed = try tv(v, app, ["key", "remove", shared, "--yes", "--repository", web.gun])
         #expect(removed.status == 0, "\(removed)")

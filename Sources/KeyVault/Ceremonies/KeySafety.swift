@@ -148,7 +148,7 @@ extension Ceremonies {
                     "this vault already made trust data for \(gun)\(when)\(roots.isEmpty ? "" : " (root key \(roots.joined(separator: ", ")))"); a second repo init would replace it and leave its keys unused; nothing was made",
                     recovery: "to change \(gun), fetch its metadata and use repo rotate, repo refresh or delegation; if that trust data was never published, or was deleted on the server, add --replace-existing")
             }
-            notes.append("replaces the trust data this vault made for \(gun)\(when); its keys are now retired for \(gun) in 'trustvault key list'")
+            notes.append("replaces the trust data this vault made for \(gun)\(when); the keys only that data used are now retired for \(gun) in 'trustvault key list'")
         }
         return notes
     }
