@@ -89,6 +89,33 @@ final class KeySafetyTests {
         #expect(removed.stdout.contains("note: \(web.gun) still lists it (root); this vault can no longer do: signing root.json of \(web.gun)"), "\(removed)")
     }
 
+    @Test func aDelegationKeyInTheVaultIsKeptUntilItsRoleIsRemoved() throws {
+        let o = Online(server: server, gun: "example.com/safety/delegation")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        let ci = try v.generate("targets/releases")
+        _ = try o.current("c1")
+        let add = try tv(v, o, ["delegation", "add", o.gun, "targets/releases", "--key", ci, "--all-paths", "--current", "c1", "--out", "d1"])
+        #expect(add.status == 0, "\(add)")
+        try o.uploadOut(o.path("d1"))
+        #expect(try o.freshList() == ["v1"])
+
+        // The CI key signs for targets/releases of the repository: not removed without naming it.
+        let before = v.fingerprint()
+        expectFailure(try tv(v, o, ["key", "remove", ci, "--yes"]), status: 1, mentioning: "signing tags as targets/releases of \(o.gun)", vault: v, before: before)
+
+        // The role removed (and published): the key is retired for the repository and goes without a name.
+        _ = try o.current("c2")
+        let removed = try tv(v, o, ["delegation", "remove", o.gun, "targets/releases", "--current", "c2", "--out", "d2"])
+        #expect(removed.status == 0, "\(removed)")
+        try o.uploadOut(o.path("d2"))
+        #expect(try o.freshList() == ["v1"])
+        let entry = try #require(try keyList(v).first { $0["id"] as? String == ci })
+        #expect(entry["status"] as? String == "retired" && (entry["retired"] as? [String: String])?["gun"] == o.gun, "\(entry)")
+        let gone = try tv(v, o, ["key", "remove", ci, "--yes"])
+        #expect(gone.status == 0 && !gone.stdout.contains("note:"), "\(gone)")
+    }
+
     @Test func repoInitOnAGUNWithTrustDataIsRefusedAndLeavesNoKey() throws {
         let o = Online(server: server, gun: "example.com/safety/init")
         let v = try CLIVault()
