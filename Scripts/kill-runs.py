@@ -117,9 +117,16 @@ def c_remove():
     if not candidates:
         return c_generate()
     victim = rng.choice(candidates)
+    # A key a repository in the vault's records still lists is removed only with each one named.
+    listed = json.loads(tv(["key", "list", "--json"]).stdout)
+    named = []
+    for k in listed:
+        if k["id"] == victim:
+            for gun in sorted(k.get("repositories", {})):
+                named += ["--repository", gun]
     def check(after, before):
         return None if after in (before, before - {victim}) else f"remove: key set {len(before)} -> {len(after)}"
-    return ["key", "remove", victim, "--yes"], {}, None, check
+    return ["key", "remove", victim, "--yes"] + named, {}, None, check
 def c_passwd():
     global pw_pass
     new = f"passphrase-{counter[0]}-{rng.randrange(1 << 30)}"

@@ -25,7 +25,8 @@ extension NotarySession {
         return r.body
     }
 
-    /// `--keys-only`: the server's `timestamp.key` and `snapshot.key` for `trustvault repo init`.
+    /// `--keys-only`: the server's `timestamp.key` and `snapshot.key` for `trustvault repo init`,
+    /// and `existing-root.json` (the server's root.json) when the GUN already has trust data.
     public func fetchKeys(out: String) async throws(TrustVaultError) -> FetchSummary {
         try Staging.refuseNonEmpty(out)
         var files: [(String, [UInt8])] = []
@@ -41,6 +42,13 @@ extension NotarySession {
             files.append((role + ".key", bytes))
         }
         var summary = FetchSummary()
+        if let existing = try await existingRoot() {
+            // Recorded for the offline side: repo init refuses a GUN that already has trust data.
+            files.append(("existing-root.json", existing))
+            let version = (try? SignedMetadata(parsing: existing, name: "root.json"))?.signed["version"]?.intValue.map { " (root.json v\($0))" } ?? ""
+            summary.warnings.append(
+                "\(server) already holds trust data for \(gun)\(version), saved as existing-root.json: 'trustvault repo init' refuses it unless --replace-existing; to change the repository, fetch without --keys-only")
+        }
         summary.written = try Staging.write(files, to: out)
         return summary
     }

@@ -86,6 +86,7 @@ extension NotarySession {
     /// `filename="<role>"`), then a read-back of every uploaded file: the server must serve
     /// exactly the uploaded bytes.
     public func publish(_ fragment: UploadFragment) async throws(TrustVaultError) -> PublishSummary {
+        try await refuseUnderSignedRoot(fragment)
         let boundary = "trustvault-" + (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
         var body: [UInt8] = []
         for f in fragment.files {

@@ -141,6 +141,7 @@ struct Fetch: AsyncParsableCommand {
             if keysOnly {
                 let summary = try await session.fetchKeys(out: out)
                 for f in summary.written { printOut("wrote \(f)") }
+                for w in summary.warnings { printOut("warning: \(w)") }
                 printOut("next, offline: trustvault repo init \(gun) --root-key KEYID --timestamp-key \(out)/timestamp.key --snapshot-key \(out)/snapshot.key --out OUT")
             } else {
                 let summary = try await session.fetchMetadata(out: out, allowExpired: allowExpired)
@@ -183,6 +184,7 @@ struct Publish: AsyncParsableCommand {
 
     func run() async throws {
         let fragment = try UploadFragment.load(trimmedDirectory(directory))
+        try fragment.checkRootSignatures()  // an under-signed root.json is refused before any connection
         let session = try serverOptions.session(gun: fragment.gun)
         do {
             let summary: PublishSummary

@@ -74,13 +74,16 @@ extension TrustVault.Repo {
         @Option(name: .customLong("timestamp-key"), help: ArgumentHelp("The server's …/_trust/tuf/timestamp.key file.", valueName: "file")) var timestampKey: String
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot.key file: the server signs snapshots.", valueName: "file")) var snapshotKey: String?
         @Option(help: ArgumentHelp("Output directory (a notary trust-dir fragment).", valueName: "dir")) var out: String
+        @Flag(name: .customLong("replace-existing"), help: "Make new trust data although the GUN already has some (made by this vault, or on the server per the fetched keys' existing-root.json).")
+        var replaceExisting = false
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            ceremonies.consent.replaceExisting = replaceExisting
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
             let output = try ceremonies.initRepository(
@@ -114,6 +117,10 @@ extension TrustVault.Repo {
             help: ArgumentHelp("root: each key of the new root role (a vault key ID, a current root key's ID, or a holder's root certificate file); default one new vault key. targets: the new vault key; default a new key.", valueName: "k"))
         var newKeys: [String] = []
         @Option(help: "root: how many of the new root keys must sign (default: the current threshold, at most the number of keys).") var threshold: Int?
+        @Option(name: .customLong("remove-key"), help: ArgumentHelp("root: a current root key held by another key holder that the new root leaves out (repeat for each); needed to remove it.", valueName: "keyid"))
+        var removeKeys: [String] = []
+        @Flag(name: .customLong("lower-threshold"), help: "root: needed when the new root threshold is lower than the current one.")
+        var lowerThreshold = false
         @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot key file (snapshot rotation).", valueName: "file")) var snapshotKey: String?
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
@@ -130,6 +137,17 @@ extension TrustVault.Repo {
             cliCardSigners.options = card.unlock
             var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
             ceremonies.pending = pendingOption.pending
+            ceremonies.consent.removeRootKeys = removeKeys
+            ceremonies.consent.lowerRootThreshold = lowerThreshold
+            if role == "root" {
+                // What the rotation changes, shown before any key is unlocked; refused there if a
+                // removal of another holder's key or a lower threshold is not named.
+                let change = try ceremonies.rootRotationChange(
+                    gun: gun, currentDir: current, newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold)
+                if !change.removedOthers.isEmpty || change.lowersThreshold { for line in change.lines { printOut(line) } }
+            } else if !removeKeys.isEmpty || lowerThreshold {
+                throw ValidationError("--remove-key and --lower-threshold are only for root rotations")
+            }
             let output = try ceremonies.rotate(
                 gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
                 newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold, snapshotKeyFile: snapshotKey)

@@ -98,9 +98,13 @@ extension TrustVault.Key {
                         "certificate": .bool(r.certificatePEM != nil),
                         "created": .string(r.created),
                         "status": .string(status.state(of: r.id)),
-                        "retired": status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null,
+                        // As before: the (latest) retirement of a key no repository lists any more.
+                        "retired": status.state(of: r.id) == "retired"
+                            ? status.retired[r.id].map { JSONValue.obj(["gun": .string($0.gun), "time": .string($0.time)]) } ?? .null : .null,
                         "card_reset": status.cardReset[r.id].map { JSONValue.obj(["serial": .string($0.serial), "time": .string($0.time)]) } ?? .null,
                         "root_certificate_ids": .object(certs(r).map { .init($0.key, .string($0.value)) }),
+                        "repositories": .object(status.uses(of: r.id).map { .init($0.gun, .array($0.roles.map(JSONValue.string))) }),
+                        "retired_from": .object(status.retirements(of: r.id).map { .init($0.gun, .string($0.time)) }),
                     ])
                 }
                 printOut(JSONValue.array(items).canonicalString)
@@ -110,11 +114,16 @@ extension TrustVault.Key {
                 printOut("No keys in \(vault.path). Create one with 'trustvault key generate --role root'.")
                 return
             }
+            func repositories(_ r: KeyRecord) -> String {
+                let used = status.uses(of: r.id).map { "\($0.gun): \($0.roles.joined(separator: ","))" }
+                let retired = status.retirements(of: r.id).map { "\($0.gun): retired" }
+                return (used + retired).joined(separator: "; ")
+            }
             let rows = records.map { r in
-                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id),
+                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id), repositories(r),
                  certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
             }
-            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "ROOT CERTIFICATE IDS"], rows: rows)
+            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "REPOSITORIES", "ROOT CERTIFICATE IDS"], rows: rows)
         }
     }
 
@@ -212,12 +221,21 @@ extension TrustVault.Key {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a key from the vault for good.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a key from the vault for good.",
+            discussion: """
+                Refuses a key that a repository in the vault's records (what the last ceremony for \
+                each repository recorded, shown by 'key list') still lists as a root, targets, snapshot \
+                or delegation key, unless each such repository is named with --repository.
+                """)
 
         @OptionGroup var global: GlobalOptions
 
         @Argument(help: "The key ID (or a unique prefix).")
         var keyID: String
+
+        @Option(help: ArgumentHelp("A repository that still lists the key and that you accept to lose it (repeat for each).", valueName: "gun"))
+        var repository: [String] = []
 
         @Flag(help: "Do not ask for confirmation (required without a terminal).")
         var yes = false
@@ -226,8 +244,10 @@ extension TrustVault.Key {
             let context = CLIContext(global)
             let vault = try context.openVault()
             let record = try vault.record(matching: keyID)
+            let uses = try vault.checkRemoval(of: record, named: repository)
+            let still = uses.isEmpty ? "" : " \(uses.map(\.listing).joined(separator: ", ")) still list\(uses.count == 1 ? "s" : "") it: \(uses.map(\.impossible).joined(separator: ", ")) becomes impossible here."
             if !yes {
-                guard let answer = context.confirm("Remove \(record.role) key \(record.id)? It cannot be undone without a backup.") else {
+                guard let answer = context.confirm("Remove \(record.role) key \(record.id)?\(still) It cannot be undone without a backup.") else {
                     throw TrustVaultError(.invalidArgument, "removing a key needs confirmation", recovery: "add --yes to confirm without a terminal")
                 }
                 guard answer else {
@@ -237,6 +257,7 @@ extension TrustVault.Key {
             }
             try vault.remove(record)
             printOut("Removed \(record.role) key \(record.id)")
+            for use in uses { printOut("note: \(use.gun) still lists it (\(use.roles.joined(separator: ", "))); this vault can no longer do: \(use.impossible)") }
         }
     }
 }

@@ -67,7 +67,7 @@ struct CardCeremonyTests {
 
             // A root rotation by the new key's holder, countersigned with the card copy of the old key.
             let out = online.path("rotated")
-            let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot,
+            let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", root,
                                       "--current", try online.current("current"), "--out", out], env: Online.env)
             #expect(r.status == 0, "\(r)")
             let rootFile = out + "/tuf/" + online.gun + "/metadata/root.json"

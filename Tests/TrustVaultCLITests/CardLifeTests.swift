@@ -158,7 +158,7 @@ struct CardLifeTests {
 
             var failing: [(String, [String], [String: String], Int32)] = [
                 ("repo init without the targets passphrase",
-                 ["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-a")],
+                 ["repo", "init", "example.com/b", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-a")],
                  env.filter { $0.key != "TRUSTVAULT_TARGETS_PASSPHRASE" }, 65),
                 ("key generate into an occupied slot", ["key", "generate", "--role", "root", "--card", serial], env, 73),
                 ("key generate with a wrong management key", ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a"],

@@ -175,7 +175,7 @@ struct CeremonyTests {
         let keys = try v.run(["key", "list", "--json"])
         let targetsID = try #require(
             (try JSONSerialization.jsonObject(with: Data(keys.stdout.utf8)) as? [[String: Any]])?.first { $0["role"] as? String == "targets" }?["id"] as? String)
-        #expect(try v.run(["key", "remove", targetsID, "--yes"]).status == 0)
+        #expect(try v.run(["key", "remove", targetsID, "--yes", "--repository", online.gun]).status == 0)
         try FileManager.default.removeItem(atPath: online.path("out"))
         let out = online.path("rotated")
         let r = try v.run(["repo", "rotate", online.gun, "targets", "--current", try online.current("current"), "--out", out, "--server", online.server.url], env: Online.env)
@@ -202,7 +202,10 @@ struct CeremonyTests {
         let trustedRoot = try online.current("before") + "/root.json"
         #expect(try online.list(in: "old") == ["v1"])
         let out = online.path("rotated")
-        let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
+        // The old root key is not in this vault: removing it must be named (issue 18).
+        let unnamed = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
+        expectFailure(unnamed, status: 1, mentioning: "--remove-key \(oldRoot.prefix(12))")
+        let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", oldRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("trustvault root sign"), "a note says the old key holder must sign: \(r)")
         let rootFile = out + "/tuf/" + online.gun + "/metadata/root.json"

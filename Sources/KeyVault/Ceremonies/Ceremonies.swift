@@ -31,6 +31,8 @@ public struct Ceremonies: Sendable {
     /// `--current`: the new output builds on them and carries their files, so one upload holds
     /// each changed role once, at its final version.
     public var pending: [String] = []
+    /// Changes named on the command line (`--replace-existing`, `--remove-key`, `--lower-threshold`).
+    public var consent = CeremonyConsent()
 
     public init(vault: Vault, secrets: SecretSource, server: String? = nil) {
         self.vault = vault
@@ -321,25 +323,6 @@ public struct Ceremonies: Sendable {
         return ([publishCommand(out: out, server: serverText)], [])
     }
 
-    /// Records in the vault's key-status book: `retired` keys (canonical IDs, those held here)
-    /// superseded by this ceremony, and the certificate IDs of held root keys in the new root.json.
-    func recordKeyStatus(_ result: TransitionResult, gun: String, retired: [String]) throws(TrustVaultError) {
-        let held = Set(try vault.records().map(\.id))
-        var certs: [(String, String)] = []
-        if let bytes = result.files.files["root"] {
-            let root = try Root(json: try SignedMetadata(parsing: bytes, name: "root.json").signed)
-            for key in root.keys(of: .root) where held.contains(key.displayID) { certs.append((key.displayID, key.id)) }
-        }
-        let time = Timestamp.now()
-        try vault.updateKeyStatus { book in
-            for id in retired where held.contains(id) { book.retired[id] = .init(gun: gun, time: time) }
-            for (id, cert) in certs {
-                book.rootCertificates[id, default: [:]][gun] = cert
-                book.retired[id] = nil
-            }
-        }
-    }
-
     /// Makes the staged output appear at `out` (after every new key is in the vault) and adds the
     /// online step.
     func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) throws(TrustVaultError) {
@@ -421,6 +404,7 @@ public struct Ceremonies: Sendable {
     ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         try refuseExistingOutput(out, gun: gun)
+        let replacing = try checkNewRepository(gun: gun, timestampKeyFile: timestampKeyFile, snapshotKeyFile: snapshotKeyFile)
         let timestampKey = try Self.readServerKey(timestampKeyFile, role: "timestamp")
         let serverSnapshot = try snapshotKeyFile.map { (f: String) throws(TrustVaultError) -> TUFKey in try Self.readServerKey(f, role: "snapshot") }
         guard rootThreshold >= 1, rootThreshold <= rootSources.count else {
@@ -473,8 +457,12 @@ public struct Ceremonies: Sendable {
         output.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
                 + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
-        try recordKeyStatus(result, gun: gun, retired: [])
-        try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        output.notes += replacing
+        // A failure from here on takes the new keys out of the vault again: no unused key is left.
+        try keepingNoNewKey(out: out, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
+            try recordKeyStatus(result, gun: gun, retired: [])
+            try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        }
         return output
     }
 
@@ -565,6 +553,8 @@ public struct Ceremonies: Sendable {
         case .root:
             guard snapshotKeyFile == nil else { throw .invalid("--snapshot-key is only for 'repo rotate \(gun) snapshot'") }
             let sources = newKeys
+            // Said and refused before any key is unlocked or made.
+            try checkRootChange(try rootRotationChange(gun: gun, root: root, newKeys: sources, newThreshold: newThreshold), root: root)
             var created: PrivateKey?
             if sources.isEmpty {
                 // As notary's 'key rotate GUN root': one new root key, made here.
@@ -588,12 +578,12 @@ public struct Ceremonies: Sendable {
             result = try Transitions.rotateRoot(
                 current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
                 expiries: expiries, now: now)
-            if let created {
-                let pass = try secrets.passphrase(for: .key(role: "root"), creating: true)
-                output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass))
+            let pass = created == nil ? nil : try secrets.passphrase(for: .key(role: "root"), creating: true)
+            try committing(to: out, gun: gun, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
+                if let created, let pass { output.newVaultKeys.append(try vault.add(created, role: "root", gun: nil, passphrase: pass)) }
+                try write(result, to: stage(out), output: &output)
+                try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: stage(out) + "/previous-root.json", mode: 0o644)
             }
-            try write(result, to: stage(out), output: &output)
-            try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: stage(out) + "/previous-root.json", mode: 0o644)
         case .snapshot:
             guard let snapshotKeyFile else {
                 // A new client-held snapshot key, made here (the vault held the old one, or it was lost).
@@ -620,8 +610,10 @@ public struct Ceremonies: Sendable {
         }
         let base: BaseRole = role == .root ? .root : role == .targets ? .targets : .snapshot
         let stillUsed = Set(newRoot.map { canonicalIDs($0.keys(of: base)) } ?? [])
-        try recordKeyStatus(result, gun: gun, retired: canonicalIDs(root.keys(of: base)).filter { !stillUsed.contains($0) })
-        try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        try keepingNoNewKey(out: out, output: &output) { (output: inout CeremonyOutput) throws(TrustVaultError) in
+            try recordKeyStatus(result, gun: gun, retired: canonicalIDs(root.keys(of: base)).filter { !stillUsed.contains($0) }, current: current)
+            try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
+        }
         return output
     }
 
@@ -702,6 +694,7 @@ public struct Ceremonies: Sendable {
         let (_, root) = try current.root()
         let result = try transition(current, try targetsSigner(root, gun: gun), try snapshotSigner(root))
         try write(result, to: stage(out), output: &output)
+        try recordKeyStatus(result, gun: gun, retired: [], current: current)
         try finishOutput(&output, out: out, gun: gun, rootStatus: nil)
         return output
     }
@@ -807,6 +800,7 @@ public struct Ceremonies: Sendable {
         if root.version > 1, previous == nil {
             notes.append("the previous root's threshold was not checked; pass --previous with the root.json now in force")
         }
+        try recordRootSignature(root: root, previous: previous, signerID: rec.id)
         return (env.encoded(canonical: canonical), status, notes)
     }
 
@@ -895,7 +889,7 @@ public struct Ceremonies: Sendable {
         if result.files.files["root"] != nil {
             try AtomicFile.create(current.baseFiles["root"] ?? current.files["root"] ?? [], at: stage(out) + "/previous-root.json", mode: 0o644)
         }
-        try recordKeyStatus(result, gun: gun, retired: [])
+        try recordKeyStatus(result, gun: gun, retired: [], current: current)
         try finishOutput(&output, out: out, gun: gun, rootStatus: result.rootStatus)
         return output
     }
