@@ -171,12 +171,16 @@ final class Transport: Sendable {
                 transient: true, transientReason: "the last try timed out")
         }
         let lower = text.lowercased()
+        let refused = lower.contains("connection refused") || lower.contains("econnrefused")
+        let unresolved = lower.contains("resolve") || lower.contains("getaddrinfo")
+        // A reset or closed connection can pass; refused and unresolved cannot.
         let reset =
-            (error as? HTTPClientError) == .remoteConnectionClosed || lower.contains("connection reset") || lower.contains("econnreset")
-            || lower.contains("broken pipe")
+            !refused && !unresolved
+            && ((error as? HTTPClientError) == .remoteConnectionClosed || lower.contains("connection reset") || lower.contains("econnreset")
+                || lower.contains("broken pipe"))
         let reason =
-            text.contains("Connection refused") ? "connection refused"
-            : lower.contains("resolve") || text.contains("getaddrinfo") ? "the host name does not resolve"
+            refused ? "connection refused"
+            : unresolved ? "the host name does not resolve"
             : reset ? "the connection was closed before an answer came"
             : Shown.text(text, limit: 160)
         return Failure(

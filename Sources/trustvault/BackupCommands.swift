@@ -112,7 +112,7 @@ extension TrustVault.Backup {
             let context = CLIContext(global)
             let contents = try KeyVault.Backup.verify(file, unlock: try unlock(file: file, shares: shares, context: context))
             if json {
-                printOut(backupJSON(contents, unlockedWith: shares.isEmpty ? "passphrase" : "shares").canonicalString)
+                printOut(backupJSON(contents, file: file, unlockedWith: shares.isEmpty ? "passphrase" : "shares").canonicalString)
                 return
             }
             describe(contents)
@@ -185,7 +185,7 @@ private func describe(_ contents: BackupContents) {
 }
 
 /// `backup verify --json` (docs/json-output.md).
-private func backupJSON(_ contents: BackupContents, unlockedWith: String) -> JSONValue {
+private func backupJSON(_ contents: BackupContents, file: String, unlockedWith: String) -> JSONValue {
     let header = contents.header
     let key: JSONValue
     switch header.keyMode {
@@ -195,7 +195,7 @@ private func backupJSON(_ contents: BackupContents, unlockedWith: String) -> JSO
         key = .obj(["mode": .string("shares"), "threshold": .integer(Int64(k)), "shares": .integer(Int64(n))])
     }
     return .obj([
-        "file": .string(contents.file),
+        "file": .string(file),
         "valid": .bool(true),
         "backup_id": .string(header.backupIDHex),
         "created": .string(header.created),

@@ -188,7 +188,7 @@ final class FailingServer {
             }
             usleep(50_000)
         }
-        kill(process.pid, SIGTERM)
+        process.kill9()
         throw TestFailure("the failing test server did not start")
     }
 
@@ -200,10 +200,5 @@ final class FailingServer {
 
     func requests() -> Int { ((try? String(contentsOfFile: dir.sub("count"), encoding: .utf8)) ?? "").count }
 
-    func stop() {
-        if process.process.isRunning {
-            kill(process.pid, SIGTERM)
-            process.process.waitUntilExit()
-        }
-    }
+    func stop() { process.kill9() }
 }

@@ -41,7 +41,8 @@ struct CLIConventionsTests {
             #expect(dump.status == 0, "\(dump)")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
             let page = try String(contentsOfFile: Self.packageRoot + "/docs/man/\(name).1", encoding: .utf8)
-            let text = page.replacingOccurrences(of: "\\-", with: "-").replacingOccurrences(of: "\\&", with: "")
+            // mdoc writes an option as `Fl -name` (rendered --name), short and long as `Fl h , -help`.
+            let text = page.replacingOccurrences(of: "Fl -", with: "--").replacingOccurrences(of: " , -", with: " , --")
             var missing: [String] = []
             func walk(_ command: [String: Any], path: [String]) {
                 let commandName = command["commandName"] as? String ?? ""
