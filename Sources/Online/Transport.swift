@@ -172,7 +172,7 @@ final class Transport: Sendable {
         }
         let lower = text.lowercased()
         let refused = lower.contains("connection refused") || lower.contains("econnrefused")
-        let unresolved = lower.contains("resolve") || lower.contains("getaddrinfo")
+        let unresolved = lower.contains("resolve") || lower.contains("getaddrinfo") || lower.contains("unknownhost") || lower.contains("dns error")
         // A reset or closed connection can pass; refused and unresolved cannot.
         let reset =
             !refused && !unresolved
