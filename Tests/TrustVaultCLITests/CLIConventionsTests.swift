@@ -129,6 +129,8 @@ struct CLIConventionsTests {
         #expect(created.status == 0, "\(created)")
         let checked = try run(["backup", "verify", "vault.tvbackup", "--json"], env: backupEnv)
         #expect(checked.status == 0, "\(checked)")
+        #expect(checked.stderr.contains("deriving the backup key from its passphrase (Argon2id, 1024 MiB)…"), "\(checked)")
+        #expect(checked.stdout.split(separator: "\n").count == 1, "progress stays off stdout: \(checked.stdout)")
         let backup = try #require(try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any], "\(checked)")
         #expect(backup["valid"] as? Bool == true && backup["file"] as? String == "vault.tvbackup", "\(backup)")
         #expect((backup["keys"] as? [[String: Any]])?.contains { $0["id"] as? String == root } == true, "\(backup)")
