@@ -67,10 +67,14 @@ let package = Package(
             name: "KeyVault",
             dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", "CQREncode", crypto, x509, asn1],
             swiftSettings: swiftSettings),
+        // --version for both executables: release, commit and build date (the plugin writes the
+        // commit and date into .build before every build; see Scripts/build-info.sh).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", swiftSettings: swiftSettings, plugins: ["BuildInfoPlugin"]),
         // The CLI: parsing, prompts, tables, exit codes.
         .executableTarget(
             name: "trustvault",
-            dependencies: ["KeyVault", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KeyVault", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // The online hand-off: fetch and publish with Docker token auth over AsyncHTTPClient.
@@ -87,7 +91,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "trustvault-online",
-            dependencies: ["Online", "TrustCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Online", "TrustCore", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Test support: a PIV card emulator (library + vpcd client) and peer harnesses.

@@ -92,7 +92,7 @@ extension Vault {
         // Seal everything before taking the lock (Argon2id is slow); one passphrase per role.
         var sealingPassphrases: [String: Passphrase] = [:]
         var prepared: [(record: KeyRecord, sealed: SealedKey)] = []
-        for item in toAdd {
+        for (index, item) in toAdd.enumerated() {
             let role = item.entry.role
             let passphrase: Passphrase
             if let cached = sealingPassphrases[role] {
@@ -105,6 +105,7 @@ extension Vault {
                 role: role, gun: item.gun, publicKey: item.entry.privateKey.publicKey,
                 certificatePEM: item.entry.certificate?.pemString, location: .vault, created: Timestamp.now())
             let kdf = role == "root" ? profile.atLeast(.moderate) : profile
+            if kdf.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("sealing key \(index + 1) of \(toAdd.count) (\(role)\(item.gun.map { ", " + $0 } ?? ""), \(record.id.prefix(12)))…") }
             let sealed = try SealedKey.seal(
                 item.entry.privateKey.exportSecret(), record: record, passphrase: passphrase, profile: kdf)
             prepared.append((record, sealed))

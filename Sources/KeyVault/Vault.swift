@@ -214,6 +214,7 @@ public final class Vault: Sendable {
         let record = KeyRecord(role: role, gun: gun, publicKey: key.publicKey, certificatePEM: certificatePEM,
                                location: .vault, created: Timestamp.now())
         let kdf = role == "root" ? profile.atLeast(.moderate) : profile
+        if kdf.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("sealing the new \(role) key\(gun.map { " for " + $0 } ?? "") (\(record.id.prefix(12)))…") }
         let sealed = try SealedKey.seal(key.exportSecret(), record: record, passphrase: passphrase, profile: kdf)
         try withLock { () throws(TrustVaultError) in
             try write(record: record, sealed: sealed, create: true)
@@ -245,6 +246,7 @@ public final class Vault: Sendable {
         }
         let (stored, sealed) = try loadFile(recordPath(record.id))
         guard let sealed else { throw .corrupt("\(recordPath(record.id)) has no sealed private key") }
+        if sealed.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("unlocking the \(stored.role) key\(stored.gun.map { " for " + $0 } ?? "") (\(stored.id.prefix(12)))…") }
         let secret = try sealed.open(record: stored, passphrase: passphrase, file: recordPath(record.id))
         let key = try PrivateKey(algorithm: stored.algorithm, secret: secret)
         guard key.publicKey == stored.publicKey else {

@@ -17,12 +17,23 @@ extension NotarySession {
         let url = tufURL(name)
         let r = try await request("GET", url, purpose: "reading \(gun)'s \(name)")
         if r.status == 404 { return nil }
-        guard r.status == 200 else {
-            throw TrustVaultError(
-                .serviceUnavailable, "GET \(url) answered HTTP \(r.status): \(Shown.text(String(r.bodyText.prefix(300))))",
-                recovery: "check --server and the GUN; try again later if the server is failing")
-        }
+        guard r.status == 200 else { throw Self.unexpectedStatus(r, method: "GET", url: url) }
         return r.body
+    }
+
+    /// An answer other than 200/404 (401/403 are handled by ``request``): a 4xx will not change
+    /// by asking again, so it is a refusal (exit 1); a 5xx that outlasted the retries means the
+    /// server is failing (69).
+    static func unexpectedStatus(_ r: HTTPResponse, method: String, url: String) -> TrustVaultError {
+        let said = Shown.text(String(r.bodyText.prefix(300)).trimmingCharacters(in: .whitespacesAndNewlines))
+        if (400..<500).contains(r.status) {
+            return TrustVaultError(
+                .refused, "\(method) \(url) answered HTTP \(r.status)\(said.isEmpty ? "" : ": " + said)",
+                recovery: "check --server (the notary server's base URL, not the registry's) and the GUN")
+        }
+        return TrustVaultError(
+            .serviceUnavailable, "\(method) \(url) answered HTTP \(r.status) \(Transport.attempts) times\(said.isEmpty ? "" : ": " + said)",
+            recovery: "the server is failing; try again later")
     }
 
     /// `--keys-only`: the server's `timestamp.key` and `snapshot.key` for `trustvault repo init`,

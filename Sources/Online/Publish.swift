@@ -79,6 +79,9 @@ public struct UploadFragment: Sendable {
 public struct PublishSummary: Sendable {
     public var uploaded: [(role: String, version: Int)] = []
     public var serverVersions: [String: Int] = [:]
+    /// The server refused the upload because it already serves exactly these bytes (the same
+    /// output published twice): nothing was uploaded, and nothing needs to be.
+    public var alreadyPublished = false
 }
 
 extension NotarySession {
@@ -99,11 +102,17 @@ extension NotarySession {
         let response = try await request(
             "POST", url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body, limit: 1 << 20,
             purpose: "publishing to \(gun)")
-        guard response.status == 200 else { throw await explainRefusalNamingExpiredRoot(response) }
-
         var summary = PublishSummary()
+        if response.status != 200 {
+            // The same output published twice is refused like a stale one (VERSION): tell them apart
+            // by what the server serves now.
+            guard (400..<500).contains(response.status), try await servesExactly(fragment) else {
+                throw await explainRefusalNamingExpiredRoot(response, otherwise: try await explainRefusal(response, fragment: fragment))
+            }
+            summary.alreadyPublished = true
+        }
         for f in fragment.files {
-            let version = (try? SignedMetadata(parsing: f.bytes, name: f.role))?.signed["version"]?.intValue.map(Int.init) ?? 0
+            let version = Self.version(of: f.bytes, role: f.role)
             summary.uploaded.append((f.role, version))
             guard let served = try await getFile(f.role + ".json") else {
                 throw .verification("the server accepted the upload but serves no \(f.role).json for \(gun)", recovery: "fetch the repository and check it with 'trustvault verify'")
@@ -122,8 +131,37 @@ extension NotarySession {
         return summary
     }
 
+    static func version(of bytes: [UInt8], role: String) -> Int {
+        (try? SignedMetadata(parsing: bytes, name: role))?.signed["version"]?.intValue.map(Int.init) ?? 0
+    }
+
+    /// Whether the server serves every file of the fragment byte for byte.
+    func servesExactly(_ fragment: UploadFragment) async throws(TrustVaultError) -> Bool {
+        for f in fragment.files {
+            guard let served = try await getFile(f.role + ".json"), served == f.bytes else { return false }
+        }
+        return true
+    }
+
+    /// notary-server's refusal in words that say what to do; a VERSION refusal names the versions
+    /// the server serves now against those of the upload ("the server moved on").
+    func explainRefusal(_ response: HTTPResponse, fragment: UploadFragment) async throws(TrustVaultError) -> TrustVaultError {
+        let base = Self.explainRefusal(response, gun: gun, server: server, serverArguments: serverArguments)
+        guard base.message.contains("changed on the server") else { return base }
+        var moved: [String] = []
+        for f in fragment.files {
+            guard let served = try await getFile(f.role + ".json") else { continue }
+            let ours = Self.version(of: f.bytes, role: f.role), theirs = Self.version(of: served, role: f.role)
+            if served != f.bytes { moved.append("\(f.role).json: the server serves v\(theirs), this output has v\(ours)") }
+        }
+        guard !moved.isEmpty else { return base }
+        return TrustVaultError(
+            base.code, "the server refused the upload: \(gun) changed on the server after this change was made (\(moved.joined(separator: "; "))); nothing was changed",
+            recovery: base.recovery)
+    }
+
     /// notary-server's refusal (`{"errors":[{"code","message","detail"}]}`) in words that say what to do.
-    static func explainRefusal(_ response: HTTPResponse, gun: String, server: String) -> TrustVaultError {
+    static func explainRefusal(_ response: HTTPResponse, gun: String, server: String, serverArguments: String? = nil) -> TrustVaultError {
         var code = "", message = "", detail = ""
         if let json = try? JSONValue(parsing: response.body), let first = json["errors"]?.arrayValue?.first {
             code = first["code"]?.stringValue ?? ""
@@ -133,7 +171,7 @@ extension NotarySession {
             message = String(response.bodyText.prefix(300))
         }
         let said = Shown.text([code, message, detail].filter { !$0.isEmpty }.joined(separator: ": "))
-        let fetchAgain = "fetch again: run 'trustvault-online fetch \(gun) --server \(server) --out NEWDIR', redo the change offline with --current NEWDIR, and publish the new --out"
+        let fetchAgain = "fetch again: run 'trustvault-online fetch \(gun) \(serverArguments ?? "--server " + server) --out NEWDIR', redo the change offline with --current NEWDIR, and publish the new --out"
         let lower = (message + " " + detail).lowercased()
         if code == "VERSION" || lower.contains("must increment the version") || lower.contains("version") && lower.contains("old") {
             return TrustVaultError(

@@ -92,8 +92,9 @@ extension NotarySession {
 
     /// A refusal explained; when the server's own root has no unexpired certificate left, that is
     /// the reason (notary-server answers only `INVALID_UPDATE` with no detail), and the way out.
-    func explainRefusalNamingExpiredRoot(_ response: HTTPResponse) async -> TrustVaultError {
-        let plain = Self.explainRefusal(response, gun: gun, server: server)
+    /// The refusal explained by the expired root certificates when that is why (the server can
+    /// load no stored root), else `plain`.
+    func explainRefusalNamingExpiredRoot(_ response: HTTPResponse, otherwise plain: TrustVaultError) async -> TrustVaultError {
         guard response.status == 400, let served = try? await getFile("root.json"),
             let env = try? SignedMetadata(parsing: served, name: "root.json"), let root = try? Root(json: env.signed),
             let expiredOn = ExpiredRoot.allCertificatesExpired(root, now: .now())

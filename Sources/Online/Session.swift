@@ -58,7 +58,14 @@ public final class NotarySession: @unchecked Sendable {
     /// Metadata files up to this size are read, as notary (a 100,000-target targets.json is ~20 MB).
     public static let metadataLimit = 100 << 20
 
-    public init(server: String, gun: String, caFile: String?, sources: CredentialSources) throws(TrustVaultError) {
+    /// The user's `--tlscacert` and `--username`, repeated in every printed command and hint.
+    public let caFile: String?
+    public let username: String?
+
+    public init(
+        server: String, gun: String, caFile: String?, sources: CredentialSources, username: String? = nil,
+        notice: (@Sendable (String) -> Void)? = nil
+    ) throws(TrustVaultError) {
         var s = server
         while s.hasSuffix("/") { s.removeLast() }
         guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", url.host != nil else {
@@ -70,7 +77,26 @@ public final class NotarySession: @unchecked Sendable {
         self.server = s
         self.gun = gun
         self.sources = sources
-        self.transport = try Transport(caFile: caFile)
+        self.caFile = caFile
+        self.username = username
+        self.transport = try Transport(caFile: caFile, notice: notice ?? Transport.standardErrorNotice)
+    }
+
+    /// `--server URL [--tlscacert FILE] [--username NAME]` as the user gave them, for the
+    /// commands and hints this session prints.
+    public var serverArguments: String {
+        var words = ["--server", Self.shellWord(server)]
+        if let caFile { words += ["--tlscacert", Self.shellWord(caFile)] }
+        if let username { words += ["--username", Self.shellWord(username)] }
+        return words.joined(separator: " ")
+    }
+
+    /// A word as a shell reads it back: bare when it is plain, else in single quotes.
+    public static func shellWord(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { c in
+            (c.value < 128 && (CharacterSet.alphanumerics.contains(c) || "-_./:@%+=,".unicodeScalars.contains(c)))
+        }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     public func close() async { await transport.shutdown() }

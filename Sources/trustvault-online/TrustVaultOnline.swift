@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Online
 import Metadata
@@ -20,7 +21,7 @@ struct TrustVaultOnline: AsyncParsableCommand {
             or $DOCKER_CONFIG/config.json (default ~/.docker/config.json, as 'docker login' writes it, \
             including credential helpers); without any, access is anonymous. Never on the command line.
             """,
-        version: "0.1.0",
+        version: BuildInfo.versionText,
         subcommands: [Fetch.self, Publish.self])
 
     static func main() async {
@@ -92,7 +93,7 @@ struct ServerOptions: ParsableArguments {
             username: username, environment: environment, prompt: PasswordPrompt.isAvailable ? PasswordPrompt.read : nil)
         // SSL_CERT_FILE replaces the default CA bundle, as it does for OpenSSL, curl and git.
         let caFile = tlscacert ?? environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        return try NotarySession(server: server, gun: gun, caFile: caFile, sources: sources)
+        return try NotarySession(server: server, gun: gun, caFile: caFile, sources: sources, username: username)
     }
 }
 
@@ -133,12 +134,18 @@ struct Fetch: AsyncParsableCommand {
         if keysOnly && allowExpired { throw ValidationError("--allow-expired applies to metadata, not to --keys-only") }
     }
 
+    @Flag(help: "Print one JSON object instead of text (docs/json-output.md).")
+    var json = false
+
     func run() async throws {
         try Names.checkGUN(gun)
         let session = try serverOptions.session(gun: gun)
         let out = trimmedDirectory(out)
         do {
-            if keysOnly {
+            if json {
+                let summary = keysOnly ? try await session.fetchKeys(out: out) : try await session.fetchMetadata(out: out)
+                printOut(OnlineJSON.fetch(summary, gun: gun, server: session.server, out: out, keysOnly: keysOnly).canonicalString)
+            } else if keysOnly {
                 let summary = try await session.fetchKeys(out: out)
                 for f in summary.written { printOut("wrote \(f)") }
                 for w in summary.warnings { printOut("warning: \(w)") }
@@ -182,6 +189,9 @@ struct Publish: AsyncParsableCommand {
     @Flag(help: "With --replace-trust-data: do not ask for confirmation (needed without a terminal).")
     var yes = false
 
+    @Flag(help: "Print one JSON object instead of text (docs/json-output.md).")
+    var json = false
+
     func run() async throws {
         let fragment = try UploadFragment.load(trimmedDirectory(directory))
         try fragment.checkRootSignatures()  // an under-signed root.json is refused before any connection
@@ -192,6 +202,17 @@ struct Publish: AsyncParsableCommand {
                 summary = try await replace(fragment, session)
             } else {
                 summary = try await session.publish(fragment)
+            }
+            if json {
+                printOut(OnlineJSON.publish(summary, fragment: fragment, server: session.server).canonicalString)
+                await session.close()
+                return
+            }
+            if summary.alreadyPublished {
+                let files = summary.uploaded.map { "\($0.role) v\($0.version)" }.joined(separator: ", ")
+                printOut("already published: \(session.server) serves exactly these bytes for \(fragment.gun) (\(files)); nothing was uploaded")
+                await session.close()
+                return
             }
             let uploaded = summary.uploaded.map { "\($0.role) v\($0.version)" }.joined(separator: ", ")
             let server = ["snapshot", "timestamp"].compactMap { r in summary.serverVersions[r].map { "\(r) v\($0)" } }.joined(separator: ", ")
@@ -249,5 +270,33 @@ enum PasswordPrompt {
         let line = try Terminal.readSecretLine(prompt)
         guard line.count > 0 else { throw TrustVaultError(.missingSecret, "no password was entered") }
         return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// The `--json` objects of fetch and publish (the shapes are listed in docs/json-output.md).
+enum OnlineJSON {
+    static func fetch(_ summary: FetchSummary, gun: String, server: String, out: String, keysOnly: Bool) -> JSONValue {
+        .obj([
+            "gun": .string(gun),
+            "server": .string(server),
+            "out": .string(out),
+            "keys_only": .bool(keysOnly),
+            "written": .array(summary.written.map(JSONValue.string)),
+            "versions": .object(summary.versions.sorted { $0.key < $1.key }.map { .init($0.key, .integer(Int64($0.value))) }),
+            "root_chain": .array(summary.rootVersions.map { .integer(Int64($0)) }),
+            "delegations": .array(summary.delegations.map(JSONValue.string)),
+            "warnings": .array(summary.warnings.map(JSONValue.string)),
+        ])
+    }
+
+    static func publish(_ summary: PublishSummary, fragment: UploadFragment, server: String) -> JSONValue {
+        .obj([
+            "gun": .string(fragment.gun),
+            "server": .string(server),
+            "already_published": .bool(summary.alreadyPublished),
+            "uploaded": .array(summary.uploaded.map { .obj(["role": .string($0.role), "version": .integer(Int64($0.version))]) }),
+            "server_versions": .object(summary.serverVersions.sorted { $0.key < $1.key }.map { .init($0.key, .integer(Int64($0.value))) }),
+            "not_uploaded": .array(fragment.skipped.map(JSONValue.string)),
+        ])
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 import KeyVault
 import TrustCore
 
@@ -104,9 +105,16 @@ extension TrustVault.Backup {
         @Option(name: "--share", help: ArgumentHelp("A share file (repeat for K shares).", valueName: "file"))
         var shares: [String] = []
 
+        @Flag(help: "Print a JSON object for scripts (a failure is still one error: line and a non-zero exit).")
+        var json = false
+
         func run() throws {
             let context = CLIContext(global)
             let contents = try KeyVault.Backup.verify(file, unlock: try unlock(file: file, shares: shares, context: context))
+            if json {
+                printOut(backupJSON(contents, file: file, unlockedWith: shares.isEmpty ? "passphrase" : "shares").canonicalString)
+                return
+            }
             describe(contents)
             printOut("OK: \(contents.file) is complete and opens with the \(shares.isEmpty ? "passphrase" : "shares given")")
         }
@@ -174,4 +182,32 @@ private func describe(_ contents: BackupContents) {
     for key in contents.keys {
         printOut("    \(key.id)  \(key.role)\(key.gun.map { " \($0)" } ?? "")  \(key.algorithm)  \(key.location)")
     }
+}
+
+/// `backup verify --json` (docs/json-output.md).
+private func backupJSON(_ contents: BackupContents, file: String, unlockedWith: String) -> JSONValue {
+    let header = contents.header
+    let key: JSONValue
+    switch header.keyMode {
+    case .passphrase(let ops, let mem, _):
+        key = .obj(["mode": .string("passphrase"), "argon2id_passes": .integer(Int64(ops)), "argon2id_memory_bytes": .integer(Int64(mem))])
+    case .shares(let k, let n):
+        key = .obj(["mode": .string("shares"), "threshold": .integer(Int64(k)), "shares": .integer(Int64(n))])
+    }
+    return .obj([
+        "file": .string(file),
+        "valid": .bool(true),
+        "backup_id": .string(header.backupIDHex),
+        "created": .string(header.created),
+        "key": key,
+        "opened_with": .string(unlockedWith),
+        "files": .integer(Int64(contents.paths.count)),
+        "audit_log": .bool(contents.hasAuditLog),
+        "keys": .array(contents.keys.map { k in
+            .obj([
+                "id": .string(k.id), "role": .string(k.role), "gun": k.gun.map(JSONValue.string) ?? .null,
+                "algorithm": .string(k.algorithm.rawValue), "location": .string(k.location.description),
+            ])
+        }),
+    ])
 }

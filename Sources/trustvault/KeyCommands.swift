@@ -75,12 +75,21 @@ extension TrustVault.Key {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the vault's keys (no passphrase needed).")
+        static let configuration = CommandConfiguration(
+            abstract: "List the vault's keys (no passphrase needed).",
+            discussion: """
+                The table fits 100 columns: key IDs are shortened to their first 16 hex digits (every \
+                command accepts a unique prefix of a key ID) and long names are shortened with …. \
+                --wide shows full key IDs and the root certificate IDs; --json has every field.
+                """)
 
         @OptionGroup var global: GlobalOptions
 
         @Flag(help: "Print a JSON array instead of a table.")
         var json = false
+
+        @Flag(help: "Full key IDs and root certificate IDs (wider than 100 columns).")
+        var wide = false
 
         func run() throws {
             let vault = try CLIContext(global).openVault()
@@ -119,11 +128,20 @@ extension TrustVault.Key {
                 let retired = status.retirements(of: r.id).map { "\($0.gun): retired" }
                 return (used + retired).joined(separator: "; ")
             }
-            let rows = records.map { r in
-                [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id), repositories(r),
-                 certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+            if wide {
+                let rows = records.map { r in
+                    [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id), repositories(r),
+                     certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+                }
+                printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "REPOSITORIES", "ROOT CERTIFICATE IDS"], rows: rows)
+                return
             }
-            printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "REPOSITORIES", "ROOT CERTIFICATE IDS"], rows: rows)
+            let rows = records.map { r in
+                [String(r.id.prefix(16)), r.role, r.gun ?? "-", r.algorithm.rawValue, r.location.description, status.state(of: r.id)]
+            }
+            printTable(
+                header: ["KEY ID", "ROLE", "GUN", "ALGORITHM", "LOCATION", "STATUS"],
+                rows: fitted(rows, header: ["KEY ID", "ROLE", "GUN", "ALGORITHM", "LOCATION", "STATUS"], width: 100, shrinkable: [2, 1, 4]))
         }
     }
 
@@ -263,6 +281,32 @@ extension TrustVault.Key {
 }
 
 /// Left-aligned columns separated by two spaces.
+/// Shortens the cells of the `shrinkable` columns (in that order of preference) with a middle
+/// ellipsis until every line of the table fits `width` columns (2 spaces between columns).
+func fitted(_ rows: [[String]], header: [String], width: Int, shrinkable: [Int]) -> [[String]] {
+    var rows = rows
+    func widths() -> [Int] {
+        var w = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { w[i] = max(w[i], cell.count) } }
+        return w
+    }
+    func total() -> Int { widths().reduce(0, +) + 2 * (header.count - 1) }
+    for column in shrinkable {
+        let excess = total() - width
+        guard excess > 0 else { break }
+        let target = max(header[column].count, 8, widths()[column] - excess)
+        rows = rows.map { row in
+            var row = row
+            if row[column].count > target {
+                let keep = target - 1, head = (keep + 1) / 2, tail = keep - head
+                row[column] = String(row[column].prefix(head)) + "…" + String(row[column].suffix(tail))
+            }
+            return row
+        }
+    }
+    return rows
+}
+
 func printTable(header: [String], rows: [[String]]) {
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

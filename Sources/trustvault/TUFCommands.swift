@@ -129,19 +129,29 @@ struct TufVerify: ParsableCommand {
 
     @Argument(help: "The repository directory (holding metadata/).") var dir: String
     @Option(help: ArgumentHelp("A root.json the client already trusts.", valueName: "file")) var root: String?
+    @Flag(help: "Print a JSON report for scripts (errors still go to stderr with a non-zero exit).") var json = false
 
     func run() throws {
         let trusted = try root.map { (p: String) throws(TrustVaultError) in try AtomicFile.read(p, kind: .metadata) }
         var verifier = TUF1.Verifier(directory: dir)
         let report = verifier.verify(trustedRoot: trusted)
-        for line in report.passed { printOut("ok: \(line)") }
-        for w in report.warnings { printOut("warning: \(w)") }
-        if let first = report.problems.first {
-            for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") }
-            throw TrustVaultError.verification(
-                first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are listed above" : nil)
+        if json {
+            printOut(JSONValue.obj([
+                "directory": .string(dir), "valid": .bool(report.problems.isEmpty),
+                "passed": .array(report.passed.map(JSONValue.string)),
+                "warnings": .array(report.warnings.map(JSONValue.string)),
+                "problems": .array(report.problems.map(JSONValue.string)),
+            ]).canonicalString)
+        } else {
+            for line in report.passed { printOut("ok: \(line)") }
+            for w in report.warnings { printOut("warning: \(w)") }
         }
-        printOut("Verified: \(dir)")
+        if let first = report.problems.first {
+            if !json { for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") } }
+            throw TrustVaultError.verification(
+                first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are \(json ? "in the JSON report" : "listed above")" : nil)
+        }
+        if !json { printOut("Verified: \(dir)") }
     }
 }
 

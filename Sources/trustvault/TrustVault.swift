@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import KeyVault
 import TrustCore
@@ -13,7 +14,7 @@ struct TrustVault: ParsableCommand {
             ~/.trustvault) or on PIV cards. Secrets come from TRUSTVAULT_* environment variables \
             or a no-echo prompt, never from the command line.
             """,
-        version: "0.1.0",
+        version: BuildInfo.versionText,
         subcommands: [
             Init.self,
             Key.self,
@@ -34,6 +35,7 @@ struct TrustVault: ParsableCommand {
     static func main() {
         // However the command ends, reset the cards it used so no PIN stays verified.
         atexit { cliCardSigners.closeAll() }
+        StepProgress.sink = { line in writeError(line) }  // slow steps say what they do, on stderr
         do {
             var command = try parseAsRoot()
             try command.run()

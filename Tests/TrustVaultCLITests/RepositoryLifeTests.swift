@@ -72,7 +72,7 @@ final class RepositoryLifeTests {
         #expect(cKeys.first { $0["id"] as? String == kc }?["status"] as? String == "retired", "\(cKeys)")
         let current2 = try #require(cKeys.first { $0["id"] as? String == kc2 })
         #expect(current2["status"] as? String == "current" && ((current2["root_certificate_ids"] as? [String: String])?[o.gun]?.count == 64), "\(current2)")
-        let table = try c.run(["key", "list"], env: [:])
+        let table = try c.run(["key", "list", "--wide"], env: [:])
         #expect(table.stdout.contains("STATUS") && table.stdout.contains("retired") && table.stdout.contains("\(o.gun): "), "\(table)")
         #expect(try o.list(in: "old") == ["v1"])  // trusted v1, follows to v2
         #expect(try o.freshList() == ["v1"])

@@ -92,6 +92,7 @@ public enum Backup {
         case let .passphrase(passphrase, profile):
             guard !passphrase.isEmpty else { throw .invalid("the backup passphrase is empty") }
             let salt = Sodium.randomBytes(SecretSeal.saltBytes)
+            StepProgress.note("deriving the backup key from its passphrase (Argon2id, \(profile.memLimit >> 20) MiB)…")
             key = try SecretSeal.deriveKey(passphrase: passphrase, salt: salt, opsLimit: profile.opsLimit, memLimit: profile.memLimit)
             mode = .passphrase(opsLimit: profile.opsLimit, memLimit: profile.memLimit, salt: salt)
         case let .shares(k, n, directory):
@@ -201,6 +202,7 @@ public enum Backup {
     static func backupKey(header: BackupHeader, unlock: BackupUnlock, file: String) throws(TrustVaultError) -> SecretBytes {
         switch (header.keyMode, unlock) {
         case let (.passphrase(ops, mem, salt), .passphrase(passphrase)):
+            StepProgress.note("deriving the backup key from its passphrase (Argon2id, \(mem >> 20) MiB)…")
             let key = try SecretSeal.deriveKey(passphrase: passphrase, salt: salt, opsLimit: ops, memLimit: mem)
             guard BackupFile.keyMatches(key, header: header) else {
                 throw .wrongPassphrase("the passphrase does not open the backup \(file)",
