@@ -364,6 +364,7 @@ public enum Transitions {
         var out: [String] = []
         for role in current.files.keys.sorted(by: MetadataSet.uploadOrder) where role != "timestamp" {
             if role == "snapshot", !includeSnapshot { continue }
+            if current.untrusted[role] != nil { continue }  // never re-signed: 'delegation reset' replaces it
             guard let env = try current.envelope(role), let text = env.signed["expires"]?.stringValue else { continue }
             if try TUFTime(rfc3339: text) <= limit { out.append(role) }
         }
@@ -423,6 +424,11 @@ public enum Transitions {
                 }
                 signers = [(try targetsKeyID(of: targetsSigner, in: root, gun: current.gun), targetsSigner)]
             } else {
+                if let why = current.untrusted[role] {
+                    throw .verification(
+                        "\(role).json is not trusted (\(why)); re-signing it would make its content count again",
+                        recovery: "review it with 'trustvault delegation review \(current.gun) \(role)' and replace it with 'trustvault delegation reset'")
+                }
                 signers = delegationSigners[role] ?? []
                 let threshold = try delegatedRole(role, in: current)?.threshold ?? 1
                 guard signers.count >= threshold else {

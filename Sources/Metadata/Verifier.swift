@@ -17,6 +17,11 @@ public struct VerificationReport: Sendable {
     public var absent: [String] = []
     /// Delegated roles with no file that snapshot.json does not list (nothing signed there yet).
     public var unpublished: [String] = []
+    /// Files that are present but not trusted, and why, as the notary client skips them: a
+    /// delegation whose file fails its current keys' threshold or has expired, a file no verified
+    /// role delegates to. Their targets are never shown or counted; they do not make the set
+    /// invalid (see ``LenientReading``).
+    public var untrusted: [UntrustedFile] = []
     /// Verified targets roles in notary's walk order (breadth first from `targets`, each parent's
     /// delegations in their listed order).
     public var walkOrder: [String] = []
@@ -141,9 +146,14 @@ public enum Verifier {
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
                     let c = env.canonicalSigned
                     exactBytes(d.name, env, c)
-                    try env.verify(
-                        role: RoleKeys(keyIDs: d.keyIDs, threshold: d.threshold), keys: parent.delegationKeys,
-                        name: "\(d.name).json", canonical: c)
+                    // notary's client skips a delegation that fails its keys' threshold or has
+                    // expired (LenientReading.swift); other faults stay fatal, as there.
+                    if let why = try LenientReading.untrustedReason(
+                        env, t, role: d, keys: parent.delegationKeys, canonical: c, now: now, expiryCounts: !forCeremony)
+                    {
+                        report.untrusted.append(UntrustedFile(role: d.name, reason: why))
+                        return
+                    }
                     expiry("\(d.name).json", t.expires)
                     for name in t.targetNames where !d.covers(name) {
                         throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
@@ -157,8 +167,10 @@ public enum Verifier {
                 }
             }
         }
+        let untrustedNames = Set(report.untrusted.map(\.role))
         for role in set.delegationRoles where !seen.contains(role) {
-            report.problems.append("\(role).json is present but no parent role delegates to it")
+            report.untrusted.append(
+                UntrustedFile(role: role, reason: LenientReading.orphanReason(role, verified: targetsByRole, untrusted: untrustedNames)))
         }
 
         // Snapshot.

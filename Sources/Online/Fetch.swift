@@ -103,7 +103,7 @@ extension NotarySession {
                 "the metadata \(server) serves for \(gun) does not verify: \(first); nothing was written",
                 recovery: report.problems.count > 1 ? "\(report.problems.count) problems in all; the repository needs repair before an offline ceremony can build on it" : "the repository needs repair before an offline ceremony can build on it")
         }
-        summary.warnings = report.warnings
+        summary.warnings = report.warnings + report.untrusted.map(\.line)
         for (role, bytes) in set.files {
             if let env = try? SignedMetadata(parsing: bytes, name: role), let v = env.signed["version"]?.intValue { summary.versions[role] = Int(v) }
         }
