@@ -1,5 +1,5 @@
 public import TrustCore
-internal import Formats
+public import Formats
 
 /// What a delegation's current file holds, for a person to review before `delegation reset`:
 /// each tag with its digest and size, and each signature on the file with whether its key is

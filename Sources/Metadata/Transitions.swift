@@ -503,6 +503,11 @@ public enum Transitions {
             targets.delegations[i] = d
         } else {
             if newPaths.isEmpty { notes.append("\(role) has no paths yet, so it cannot sign any tag; add --paths or --all-paths") }
+            if current.files[role] != nil {
+                notes.append(
+                    "\(role).json from before the role was removed is still on the server; after this upload, check it with"
+                        + " 'trustvault delegation review \(current.gun) \(role)' and give it a fresh file with 'delegation reset'")
+            }
             targets.delegations.append(DelegatedRole(name: role, keyIDs: keys.map(\.id), threshold: threshold ?? 1, paths: newPaths))
         }
         if let d = targets.delegations.first(where: { $0.name == role }), d.threshold < 1 || d.threshold > d.keyIDs.count {
