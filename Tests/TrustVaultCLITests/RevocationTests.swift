@@ -227,4 +227,44 @@ final class RevocationTests {
         let next = try v.run(["delegation", "remove", o.gun, "targets/releases", "--current", c4, "--out", o.path("next")], env: Online.env)
         #expect(next.status == 0, "\(next)")
     }
+
+    @Test func anExpiredDelegationIsSkippedAsNotaryDoesAndRenewed() throws {
+        let o = Online(server: server, gun: "example.com/revoke/expired")
+        let v = try CLIVault()
+        _ = try o.createRepository(v, rootKey: try v.generate("root"))
+        let ci = try signerCertificate(o, "ci")
+        #expect(try v.run(["key", "import", ci.key, "--role", "targets/ci"], env: Online.env).status == 0)
+        let (c0, _) = try fetch(o, "c0")
+        #expect(try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", ci.cert, "--all-paths", "--current", c0, "--out", o.path("add")], env: Online.env).status == 0)
+        try o.uploadOut(o.path("add"))
+        #expect(try ciSigns(o, trustDir: "ci", key: ci.key, tag: "build-42", roles: ["targets/ci"]).status == 0)
+        // Re-signed as if an hour ago with a lifetime of one hour: targets/ci.json expires in 40 s.
+        let (c1, _) = try fetch(o, "c1")
+        let faketime = try requireTool("faketime", package: "faketime")
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        let made = Date().addingTimeInterval(-3600 + 40)
+        var env = Online.env
+        env["TZ"] = "UTC"
+        let short = try Run.program(faketime, [f.string(from: made), TrustVaultCLI.binary, "--vault", v.path, "repo", "refresh", o.gun,
+                                               "--roles", "targets/ci", "--expires", "targets/ci=1h", "--current", c1, "--out", o.path("short")], environment: env)
+        #expect(short.status == 0, "\(short)")
+        try o.uploadOut(o.path("short"))
+        #expect(try o.freshList() == ["build-42", "v1"])
+        while Date() < made.addingTimeInterval(3600 + 2) { usleep(250_000) }
+
+        // Expired: the notary client skips targets/ci with a warning; trustvault names it.
+        let (c2, verify) = try checkAgainstNotary(o, "c2")
+        #expect(try o.freshList() == ["v1"])
+        #expect(verify.stdout.contains("not trusted: targets/ci.json, because it expired on "), "\(verify)")
+        // A ceremony reads it as authentic but expired, and renews it (its key is current).
+        let renew = try v.run(["repo", "refresh", o.gun, "--current", c2, "--out", o.path("renew")], env: Online.env)
+        #expect(renew.status == 0 && renew.stdout.contains("targets/ci.json"), "\(renew)")
+        try o.uploadOut(o.path("renew"))
+        let (_, verify2) = try checkAgainstNotary(o, "c3")
+        #expect(!verify2.stdout.contains("not trusted"), "\(verify2)")
+        #expect(try o.freshList() == ["build-42", "v1"])
+    }
 }
