@@ -172,6 +172,8 @@ final class RevocationTests {
         let (c2, verify) = try checkAgainstNotary(o, "c2")
         #expect(try o.freshList() == ["v1"])
         #expect(verify.stdout.contains("not trusted: targets/ci.json, because 0 valid signature(s) from the role's current keys, 1 required"), "\(verify)")
+        let (_, fetched) = try fetch(o, "c2-again")
+        #expect(fetched.stdout.contains("warning: not trusted: targets/ci.json, because 0 valid signature(s)"), "fetch names it: \(fetched)")
         let policy = try TrustVaultCLI.run(["verify", c2, "--gun", o.gun, "--tag", "build-42", "--require-signer", "ci"])
         #expect(policy.status == 1, "the purged key's tag never counts: \(policy)")
         // Re-signing the old content is what 'notary witness' does; trustvault's refresh refuses it.
