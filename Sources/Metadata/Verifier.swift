@@ -141,7 +141,15 @@ public enum Verifier {
                 guard seen.insert(d.name).inserted else { continue }
                 report.declaredDelegations.append((parentName, d))
                 guard set.files[d.name] != nil else { continue }
-                if forCeremony, d.keyIDs.count < d.threshold { continue }  // a stuck role: reported by checkDelegations
+                if d.keyIDs.count < d.threshold {
+                    // A stuck role (reported by checkDelegations): notary's client fails its file on
+                    // the threshold and skips it; a ceremony repairs the role.
+                    if set.files[d.name] != nil {
+                        report.untrusted.append(UntrustedFile(
+                            role: d.name, reason: "\(parentName).json gives it threshold \(d.threshold) with \(d.keyIDs.count) key(s), so no file can verify"))
+                    }
+                    continue
+                }
                 attempt(d.name) { () throws(TrustVaultError) in
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
                     let c = env.canonicalSigned
@@ -271,7 +279,9 @@ public enum Verifier {
                 throw .verification("\(role).json delegates to \"\(d.name)\", which is not its direct child")
             }
             guard names.insert(d.name).inserted else { throw .verification("\(role).json lists \(d.name) twice") }
-            if allowStuck, d.threshold >= 1, d.threshold > d.keyIDs.count {
+            // notary checks only threshold >= 1 and the key list here (isValidRootRoleStructure); a
+            // threshold above the key count fails when the role's file is read, which skips it.
+            if d.threshold >= 1, d.threshold > d.keyIDs.count {
                 stuck.append(
                     "\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s), so nobody can sign for it;"
                         + " repair it with 'trustvault delegation add' (a key) or 'delegation remove' (the whole role)")

@@ -153,4 +153,23 @@ import Formats
         #expect(report.untrusted.first { $0.role == "targets/ci/nightly" }?.reason == "the role above it, targets/ci, is not trusted")
         #expect(try VerifiedRepository(set).roles.map(\.name) == ["targets"])
     }
+
+    @Test func aRoleWithFewerKeysThanItsThresholdIsSkippedNotFatal() throws {
+        let k = Keys(), ci = try PrivateKey.generate(.ecdsa)
+        var set = try repoWithCI(k, ci: ci)
+        // What 'notary delegation remove GUN ROLE KEYID' on the last key publishes: "keyids": null.
+        var env = try #require(try set.envelope("targets"))
+        var d = try #require(env.signed["delegations"])
+        d["roles"] = .array([.obj(["keyids": .null, "name": .string("targets/ci"), "paths": .array([.string("")]), "threshold": .integer(1)])])
+        d["keys"] = .object([])
+        env.signed["delegations"] = d
+        env.signatures = []
+        try env.sign(with: k.targets, as: k.targets.publicKey.keyID)
+        set.files["targets"] = env.encoded()
+        let report = Verifier.verify(set)
+        #expect(report.problems == [])
+        #expect(report.warnings.contains { $0.contains("targets/ci has threshold 1 with 0 key(s), so nobody can sign for it") })
+        #expect(report.untrusted == [UntrustedFile(role: "targets/ci", reason: "targets.json gives it threshold 1 with 0 key(s), so no file can verify")])
+        #expect(try VerifiedRepository(set).roles.map(\.name) == ["targets"])
+    }
 }
