@@ -188,6 +188,12 @@ final class RevocationTests {
         #expect(review.stdout.contains("NOT TRUSTED") && review.stdout.contains("UNVERIFIED tags") && review.stdout.contains("build-42"), "\(review)")
         #expect(review.stdout.contains("not a key of targets/ci any more (removed or replaced): not verified"), "\(review)")
         #expect(review.stdout.contains("\(newKeyID.prefix(12)) (in this vault)"), "\(review)")
+        let reviewJSON = try v.run(["delegation", "review", o.gun, "targets/ci", "--current", c2, "--json"])
+        let reviewed = try #require(try JSONSerialization.jsonObject(with: Data(reviewJSON.stdout.utf8)) as? [String: Any], "\(reviewJSON)")
+        #expect(reviewed["trusted"] as? Bool == false && reviewed["version"] as? Int == 1, "\(reviewed)")
+        #expect((reviewed["currentKeys"] as? [[String: Any]])?.first?["id"] as? String == newKeyID, "\(reviewed)")
+        #expect((reviewed["tags"] as? [[String: Any]])?.map { $0["name"] as? String } == ["build-42"], "\(reviewed)")
+        #expect((reviewed["signatures"] as? [[String: Any]])?.map { $0["status"] as? String } == ["not-a-current-key"], "\(reviewed)")
         // Bad input: one error line, nothing written, the vault unchanged.
         expectFailure(
             try v.run(["delegation", "reset", o.gun, "targets/ci", "--key", newKeyID, "--keep", "build-99", "--current", c2, "--out", o.path("bad")], env: Online.env),
