@@ -211,6 +211,7 @@ final class RevocationTests {
         let reset2 = try v.run(["delegation", "reset", o.gun, "targets/releases", "--key", newKeyID, "--keep", "build-42", "--current", c2, "--pending", r1, "--out", r2,
                                 "--server", server.url], env: Online.env)
         #expect(reset2.status == 0 && reset2.stdout.contains("kept (re-signed now): build-42"), "\(reset2)")
+        #expect(!reset2.stdout.contains("not trusted: targets/ci.json"), "the pending reset replaced it: \(reset2)")
         #expect(reset2.stdout.contains("trustvault-online publish \(r2) --server \(server.url)"), "\(reset2)")
         let published = try Run.program(
             TrustVaultCLI.productsDirectory + "/trustvault-online", ["publish", r2, "--server", server.url],
