@@ -176,6 +176,10 @@ final class RevocationTests {
         #expect(fetched.stdout.contains("warning: not trusted: targets/ci.json, because 0 valid signature(s)"), "fetch names it: \(fetched)")
         let policy = try TrustVaultCLI.run(["verify", c2, "--gun", o.gun, "--tag", "build-42", "--require-signer", "ci"])
         #expect(policy.status == 1, "the purged key's tag never counts: \(policy)")
+        // The CI's new key cannot publish yet: its client cannot load the old file and the server
+        // refuses a new one at version 1.
+        let early = try ciSigns(o, trustDir: "ci-early", key: new.key, tag: "build-43", roles: ["targets/ci"], expectOK: false)
+        #expect(early.status != 0, "the notary client is stuck before the reset: \(early)")
         // Re-signing the old content is what 'notary witness' does; trustvault's refresh refuses it.
         let before = v.fingerprint()
         expectFailure(
