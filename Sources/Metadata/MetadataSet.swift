@@ -12,6 +12,9 @@ public struct MetadataSet: Sendable {
     /// in `files`: a change built on top keeps such a role at the pending version (server + 1),
     /// so one upload carries each changed role once, and root's previous threshold is the server's.
     public var baseFiles: [String: [UInt8]] = [:]
+    /// Files present but not trusted (role → why), as ceremonies' reading of `--current` found
+    /// them: nothing re-signs their content, only a `delegation reset` replaces them.
+    public var untrusted: [String: String] = [:]
 
     public init(gun: String, files: [String: [UInt8]] = [:]) {
         self.gun = gun

@@ -41,6 +41,8 @@ public struct SigningPolicy: Sendable, Hashable {
         public var signedBy: [String]
         /// The team's names that are no delegation of the repository at all (a typo?).
         public var unknown: [String] = []
+        /// The team's roles whose files are present but not trusted (their tags never count), with why.
+        public var untrusted: [String] = []
         public var isMet: Bool { !signedBy.isEmpty }
     }
 
@@ -73,6 +75,7 @@ public struct SigningPolicy: Sendable, Hashable {
                 } else {
                     var line = "team \(i + 1) (\(who)): NOT met, no signer of this team signed \(tag) with this digest in its own role"
                     if !t.unknown.isEmpty { line += "; not a signer of \(gun): " + t.unknown.joined(separator: ", ") }
+                    if !t.untrusted.isEmpty { line += "; not trusted, so not counted: " + t.untrusted.joined(separator: "; ") }
                     out.append(line)
                 }
             }
@@ -105,7 +108,10 @@ public struct SigningPolicy: Sendable, Hashable {
                 if e.digest == released.digest { by.append(name) } else { others["targets/" + name] = e.digest }
             }
             let declared = Set(repo.delegations.map(\.role.name))
-            return TeamResult(signers: team, signedBy: by, unknown: team.filter { !declared.contains("targets/" + $0) })
+            var result = TeamResult(signers: team, signedBy: by, unknown: team.filter { !declared.contains("targets/" + $0) })
+            result.untrusted = repo.report.untrusted.filter { u in team.contains { "targets/" + $0 == u.role } }
+                .map { "\($0.role).json (\($0.reason))" }
+            return result
         }
         return Result(
             gun: repo.gun, tag: tag, digest: released?.digest, releasedIn: released?.role, otherDigests: others, teams: teams)

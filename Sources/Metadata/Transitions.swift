@@ -364,6 +364,7 @@ public enum Transitions {
         var out: [String] = []
         for role in current.files.keys.sorted(by: MetadataSet.uploadOrder) where role != "timestamp" {
             if role == "snapshot", !includeSnapshot { continue }
+            if current.untrusted[role] != nil { continue }  // never re-signed: 'delegation reset' replaces it
             guard let env = try current.envelope(role), let text = env.signed["expires"]?.stringValue else { continue }
             if try TUFTime(rfc3339: text) <= limit { out.append(role) }
         }
@@ -423,6 +424,11 @@ public enum Transitions {
                 }
                 signers = [(try targetsKeyID(of: targetsSigner, in: root, gun: current.gun), targetsSigner)]
             } else {
+                if let why = current.untrusted[role] {
+                    throw .verification(
+                        "\(role).json is not trusted (\(why)); re-signing it would make its content count again",
+                        recovery: "review it with 'trustvault delegation review \(current.gun) \(role)' and replace it with 'trustvault delegation reset'")
+                }
                 signers = delegationSigners[role] ?? []
                 let threshold = try delegatedRole(role, in: current)?.threshold ?? 1
                 guard signers.count >= threshold else {
@@ -497,6 +503,11 @@ public enum Transitions {
             targets.delegations[i] = d
         } else {
             if newPaths.isEmpty { notes.append("\(role) has no paths yet, so it cannot sign any tag; add --paths or --all-paths") }
+            if current.files[role] != nil {
+                notes.append(
+                    "\(role).json from before the role was removed is still on the server; after this upload, check it with"
+                        + " 'trustvault delegation review \(current.gun) \(role)' and give it a fresh file with 'delegation reset'")
+            }
             targets.delegations.append(DelegatedRole(name: role, keyIDs: keys.map(\.id), threshold: threshold ?? 1, paths: newPaths))
         }
         if let d = targets.delegations.first(where: { $0.name == role }), d.threshold < 1 || d.threshold > d.keyIDs.count {

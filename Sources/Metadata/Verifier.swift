@@ -17,6 +17,11 @@ public struct VerificationReport: Sendable {
     public var absent: [String] = []
     /// Delegated roles with no file that snapshot.json does not list (nothing signed there yet).
     public var unpublished: [String] = []
+    /// Files that are present but not trusted, and why, as the notary client skips them: a
+    /// delegation whose file fails its current keys' threshold or has expired, a file no verified
+    /// role delegates to. Their targets are never shown or counted; they do not make the set
+    /// invalid (see ``LenientReading``).
+    public var untrusted: [UntrustedFile] = []
     /// Verified targets roles in notary's walk order (breadth first from `targets`, each parent's
     /// delegations in their listed order).
     public var walkOrder: [String] = []
@@ -138,14 +143,27 @@ public enum Verifier {
                 guard seen.insert(d.name).inserted else { continue }
                 report.declaredDelegations.append((parentName, d))
                 guard set.files[d.name] != nil else { continue }
-                if forCeremony, d.keyIDs.count < d.threshold { continue }  // a stuck role: reported by checkDelegations
+                if d.keyIDs.count < d.threshold {
+                    // A stuck role (reported by checkDelegations): notary's client fails its file on
+                    // the threshold and skips it; a ceremony repairs the role.
+                    if set.files[d.name] != nil {
+                        report.untrusted.append(UntrustedFile(
+                            role: d.name, reason: "\(parentName).json gives it threshold \(d.threshold) with \(d.keyIDs.count) key(s), so no file can verify"))
+                    }
+                    continue
+                }
                 attempt(d.name) { () throws(TrustVaultError) in
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
                     let c = env.canonicalSigned
                     exactBytes(d.name, env, c)
-                    try env.verify(
-                        role: RoleKeys(keyIDs: d.keyIDs, threshold: d.threshold), keys: parent.delegationKeys,
-                        name: "\(d.name).json", canonical: c)
+                    // notary's client skips a delegation that fails its keys' threshold or has
+                    // expired (LenientReading.swift); other faults stay fatal, as there.
+                    if let why = try LenientReading.untrustedReason(
+                        env, t, role: d, keys: parent.delegationKeys, canonical: c, now: now, expiryCounts: !forCeremony)
+                    {
+                        report.untrusted.append(UntrustedFile(role: d.name, reason: why))
+                        return
+                    }
                     expiry("\(d.name).json", t.expires)
                     for name in t.targetNames where !d.covers(name) {
                         throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
@@ -159,8 +177,10 @@ public enum Verifier {
                 }
             }
         }
+        let untrustedNames = Set(report.untrusted.map(\.role))
         for role in set.delegationRoles where !seen.contains(role) {
-            report.problems.append("\(role).json is present but no parent role delegates to it")
+            report.untrusted.append(
+                UntrustedFile(role: role, reason: LenientReading.orphanReason(role, verified: targetsByRole, untrusted: untrustedNames)))
         }
 
         // Snapshot.
@@ -261,7 +281,9 @@ public enum Verifier {
                 throw .verification("\(role).json delegates to \"\(d.name)\", which is not its direct child")
             }
             guard names.insert(d.name).inserted else { throw .verification("\(role).json lists \(d.name) twice") }
-            if allowStuck, d.threshold >= 1, d.threshold > d.keyIDs.count {
+            // notary checks only threshold >= 1 and the key list here (isValidRootRoleStructure); a
+            // threshold above the key count fails when the role's file is read, which skips it.
+            if d.threshold >= 1, d.threshold > d.keyIDs.count {
                 stuck.append(
                     "\(role).json: \(d.name) has threshold \(d.threshold) with \(d.keyIDs.count) key(s), so nobody can sign for it;"
                         + " repair it with 'trustvault delegation add' (a key) or 'delegation remove' (the whole role)")

@@ -135,7 +135,7 @@ extension NotarySession {
                     ? count + "it is authentic but expired or stuck: fetch it anyway with --allow-expired and repair it offline (docs/guide-expired-root-certificate.md)"
                     : count + "the repository needs repair before an offline ceremony can build on it")
         }
-        summary.warnings += report.warnings
+        summary.warnings += report.warnings + report.untrusted.map(\.line)
         for (role, bytes) in set.files {
             if let env = try? SignedMetadata(parsing: bytes, name: role), let v = env.signed["version"]?.intValue { summary.versions[role] = Int(v) }
         }

@@ -44,7 +44,7 @@ extension TrustVault {
     struct Delegation: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add or remove delegations (signers) offline, signed with the targets key.",
-            subcommands: [Add.self, Remove.self, Purge.self])
+            subcommands: [Add.self, Remove.self, Purge.self, Review.self, Reset.self])
     }
 }
 

@@ -13,7 +13,9 @@ extension TrustVault {
                 versions against --root (an older, trusted root.json), snapshot and timestamp hashes, \
                 byte-exact encoding, and delegation names and paths. It names every file it checked and \
                 every file snapshot.json lists that is not in DIR (an absent delegation file fails: its \
-                tags cannot be vouched for). With --tag and --require-signer, each --require-signer is \
+                tags cannot be vouched for). As notary clients do, a delegation whose file fails its \
+                current keys or has expired, and a file no role delegates to, do not fail the repository: \
+                each is named ('not trusted: FILE, because …') and its tags are never shown or counted. With --tag and --require-signer, each --require-signer is \
                 one team (comma-separated signer names, any one suffices): the tag passes only if, for \
                 every team, one of its signers signed that tag with the digest docker pull resolves, in \
                 the signer's own role (targets/<name>); targets/releases and the repository key never \
@@ -48,6 +50,7 @@ extension TrustVault {
                     .init("checked", .array(report.checked.map { .string($0) })),
                     .init("absent", .array(report.absent.map { .string($0 + ".json") })),
                     .init("unpublished", .array(report.unpublished.map { .string($0) })),
+                    .init("untrusted", .array(report.untrusted.map { .obj(["file": .string($0.role + ".json"), "reason": .string($0.reason)]) })),
                     .init("passed", .array(report.passed.map { .string($0) })),
                     .init("warnings", .array(report.warnings.map { .string($0) })),
                     .init("problems", .array(report.problems.map { .string($0) })),
@@ -59,6 +62,7 @@ extension TrustVault {
                 printOut("checked \(report.checked.count) file(s): \(report.checked.joined(separator: ", "))")
                 for role in report.absent { printOut("absent: \(role).json (listed in snapshot.json, not in \(dir))") }
                 for role in report.unpublished { printOut("note: \(role) is delegated but has no file yet (snapshot.json does not list it)") }
+                for u in report.untrusted { printOut(u.line) }
                 for w in report.warnings { printOut("warning: \(w)") }
                 for line in result?.lines ?? [] { printOut("policy: \(line)") }
             }
@@ -115,6 +119,7 @@ extension TrustVault {
                 throw TrustVaultError(error.code, "\(dir) does not verify: \(error.message)", recovery: error.recovery)
             }
             for w in repo.report.warnings { TrustVault.writeError("warning: \(w)") }
+            for u in repo.report.untrusted { TrustVault.writeError("warning: \(u.line)") }
             if expiries {
                 if json { printOut(repo.expiriesJSON.canonicalString) } else { print(Escape.visibleLines(repo.expiriesText), terminator: "") }
                 return

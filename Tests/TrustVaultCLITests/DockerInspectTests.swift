@@ -117,6 +117,7 @@ struct DockerInspectTests {
         try unverifiedDataIsRefused(repo, current)
         try policyPerTeamShape(repo, current)
         try verifyNamesWhatItCheckedAndWhatIsAbsent(repo, current)
+        try untrustedDelegationsAreSkippedAsDockerSkipsThem(repo)  // last: it changes the repository
     }
 
     func repositoryAndTagViewsAreByteIdenticalToDocker(_ repo: ServedRepository, _ current: String) throws {

@@ -81,6 +81,8 @@ public struct Ceremonies: Sendable {
                 recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
         }
         warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") || $0.contains("repo refresh") }
+        warnings?.pointee += report.untrusted.map(\.line)
+        for u in report.untrusted { set.untrusted[u.role] = u.reason }
         return set
     }
 
@@ -122,6 +124,10 @@ public struct Ceremonies: Sendable {
             _ = bytes
         }
         let report = Verifier.verify(set, trustedRoot: base.files["root"], now: now, forCeremony: true)
+        set.untrusted = Dictionary(report.untrusted.map { ($0.role, $0.reason) }) { a, _ in a }
+        output.notes.removeAll { n in  // a pending output replaced these files
+            n.hasPrefix("current metadata: not trusted: ") && !set.untrusted.keys.contains { n.hasPrefix("current metadata: not trusted: \($0).json,") }
+        }
         if let first = report.problems.first {
             throw .verification(
                 "the pending output (\(pending.joined(separator: ", "))) does not build on \(dir): \(first)",
