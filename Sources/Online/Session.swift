@@ -62,8 +62,10 @@ public final class NotarySession: @unchecked Sendable {
     public let caFile: String?
     public let username: String?
 
+    /// `defaultCAFile` (`SSL_CERT_FILE`) is trusted when there is no `caFile`; it is never
+    /// repeated in printed commands, since the environment carries it.
     public init(
-        server: String, gun: String, caFile: String?, sources: CredentialSources, username: String? = nil,
+        server: String, gun: String, caFile: String?, defaultCAFile: String? = nil, sources: CredentialSources, username: String? = nil,
         notice: (@Sendable (String) -> Void)? = nil
     ) throws(TrustVaultError) {
         var s = server
@@ -79,7 +81,9 @@ public final class NotarySession: @unchecked Sendable {
         self.sources = sources
         self.caFile = caFile
         self.username = username
-        self.transport = try Transport(caFile: caFile, notice: notice ?? Transport.standardErrorNotice)
+        self.transport = try Transport(
+            caFile: caFile ?? defaultCAFile, caSource: caFile == nil ? "SSL_CERT_FILE" : "--tlscacert",
+            notice: notice ?? Transport.standardErrorNotice)
     }
 
     /// `--server URL [--tlscacert FILE] [--username NAME]` as the user gave them, for the

@@ -31,6 +31,8 @@ public struct HTTPResponse: Sendable {
 final class Transport: Sendable {
     let client: HTTPClient
     let caFile: String?
+    /// Where `caFile` came from, for hints: `--tlscacert` or `SSL_CERT_FILE`.
+    let caSource: String
     let notice: @Sendable (String) -> Void
 
     /// Tries per request for what can pass (the first try included), and the pauses between them.
@@ -39,8 +41,11 @@ final class Transport: Sendable {
     /// A request still unanswered after this long says what it waits for.
     static let quietWait: Double = 1
 
-    init(caFile: String?, notice: @escaping @Sendable (String) -> Void = Transport.standardErrorNotice) throws(TrustVaultError) {
+    init(
+        caFile: String?, caSource: String = "--tlscacert", notice: @escaping @Sendable (String) -> Void = Transport.standardErrorNotice
+    ) throws(TrustVaultError) {
         self.caFile = caFile
+        self.caSource = caSource
         self.notice = notice
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
@@ -159,7 +164,7 @@ final class Transport: Sendable {
                 : text.contains("ERR_SSL_SERVER_CERT_HOSTNAME") || text.lowercased().contains("hostname") ? "the server's certificate is for another name"
                 : "the TLS handshake failed (\(Shown.text(text, limit: 160)))"
             let recovery =
-                caFile.map { "\($0) (--tlscacert) does not hold the CA that issued \(Self.hostOf(url))'s certificate; pass the right CA file (PEM), as for notary --tlscacert" }
+                caFile.map { "\($0) (\(caSource)) does not hold the CA that issued \(Self.hostOf(url))'s certificate; pass --tlscacert FILE with the right CA file (PEM), as for notary --tlscacert" }
                 ?? "pass --tlscacert FILE with the CA that issued the server's certificate, as for notary --tlscacert"
             return Failure(
                 error: TrustVaultError(.serviceUnavailable, "TLS with \(url) failed: \(reason)", recovery: recovery),

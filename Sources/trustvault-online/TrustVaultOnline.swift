@@ -92,8 +92,9 @@ struct ServerOptions: ParsableArguments {
         let sources = CredentialSources(
             username: username, environment: environment, prompt: PasswordPrompt.isAvailable ? PasswordPrompt.read : nil)
         // SSL_CERT_FILE replaces the default CA bundle, as it does for OpenSSL, curl and git.
-        let caFile = tlscacert ?? environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        return try NotarySession(server: server, gun: gun, caFile: caFile, sources: sources, username: username)
+        return try NotarySession(
+            server: server, gun: gun, caFile: tlscacert, defaultCAFile: environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 },
+            sources: sources, username: username)
     }
 }
 

@@ -27,6 +27,9 @@ struct PendingOption: ParsableArguments {
 struct ServerOption: ParsableArguments {
     @Option(help: ArgumentHelp("The notary server URL to print in the online commands (nothing is contacted).", valueName: "url"))
     var server: String?
+
+    @Option(help: ArgumentHelp("The online machine's CA file for that server, to print with --tlscacert in the online commands.", valueName: "file"))
+    var tlscacert: String?
 }
 
 extension TrustVault {
@@ -82,7 +85,7 @@ extension TrustVault.Repo {
         func run() throws {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.consent.replaceExisting = replaceExisting
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
@@ -135,7 +138,7 @@ extension TrustVault.Repo {
         func run() throws {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             ceremonies.consent.removeRootKeys = removeKeys
             ceremonies.consent.lowerRootThreshold = lowerThreshold
@@ -212,7 +215,7 @@ extension TrustVault.Root {
                 if let set = try? MetadataSet.load(directory: outDir, gun: gun) {
                     let base = outDir + "/tuf/" + gun + "/metadata/"
                     let files = set.files.keys.sorted(by: MetadataSet.uploadOrder).map { (role: $0, path: base + $0 + ".json") }
-                    let step = Ceremonies.onlineStep(out: outDir, gun: gun, files: files, rootStatus: result.status, server: serverOption.server)
+                    let step = Ceremonies.onlineStep(out: outDir, gun: gun, files: files, rootStatus: result.status, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
                     printOut("")
                     printOut("On the online machine, run:")
                     for c in step.commands { printOut("  \(c)") }
@@ -255,7 +258,7 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
@@ -280,7 +283,7 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
             report(output, out: out)
@@ -329,7 +332,7 @@ extension TrustVault.Repo {
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             let output = replaceExpiredRoot
                 ? try ceremonies.replaceExpiredRoot(gun: gun, currentDir: current, out: out, window: window, expiries: policy)
@@ -390,7 +393,7 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             let output = try ceremonies.purgeDelegationKey(
                 gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)

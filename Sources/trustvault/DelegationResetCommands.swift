@@ -132,7 +132,7 @@ extension TrustVault.Delegation {
         func run() throws {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server)
+            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
             ceremonies.pending = pendingOption.pending
             let output = try ceremonies.resetDelegation(
                 gun: gun, role: role, keyIDs: keys, keep: keep, keepNone: keepNone, currentDir: current, out: out)

@@ -62,7 +62,7 @@ final class KeySafetyTests {
         #expect(entry["status"] as? String == "current", "\(entry)")
         #expect((entry["repositories"] as? [String: [String]]) == [web.gun: ["root"]], "\(entry)")
         #expect((entry["retired_from"] as? [String: String])?.keys.sorted() == [app.gun], "\(entry)")
-        let table = try v.run(["key", "list"], env: [:])
+        let table = try v.run(["key", "list", "--wide"], env: [:])
         #expect(table.stdout.contains("REPOSITORIES") && table.stdout.contains("\(web.gun): root; \(app.gun): retired"), "\(table)")
 
         // key remove refuses, naming web and what would become impossible; the vault is unchanged.

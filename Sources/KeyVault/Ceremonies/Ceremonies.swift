@@ -27,6 +27,8 @@ public struct Ceremonies: Sendable {
     public let secrets: SecretSource
     /// Printed in the online commands (`--server URL`, notary's `-s URL`); nil prints a placeholder.
     public var server: String?
+    /// The online machine's `--tlscacert FILE`, repeated in the printed online commands.
+    public var tlsCAFile: String?
     /// Outputs of earlier ceremonies not yet uploaded (`--pending OUT`), layered in order over
     /// `--current`: the new output builds on them and carries their files, so one upload holds
     /// each changed role once, at its final version.
@@ -34,7 +36,8 @@ public struct Ceremonies: Sendable {
     /// Changes named on the command line (`--replace-existing`, `--remove-key`, `--lower-threshold`).
     public var consent = CeremonyConsent()
 
-    public init(vault: Vault, secrets: SecretSource, server: String? = nil) {
+    public init(vault: Vault, secrets: SecretSource, server: String? = nil, tlsCAFile: String? = nil) {
+        self.tlsCAFile = tlsCAFile
         self.vault = vault
         self.secrets = secrets
         self.server = server
@@ -282,8 +285,8 @@ public struct Ceremonies: Sendable {
 
     /// `trustvault-online publish OUT --server URL`: uploads the fragment in one POST (token auth,
     /// TLS) and checks that the server then serves exactly these bytes.
-    static func publishCommand(out: String, server: String) -> String {
-        "trustvault-online publish \(shellWord(out)) --server \(shellWord(server))"
+    static func publishCommand(out: String, server: String, tlsCAFile: String? = nil) -> String {
+        "trustvault-online publish \(shellWord(out)) --server \(shellWord(server))" + (tlsCAFile.map { " --tlscacert \(shellWord($0))" } ?? "")
     }
 
     /// A path or URL as one shell word (single-quoted when it holds anything but safe characters).
@@ -309,7 +312,8 @@ public struct Ceremonies: Sendable {
     /// remaining `root sign` steps while root.json lacks signatures; then `trustvault-online publish`
     /// (or `notary publish` for a new repository whose snapshot key was exported).
     public static func onlineStep(
-        out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?
+        out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?,
+        tlsCAFile: String? = nil
     ) -> (commands: [String], notes: [String]) {
         let serverText = server ?? "https://NOTARY-SERVER"
         let rootFile = out + "/tuf/" + gun + "/metadata/root.json"
@@ -323,17 +327,18 @@ public struct Ceremonies: Sendable {
             ])
         }
         if rootStatus?.version == 1, exportsSnapshotKey(out) {
-            return (["notary -s \(shellWord(serverText)) -d \(shellWord(out)) publish \(shellWord(gun))"], [])
+            let ca = tlsCAFile.map { " --tlscacert \(shellWord($0))" } ?? ""
+            return (["notary -s \(shellWord(serverText))\(ca) -d \(shellWord(out)) publish \(shellWord(gun))"], [])
         }
         _ = files
-        return ([publishCommand(out: out, server: serverText)], [])
+        return ([publishCommand(out: out, server: serverText, tlsCAFile: tlsCAFile)], [])
     }
 
     /// Makes the staged output appear at `out` (after every new key is in the vault) and adds the
     /// online step.
     func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) throws(TrustVaultError) {
         try moveStaged(out, output: &output)
-        let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server)
+        let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server, tlsCAFile: tlsCAFile)
         output.onlineCommands += step.commands
         output.notes += step.notes
     }

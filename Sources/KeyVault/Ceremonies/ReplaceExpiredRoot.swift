@@ -78,7 +78,7 @@ extension Ceremonies {
             "this output replaces all of \(gun)'s trust data on the server (root v1, \(result.files.files.count - 1) other file(s));"
                 + " keep \(currentDir): it is the copy of what the server holds now")
         output.notes.append(ExpiredRoot.clientAdvice(gun: gun))
-        output.onlineCommands.append(Self.publishCommand(out: out, server: serverText) + " --replace-trust-data")
+        output.onlineCommands.append(Self.publishCommand(out: out, server: serverText, tlsCAFile: tlsCAFile) + " --replace-trust-data")
         return output
     }
 }

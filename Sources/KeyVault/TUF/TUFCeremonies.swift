@@ -92,6 +92,25 @@ public struct TUFCeremonies: Sendable {
         }
     }
 
+    /// The vault key `spec` names: a vault key ID (or unique prefix), or a TUF key ID (or unique
+    /// prefix) of the file being signed — what "Still missing" lists — held in this vault.
+    func signingRecord(_ spec: String, ctx: SigningContext) throws(TrustVaultError) -> KeyRecord {
+        do {
+            return try vault.record(matching: spec)
+        } catch where error.code == .notFound {
+            var keys = ctx.keys
+            for (id, key) in ctx.previous?.keys ?? [:] where keys[id] == nil { keys[id] = key }
+            let named = keys.filter { $0.key.hasPrefix(spec.lowercased()) }
+            guard named.count == 1, let key = named.first?.value else { throw error }
+            guard let held = try vault.records().first(where: { key.isSameKey(as: $0.publicKey) }) else {
+                throw .notFound(
+                    "the file's key \(spec) is not in the vault at \(vault.path)",
+                    recovery: "sign on the machine that holds it; 'trustvault key list' shows this vault's keys")
+            }
+            return held
+        }
+    }
+
     func describe(_ keys: [String], _ all: [String: TUF1.Key]) -> String {
         keys.map { id in "\(id.prefix(12)) (\(all[id]?.scheme ?? "?"))" }.joined(separator: ", ")
     }
@@ -284,7 +303,7 @@ public struct TUFCeremonies: Sendable {
         }
         _ = try TUF1.commonFields(env.signed, type: type, name: file)
         let ctx = try signingContext(file: file, env: env, previous: previous)
-        let rec = try vault.record(matching: keySpec)
+        let rec = try signingRecord(keySpec, ctx: ctx)
         var out = Output()
         out.summary.append("\(AtomicFile.fileName(of: file)): \(type) \(ctx.role == type ? "" : "(\(ctx.role)) ")version \(env.version ?? 0), expires \(env.expires?.display ?? "?")")
         if type == "root" { out.summary += describeRoot(env) } else { out.summary += describeContent(env) }
