@@ -29,7 +29,6 @@ public enum Terminal {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw TrustVaultError(.missingSecret, "cannot open the terminal to ask for a secret") }
         defer { close(fd) }
-        write(prompt)
         var saved = termios()
         let haveTermios = tcgetattr(fd, &saved) == 0
         if haveTermios {
@@ -39,6 +38,7 @@ public enum Terminal {
             tcsetattr(fd, TCSANOW, &quiet)
         }
         defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
+        write(prompt)  // after echo is off: nothing typed in answer is ever shown
         let capacity = 1024
         var length = 0
         let line = SecretBytes(count: capacity) { buffer in
