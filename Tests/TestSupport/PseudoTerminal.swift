@@ -39,8 +39,9 @@ public final class PseudoTerminal: @unchecked Sendable {
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String] = [:], directory: String? = nil
     ) throws -> PseudoTerminal {
-        let master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else {
+        let pty = try PTYFunctions.load()
+        let master = pty.openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard master >= 0, pty.grantpt(master) == 0, pty.unlockpt(master) == 0, let name = pty.ptsname(master) else {
             throw TestFailure("cannot open a pseudo-terminal: \(String(cString: strerror(errno)))")
         }
         let slavePath = String(cString: name)
@@ -153,5 +154,28 @@ public final class PseudoTerminal: @unchecked Sendable {
         transcript = String(decoding: bytes, as: UTF8.self)
         cursor = transcript.index(transcript.startIndex, offsetBy: min(offset, transcript.count))
         return true
+    }
+}
+
+/// glibc's pseudo-terminal functions (declared only under _XOPEN_SOURCE, so not imported by
+/// Swift's Glibc module), looked up by name.
+private struct PTYFunctions {
+    let openpt: @convention(c) (Int32) -> Int32
+    let grantpt: @convention(c) (Int32) -> Int32
+    let unlockpt: @convention(c) (Int32) -> Int32
+    let ptsname: @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
+
+    static func load() throws -> PTYFunctions {
+        func symbol<T>(_ name: String, as type: T.Type) throws -> T {
+            guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else {
+                throw TestFailure("\(name) is not in the C library")
+            }
+            return unsafeBitCast(address, to: type)
+        }
+        return PTYFunctions(
+            openpt: try symbol("posix_openpt", as: (@convention(c) (Int32) -> Int32).self),
+            grantpt: try symbol("grantpt", as: (@convention(c) (Int32) -> Int32).self),
+            unlockpt: try symbol("unlockpt", as: (@convention(c) (Int32) -> Int32).self),
+            ptsname: try symbol("ptsname", as: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self))
     }
 }

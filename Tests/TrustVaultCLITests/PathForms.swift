@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TestSupport
 
 /// The ways people write a path on the command line, each run from a working directory.
