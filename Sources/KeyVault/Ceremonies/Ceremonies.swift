@@ -214,7 +214,8 @@ public struct Ceremonies: Sendable {
         try AtomicFile.makeDirectories(AtomicFile.parent(of: out))
         try move(from, out)
         try? FileManager.default.removeItem(atPath: from)
-        func fix(_ path: String) -> String { path.hasPrefix(from) ? out + path.dropFirst(from.count) : path }
+        let shown = Self.withoutTrailingSlash(out)  // `out/` shows its files as out/tuf/…, not out//tuf/…
+        func fix(_ path: String) -> String { path.hasPrefix(from) ? shown + path.dropFirst(from.count) : path }
         output.metadataFiles = output.metadataFiles.map { ($0.role, fix($0.path)) }
         output.privateKeyFiles = output.privateKeyFiles.map { ($0.role, $0.id, fix($0.path)) }
     }
@@ -307,9 +308,9 @@ public struct Ceremonies: Sendable {
         out: String, gun: String, files: [(role: String, path: String)], rootStatus: RootSignatureStatus?, server: String?
     ) -> (commands: [String], notes: [String]) {
         let serverText = server ?? "https://NOTARY-SERVER"
-        let rootFile = out + "/tuf/" + gun + "/metadata/root.json"
+        let rootFile = withoutTrailingSlash(out) + "/tuf/" + gun + "/metadata/root.json"
         if let rootStatus, !rootStatus.complete {
-            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(out)/previous-root.json" : ""
+            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(withoutTrailingSlash(out))/previous-root.json" : ""
             let holders = Array(Set(rootStatus.missing + rootStatus.previousMissing)).sorted()
             return ([], [
                 "root.json is not ready to upload: \(rootStatus.summary)",

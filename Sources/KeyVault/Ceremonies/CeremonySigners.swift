@@ -62,3 +62,13 @@ extension Ceremonies {
         ])
     }
 }
+
+extension Ceremonies {
+    /// A directory argument as written, less trailing slashes (`/` stays `/`), for the paths a
+    /// ceremony prints under it.
+    static func withoutTrailingSlash(_ path: String) -> String {
+        var p = path
+        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+}
