@@ -201,7 +201,7 @@ extension TrustVault.Key {
     struct Passwd: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a key's passphrase.",
-            discussion: "The current passphrase comes from the role's variable, the new one from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
+            discussion: "The current passphrase comes from TRUSTVAULT_PASSPHRASE_<first 12 characters of the key ID> or the role's variable, the new one (at least 8 characters) from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
 
         @OptionGroup var global: GlobalOptions
 
