@@ -54,26 +54,53 @@ extension SecretSource {
     }
 
     /// The variable that supplies `purpose` and its value, if any: for one named key its own
-    /// `TRUSTVAULT_PASSPHRASE_<ID prefix>` beats the role's variable.
+    /// `TRUSTVAULT_PASSPHRASE_<ID prefix>` beats the role's variable. Each variable `V` may
+    /// instead be given as `V_FILE`, naming a file that holds the secret (one trailing line
+    /// break is dropped); `V` itself wins when both are set.
     func environmentValue(for purpose: SecretPurpose) throws(TrustVaultError) -> (String, String)? {
         if case .unlock(let key) = purpose {
-            let matches = environment.filter { name, _ in
-                guard name.hasPrefix(KeyDescription.perKeyPrefix) else { return false }
-                let prefix = name.dropFirst(KeyDescription.perKeyPrefix.count).lowercased()
-                return prefix.count >= KeyDescription.minimumIDPrefix && key.id.hasPrefix(prefix)
+            func perKey(_ suffix: String) -> [String: String] {
+                environment.filter { name, _ in
+                    guard name.hasPrefix(KeyDescription.perKeyPrefix), name.hasSuffix(suffix) else { return false }
+                    let prefix = name.dropFirst(KeyDescription.perKeyPrefix.count).dropLast(suffix.count).lowercased()
+                    return prefix.count >= KeyDescription.minimumIDPrefix && prefix.allSatisfy(\.isHexDigit) && key.id.hasPrefix(prefix)
+                }
             }
-            if matches.count > 1, Set(matches.values).count > 1 {
-                throw TrustVaultError(
-                    .invalidArgument,
-                    "\(matches.keys.sorted().joined(separator: " and ")) both name \(key.role) key \(key.id.prefix(12)) with different values",
-                    recovery: "set one variable per key")
+            for suffix in ["", "_FILE"] {
+                let matches = perKey(suffix)
+                if matches.count > 1, Set(matches.values).count > 1 {
+                    throw TrustVaultError(
+                        .invalidArgument,
+                        "\(matches.keys.sorted().joined(separator: " and ")) both name \(key.role) key \(key.id.prefix(12)) with different values",
+                        recovery: "set one variable per key")
+                }
+                if let match = matches.min(by: { $0.key < $1.key }) {
+                    return suffix.isEmpty ? (match.key, match.value) : (match.key, try Self.readSecretFile(match.value, variable: match.key))
+                }
             }
-            if let match = matches.min(by: { $0.key < $1.key }) { return (match.key, match.value) }
         }
-        for name in Self.variables(for: purpose) {
+        let names = Self.variables(for: purpose)
+        for name in names {
             if let value = environment[name] { return (name, value) }
         }
+        for name in names {
+            if let file = environment[name + "_FILE"] { return (name + "_FILE", try Self.readSecretFile(file, variable: name + "_FILE")) }
+        }
         return nil
+    }
+
+    static let secretFile = InputKind("passphrase file", maximumSize: 4096)
+
+    /// The secret in `path` (named by `variable`), less one trailing line break.
+    static func readSecretFile(_ path: String, variable: String) throws(TrustVaultError) -> String {
+        var bytes = try AtomicFile.read(path, kind: secretFile)
+        defer { Sodium.wipe(&bytes) }
+        if bytes.last == 0x0A { bytes.removeLast() }
+        if bytes.last == 0x0D { bytes.removeLast() }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw TrustVaultError(.corruptData, "\(path) (\(variable)) is not UTF-8 text", recovery: "write the passphrase as text, on one line")
+        }
+        return text
     }
 
     /// The variable that will supply `purpose` (nil: a prompt will ask).

@@ -56,10 +56,13 @@ struct PassphrasePromptTests {
         #expect(r.status == 0, "\(r)")
         #expect(try Self.rootSignatures(t.v.dir.sub("out")) == 2, "signed by the old and the new root key")
 
-        // Both per-key, longer prefixes and upper case, no role variable.
+        // Both per-key (one from a file, given relative to the working directory), a longer
+        // prefix in upper case, no role variable.
         let t2 = try TwoRoots()
+        try FileManager.default.createDirectory(atPath: t2.v.dir.sub("secrets"), withIntermediateDirectories: true)
+        try (Self.oldPass + "\n").write(toFile: t2.v.dir.sub("secrets/old.pass"), atomically: true, encoding: .utf8)
         var env2 = Self.base
-        env2["TRUSTVAULT_PASSPHRASE_\(t2.old.prefix(20).uppercased())"] = Self.oldPass
+        env2["TRUSTVAULT_PASSPHRASE_\(t2.old.prefix(20).uppercased())_FILE"] = "secrets/old.pass"
         env2["TRUSTVAULT_PASSPHRASE_\(t2.new.prefix(12))"] = Self.newPass
         let r2 = try TrustVaultCLI.run(t2.rotate, environment: env2, directory: t2.dir)
         #expect(r2.status == 0, "\(r2)")
