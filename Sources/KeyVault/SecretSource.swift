@@ -93,7 +93,7 @@ public struct SecretSource: Sendable {
                 throw TrustVaultError(.missingSecret, "\(name) is set but empty",
                                       recovery: "set it to the secret, or unset it to be prompted")
             }
-            if Self.isNewPassphrase(purpose, creating: creating), value.count < Self.minimumPassphraseLength {
+            if Self.isNewPassphrase(purpose, creating: creating), value.utf8.count < Self.minimumPassphraseLength {  // as the prompt counts
                 throw TrustVaultError(
                     .invalidArgument, "\(name) is shorter than \(Self.minimumPassphraseLength) characters",
                     recovery: "a new passphrase needs at least \(Self.minimumPassphraseLength) characters, typed or from the environment")
