@@ -79,7 +79,7 @@ measure() { # label, command...
 }
 
 echo "== results"
-"$TV" --vault "$WORK/vault" key export "$ROOT_KEY" --out "$WORK/root.pem" --format pem --i-understand-this-is-unencrypted >/dev/null
+"$TV" --vault "$WORK/vault" key export "$ROOT_KEY" --out "$WORK/root.pem" --format pem --i-understand-this-is-unencrypted --yes >/dev/null
 measure "trustvault metadata work (targets-benchmark)" "$BENCH" --current "$WORK/current" --gun "$GUN" --root-key "$WORK/root.pem"
 sed 's/^/    /' "$WORK/out.txt"
 measure "trustvault repo rotate targets (verify+re-sign)" \

@@ -237,7 +237,7 @@ def adds_one(after, before):
 
 def unlocks(key, passphrase):
     out = out_path("probe") + ".pem"
-    r = tv(["key", "export", key, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out],
+    r = tv(["key", "export", key, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out],
            env={"TRUSTVAULT_DELEGATION_PASSPHRASE": passphrase}, check=False)
     if os.path.exists(out):
         os.remove(out)

@@ -39,19 +39,9 @@ extension Vault {
                 recovery: "choose another --out path or remove it first; trustvault never overwrites key files")
         }
 
-        // Unlock every key first (one passphrase per role), then encrypt for export.
-        var rolePassphrases: [String: Passphrase] = [:]
+        // Unlock every key first (each named in its prompt), then encrypt for export.
         var keys: [(KeyRecord, PrivateKey)] = []
-        for record in records {
-            let passphrase: Passphrase
-            if let cached = rolePassphrases[record.role] {
-                passphrase = cached
-            } else {
-                passphrase = try secrets.passphrase(for: .key(role: record.role))
-                rolePassphrases[record.role] = passphrase
-            }
-            keys.append((record, try unlock(record, passphrase: passphrase)))
-        }
+        for record in records { keys.append((record, try unlock(record, secrets: secrets))) }
         let exportPassphrase = try secrets.passphrase(for: .export, creating: true)
         var blocks: [PEMBlock] = []
         for (record, key) in keys {

@@ -5,6 +5,9 @@ public import Formats
 public enum SecretPurpose: Sendable, Hashable {
     /// Unlock (or, when creating, protect) a vault key of this role.
     case key(role: String)
+    /// Unlock one named vault key: its prompt names it and it may have its own variable
+    /// (`TRUSTVAULT_PASSPHRASE_<key ID prefix>`, before the role's variable).
+    case unlock(KeyDescription)
     /// Decrypt a key file being imported (role from its `role:` header, if any).
     case importFile(role: String?, file: String)
     /// Encrypt key files written for online tools.
@@ -44,6 +47,7 @@ public struct SecretSource: Sendable {
     public static func variables(for purpose: SecretPurpose) -> [String] {
         switch purpose {
         case .key(let role): ["TRUSTVAULT_\(envRoleName(role))_PASSPHRASE"]
+        case .unlock(let key): ["TRUSTVAULT_\(envRoleName(key.role))_PASSPHRASE"]
         case .importFile(let role, _):
             ["TRUSTVAULT_IMPORT_PASSPHRASE"] + (role.map { role in
                 ["NOTARY_\(envRoleName(role))_PASSPHRASE",
@@ -65,6 +69,7 @@ public struct SecretSource: Sendable {
         let verb = creating ? "Choose" : "Enter"
         switch purpose {
         case .key(let role): return "\(verb) the passphrase for the \(role) key: "
+        case .unlock(let key): return "Passphrase for \(key.name): "
         case .importFile(let role, let file):
             return "Enter the passphrase of \(file)\(role.map { " (\($0) key)" } ?? ""): "
         case .export: return "\(verb) a passphrase for the exported key files: "
@@ -83,20 +88,25 @@ public struct SecretSource: Sendable {
     /// (passphrases); environment values are taken as they are but must not be empty.
     public func secret(for purpose: SecretPurpose, creating: Bool = false) throws(TrustVaultError) -> SecretBytes {
         let names = Self.variables(for: purpose)
-        for name in names {
-            if let value = environment[name] {
-                guard !value.isEmpty else {
-                    throw TrustVaultError(.missingSecret, "\(name) is set but empty",
-                                          recovery: "set it to the secret, or unset it to be prompted")
-                }
-                return SecretBytes(copying: Array(value.utf8))
+        if let (name, value) = try environmentValue(for: purpose) {
+            guard !value.isEmpty else {
+                throw TrustVaultError(.missingSecret, "\(name) is set but empty",
+                                      recovery: "set it to the secret, or unset it to be prompted")
             }
+            if Self.isNewPassphrase(purpose, creating: creating), value.utf8.count < Self.minimumPassphraseLength {  // as the prompt counts
+                throw TrustVaultError(
+                    .invalidArgument, "\(name) is shorter than \(Self.minimumPassphraseLength) characters",
+                    recovery: "a new passphrase needs at least \(Self.minimumPassphraseLength) characters, typed or from the environment")
+            }
+            return SecretBytes(copying: Array(value.utf8))
         }
         guard let prompter else {
+            var variables = names[0]
+            if case .unlock(let key) = purpose { variables += " (or \(KeyDescription.variable(forKeyID: key.id)) for this key alone)" }
             throw TrustVaultError(
                 .missingSecret,
                 "no terminal to ask for the \(Self.describe(purpose)) and \(names[0]) is not set",
-                recovery: "set \(names[0]) or run trustvault in a terminal")
+                recovery: "set \(variables) or run trustvault in a terminal")
         }
         let isPassphrase: Bool
         switch purpose {
@@ -108,7 +118,7 @@ public struct SecretSource: Sendable {
         case .newPassphrase, .newPIN, .newPUK, .newManagementKey: newOne = true
         default: newOne = creating
         }
-        return try prompter(Self.promptText(for: purpose, creating: creating), newOne, newOne && isPassphrase ? 8 : 1)
+        return try prompter(Self.promptText(for: purpose, creating: creating), newOne, newOne && isPassphrase ? Self.minimumPassphraseLength : 1)
     }
 
     /// A passphrase for `purpose` (see ``secret(for:creating:)``).
@@ -119,6 +129,7 @@ public struct SecretSource: Sendable {
     static func describe(_ purpose: SecretPurpose) -> String {
         switch purpose {
         case .key(let role): "\(role) key passphrase"
+        case .unlock(let key): "passphrase for \(key.name)"
         case .importFile(_, let file): "passphrase of \(file)"
         case .export: "export passphrase"
         case .backup: "backup passphrase"
@@ -134,12 +145,15 @@ public struct SecretSource: Sendable {
 }
 
 extension Vault {
-    /// The signing key for `record`: a vault key unlocked with its role's passphrase, or (for
-    /// card records) the card key. Ceremonies obtain every signer through this function.
-    public func signer(for record: KeyRecord, secrets: SecretSource) throws(TrustVaultError) -> any SigningKey {
+    /// The signing key for `record`: a vault key unlocked with its own or its role's passphrase
+    /// (named in the prompt, with `gun` and `note`; three tries at a terminal), or (for card
+    /// records) the card key. Ceremonies obtain every signer through this function.
+    public func signer(
+        for record: KeyRecord, secrets: SecretSource, gun: String? = nil, note: String? = nil
+    ) throws(TrustVaultError) -> any SigningKey {
         switch record.location {
         case .vault:
-            return try unlock(record, passphrase: secrets.passphrase(for: .key(role: record.role)))
+            return try unlock(record, secrets: secrets, gun: gun, note: note)
         case .card(let serial, _):
             do {
                 return try cardSigners.signer(for: record, secrets: secrets)

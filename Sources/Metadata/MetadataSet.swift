@@ -25,9 +25,11 @@ public struct MetadataSet: Sendable {
     /// `timestamp.json`, `targets/<name>.json`) or a trust directory (`tuf/<GUN>/metadata/…`).
     public static func load(directory: String, gun: String, requireRoot: Bool = true) throws(TrustVaultError) -> MetadataSet {
         try Names.checkGUN(gun)  // it becomes part of a path below
-        var base = directory
-        let trustDirMeta = directory + "/tuf/" + gun + "/metadata"
-        if !AtomicFile.exists(directory + "/root.json"), AtomicFile.exists(trustDirMeta + "/root.json") || !requireRoot {
+        var dir = directory  // `current/` names its files current/root.json, not current//root.json
+        while dir.count > 1, dir.hasSuffix("/") { dir.removeLast() }
+        var base = dir
+        let trustDirMeta = dir + "/tuf/" + gun + "/metadata"
+        if !AtomicFile.exists(dir + "/root.json"), AtomicFile.exists(trustDirMeta + "/root.json") || !requireRoot {
             base = trustDirMeta
         }
         guard AtomicFile.isDirectory(directory) else {

@@ -59,7 +59,9 @@ extension TrustVault.Repo {
                 Makes root.json (the root key wrapped in a certificate for GUN, a new targets key, the \
                 server's timestamp key, and the server's snapshot key or a new one) and targets.json, \
                 and writes them with the online keys as a notary trust-dir fragment into --out. \
-                Publish it with 'notary -d OUT publish GUN'; no root key is needed there. \
+                Then run the command it prints on the online machine: 'trustvault-online publish OUT \
+                --server URL' when the server holds the snapshot key (--snapshot-key), or 'notary -s URL \
+                -d OUT publish GUN' when the snapshot key was made here; no root key is needed there. \
                 Needs TRUSTVAULT_ROOT_PASSPHRASE, TRUSTVAULT_TARGETS_PASSPHRASE (new key), \
                 TRUSTVAULT_SNAPSHOT_PASSPHRASE (without --snapshot-key) and TRUSTVAULT_EXPORT_PASSPHRASE \
                 (the key files in OUT/private), or prompts.

@@ -156,7 +156,7 @@ extension TrustVault.Key {
                 trailing /) as DIRECTORY/private/<id>.key, a trust-dir fragment to copy into \
                 ~/.notary or ~/.docker/trust. \
                 --format public writes each key's public key (or its certificate) as PEM. \
-                --format pem writes unencrypted PKCS#8 and needs --i-understand-this-is-unencrypted.
+                --format pem writes unencrypted PKCS#8 and needs --i-understand-this-is-unencrypted;                 it asks for confirmation on a terminal (otherwise --yes). Every export of private                 key material leaves a record in the vault's audit log.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -172,6 +172,9 @@ extension TrustVault.Key {
 
         @Flag(name: .customLong("i-understand-this-is-unencrypted"), help: "Allow --format pem.")
         var unencryptedOK = false
+
+        @Flag(help: "With --format pem: do not ask for confirmation (required without a terminal).")
+        var yes = false
 
         func validate() throws {
             guard ["notary", "pem", "public"].contains(format) else {
@@ -198,19 +201,26 @@ extension TrustVault.Key {
                 }
                 return
             }
-            var text = ""
-            for record in records {
-                switch format {
-                case "public":
-                    text += record.certificatePEM ?? record.publicKey.pemString
-                default:
-                    let key = try vault.unlock(record, passphrase: context.secrets.passphrase(for: .key(role: record.role)))
-                    text += key.unencryptedPKCS8PEM()
+            if format == "pem" {
+                if !yes {
+                    let names = records.map { "\($0.role) key \($0.id.prefix(12))" }.joined(separator: ", ")
+                    guard let answer = context.confirm("Write \(names) UNENCRYPTED to \(out)?") else {
+                        throw TrustVaultError(
+                            .invalidArgument, "writing unencrypted private keys needs confirmation",
+                            recovery: "add --yes to confirm without a terminal")
+                    }
+                    guard answer else {
+                        printOut("Nothing written.")
+                        return
+                    }
                 }
+                try vault.exportUnencryptedPEM(records, to: out, secrets: context.secrets)
+                printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format), unencrypted; recorded in the audit log)")
+                return
             }
-            var bytes = Array(text.utf8)
-            defer { Sodium.wipe(&bytes) }
-            try createOutputFile(bytes, at: out, mode: format == "public" ? 0o644 : 0o600)
+            var text = ""
+            for record in records { text += record.certificatePEM ?? record.publicKey.pemString }
+            try createOutputFile(Array(text.utf8), at: out, mode: 0o644)
             printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format))")
         }
     }
@@ -218,7 +228,7 @@ extension TrustVault.Key {
     struct Passwd: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a key's passphrase.",
-            discussion: "The current passphrase comes from the role's variable, the new one from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
+            discussion: "The current passphrase comes from TRUSTVAULT_PASSPHRASE_<first 12 characters of the key ID> or the role's variable, the new one (at least 8 characters) from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
 
         @OptionGroup var global: GlobalOptions
 
@@ -229,7 +239,7 @@ extension TrustVault.Key {
             let context = CLIContext(global)
             let vault = try context.openVault()
             let record = try vault.record(matching: keyID)
-            let old = try context.secrets.passphrase(for: .key(role: record.role))
+            let old = try context.secrets.passphrase(for: .unlock(KeyDescription(record)))
             _ = try vault.unlock(record, passphrase: old)  // fail before asking for the new one
             let new = try context.secrets.passphrase(for: .newPassphrase(role: record.role), creating: true)
             try vault.changePassphrase(record, from: old, to: new)

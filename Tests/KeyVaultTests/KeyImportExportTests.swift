@@ -38,8 +38,8 @@ final class ScriptedPrompter: @unchecked Sendable {
 
 @Suite("Vault import and export")
 struct KeyImportExportTests {
-    let sealing = ["TRUSTVAULT_DELEGATION_PASSPHRASE": "d", "TRUSTVAULT_TARGETS_PASSPHRASE": "t",
-                   "TRUSTVAULT_ROOT_PASSPHRASE": "r"]
+    let sealing = ["TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pw", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-pw",
+                   "TRUSTVAULT_ROOT_PASSPHRASE": "root-pw-1"]
 
     func encryptedFile(_ key: PrivateKey, role: String, gun: String? = nil, pass: String, in dir: TemporaryDirectory,
                        _ name: String) throws -> String {
@@ -62,9 +62,9 @@ struct KeyImportExportTests {
         let records = try t.vault.records()
         let targetsRecord = try #require(records.first { $0.role == "targets" })
         #expect(targetsRecord.gun == "example.com/app")
-        _ = try t.vault.unlock(targetsRecord, passphrase: Passphrase("t"))
+        _ = try t.vault.unlock(targetsRecord, passphrase: Passphrase("targets-pw"))
         let aliceRecord = try #require(records.first { $0.role == "alice" })
-        _ = try t.vault.unlock(aliceRecord, passphrase: Passphrase("d"))
+        _ = try t.vault.unlock(aliceRecord, passphrase: Passphrase("delegation-pw"))
         #expect(throws: TrustVaultError.wrongPassphrase("")) { try t.vault.unlock(aliceRecord, passphrase: Passphrase("in")) }
     }
 
@@ -89,7 +89,7 @@ struct KeyImportExportTests {
     @Test func keysAlreadyInTheVaultAreLeftAlone() throws {
         let t = try TestVault()
         let key = try PrivateKey.generate(.ecdsa)
-        let existing = try t.vault.add(key, role: "alice", gun: nil, passphrase: Passphrase("d"))
+        let existing = try t.vault.add(key, role: "alice", gun: nil, passphrase: Passphrase("delegation-pw"))
         let files = TemporaryDirectory("import-src")
         let file = try encryptedFile(key, role: "bob", pass: "in", in: files, "k.key")
         let before = t.fingerprint()
@@ -136,12 +136,12 @@ struct KeyImportExportTests {
     @Test func exportWritesNotaryFilesThatReadBackAndNeverOverwrites() throws {
         let t = try TestVault()
         let key = try PrivateKey.generate(.ecdsa)
-        let record = try t.vault.add(key, role: "targets", gun: "example.com/app", passphrase: Passphrase("t"))
+        let record = try t.vault.add(key, role: "targets", gun: "example.com/app", passphrase: Passphrase("targets-pw"))
         let out = TemporaryDirectory("export")
-        let secrets = SecretSource(environment: ["TRUSTVAULT_TARGETS_PASSPHRASE": "t", "TRUSTVAULT_EXPORT_PASSPHRASE": "x"])
+        let secrets = SecretSource(environment: ["TRUSTVAULT_TARGETS_PASSPHRASE": "targets-pw", "TRUSTVAULT_EXPORT_PASSPHRASE": "export-pw"])
         let files = try t.vault.exportNotary([record], to: out.sub("bundle.pem"), secrets: secrets)
         #expect(files == [out.sub("bundle.pem")])
-        let report = KeyFileReader.read(file: files[0]) { r in r.attempt == 0 ? Passphrase("x") : nil }
+        let report = KeyFileReader.read(file: files[0]) { r in r.attempt == 0 ? Passphrase("export-pw") : nil }
         #expect(report.entries.first?.keyID == record.id)
         #expect(report.entries.first?.pathHeader == record.id)
         #expect(report.entries.first?.gun == "example.com/app")
@@ -153,7 +153,7 @@ struct KeyImportExportTests {
         #expect(throws: TrustVaultError(.alreadyExists, "")) {
             try t.vault.exportNotary([record], to: out.sub("bundle.pem"), secrets: secrets)
         }
-        let wrong = SecretSource(environment: ["TRUSTVAULT_TARGETS_PASSPHRASE": "bad", "TRUSTVAULT_EXPORT_PASSPHRASE": "x"])
+        let wrong = SecretSource(environment: ["TRUSTVAULT_TARGETS_PASSPHRASE": "bad", "TRUSTVAULT_EXPORT_PASSPHRASE": "export-pw"])
         #expect(throws: TrustVaultError.wrongPassphrase("")) {
             try t.vault.exportNotary([record], to: out.sub("other.pem"), secrets: wrong)
         }

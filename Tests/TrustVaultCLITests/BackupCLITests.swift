@@ -86,7 +86,7 @@ struct BackupCLITests {
         // The restored targets key signs, and the restored public key verifies it (openssl).
         let targetsID = try #require(try s.keys(target).first { $0["role"] as? String == "targets" }?["id"] as? String)
         let pem = s.dir.sub("targets.pem"), pub = s.dir.sub("targets.pub")
-        let exported = try s.run(["key", "export", targetsID, "--out", pem, "--format", "pem", "--i-understand-this-is-unencrypted"], vault: target)
+        let exported = try s.run(["key", "export", targetsID, "--out", pem, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes"], vault: target)
         #expect(exported.status == 0, "\(exported)")
         #expect(try s.run(["key", "export", targetsID, "--out", pub, "--format", "public"], vault: target).status == 0)
         let message = s.dir.sub("message")

@@ -82,7 +82,7 @@ struct VaultCLITests {
         let refused = try v.run(["key", "export", targets, "--format", "pem", "--out", v.dir.sub("t.pem")])
         expectFailure(refused, status: 64, mentioning: "i-understand-this-is-unencrypted")
         let pem = v.dir.sub("t.pem")
-        #expect(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", pem]).status == 0)
+        #expect(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", pem]).status == 0)
         #expect(try String(contentsOfFile: pem, encoding: .utf8).hasPrefix("-----BEGIN PRIVATE KEY-----"))
         let mode = try FileManager.default.attributesOfItem(atPath: pem)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
@@ -94,10 +94,10 @@ struct VaultCLITests {
         var env = CLIVault.env
         env["TRUSTVAULT_NEW_PASSPHRASE"] = "new-targets-passphrase"
         #expect(try v.run(["key", "passwd", targets], env: env).lastLine == targets)
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", v.dir.sub("t2.pem")]),
+        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t2.pem")]),
                       status: 77, mentioning: "passphrase")
         env["TRUSTVAULT_TARGETS_PASSPHRASE"] = "new-targets-passphrase"
-        #expect(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", v.dir.sub("t3.pem")], env: env).status == 0)
+        #expect(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t3.pem")], env: env).status == 0)
 
         // Remove needs --yes without a terminal.
         expectFailure(try v.run(["key", "remove", ci]), status: 64, mentioning: "--yes")
@@ -113,7 +113,7 @@ struct VaultCLITests {
 
         var wrong = CLIVault.env
         wrong["TRUSTVAULT_TARGETS_PASSPHRASE"] = "wrong passphrase"
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out], env: wrong),
+        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out], env: wrong),
                       status: 77, mentioning: String(targets.prefix(12)), vault: v, before: before)
         var newPass = wrong
         newPass["TRUSTVAULT_NEW_PASSPHRASE"] = "another passphrase"
@@ -142,7 +142,7 @@ struct VaultCLITests {
         tampered[index] = tampered[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         try tampered.write(to: URL(fileURLWithPath: record))
         let tamperedFP = v.fingerprint()
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out]),
+        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out]),
                       status: 77, mentioning: "modified", vault: v, before: tamperedFP)
 
         // Group-readable files: refused with the fix.
@@ -201,14 +201,14 @@ struct VaultCLITests {
                 var e = CLIVault.env
                 e["TRUSTVAULT_TARGETS_PASSPHRASE"] = pass
                 let out = v.dir.sub("probe-\(UUID().uuidString.prefix(6)).pem")
-                return try v.run(["key", "export", key, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out], env: e).status == 0
+                return try v.run(["key", "export", key, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out], env: e).status == 0
             }
             if round % 3 != 2, try probe(new) { passphrases.append(new) } else { #expect(try probe(old), "round \(round)") }
         }
         // Every delegation key that made it in unlocks with its passphrase.
         for id in survivors where id != key {
             let out = v.dir.sub("d-\(id.prefix(8)).pem")
-            #expect(try v.run(["key", "export", id, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out]).status == 0)
+            #expect(try v.run(["key", "export", id, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out]).status == 0)
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: v.path + "/keys").filter { $0.hasPrefix(".tmp-") }
         _ = leftovers  // temporaries may remain after a kill; they are invisible and cleaned by the next writer
@@ -248,6 +248,6 @@ struct PromptCLITests {
         let out = v.dir.sub("tty.pem")
         var env = CLIVault.env
         env["TRUSTVAULT_DELEGATION_PASSPHRASE"] = "typed passphrase"
-        #expect(try v.run(["key", "export", id, "--format", "pem", "--i-understand-this-is-unencrypted", "--out", out], env: env).status == 0)
+        #expect(try v.run(["key", "export", id, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out], env: env).status == 0)
     }
 }

@@ -346,7 +346,7 @@ extension CardProcedures {
         }
         let policy = pinPolicy ?? (record.role == "root" ? .always : .once)
         // The passphrase first: a wrong one must not cost a management-key attempt.
-        let key = try vault.unlock(record, passphrase: env.secrets.passphrase(for: .key(role: record.role)))
+        let key = try vault.unlock(record, secrets: env.secrets)
         let certificatePEM: String
         if let pem = record.certificatePEM { certificatePEM = pem } else { certificatePEM = try selfSignedCertificate(role: record.role, signer: key) }
         let certificateDER = try der(ofPEM: certificatePEM)

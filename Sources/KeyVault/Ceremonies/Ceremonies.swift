@@ -35,6 +35,8 @@ public struct Ceremonies: Sendable {
     public var pending: [String] = []
     /// Changes named on the command line (`--replace-existing`, `--remove-key`, `--lower-threshold`).
     public var consent = CeremonyConsent()
+    /// Keys unlocked so far in this ceremony (each is asked for once).
+    let unlocked = UnlockedSigners()
 
     public init(vault: Vault, secrets: SecretSource, server: String? = nil, tlsCAFile: String? = nil) {
         self.tlsCAFile = tlsCAFile
@@ -150,7 +152,9 @@ public struct Ceremonies: Sendable {
 
     /// Signers for the root role of `root`: every root key that is in the vault (or on a card).
     /// `also`: the server's root when a pending output changed root keys (its keys sign too).
-    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil) throws(TrustVaultError) -> [any SigningKey] {
+    /// `kept`: in a root rotation, the root keys the new root keeps (the others are named in the
+    /// prompt as being replaced).
+    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil, kept: Set<String>? = nil) throws(TrustVaultError) -> [any SigningKey] {
         var wanted = canonicalIDs(root.keys(of: .root))
         for id in also.map({ canonicalIDs($0.keys(of: .root)) }) ?? [] where !wanted.contains(id) { wanted.append(id) }
         let recs = try records(forCanonicalIDs: wanted)
@@ -162,7 +166,7 @@ public struct Ceremonies: Sendable {
         }
         // Every root.json a ceremony writes is signed by all the root keys this vault holds for it.
         var signers: [any SigningKey] = []
-        for r in recs { signers.append(try vault.signer(for: r, secrets: secrets)) }
+        for r in recs { signers.append(try signer(r, gun: gun, note: kept.map { $0.contains(r.id) ? "kept" : "being replaced" })) }
         return signers
     }
 
@@ -173,13 +177,13 @@ public struct Ceremonies: Sendable {
                 "\(gun)'s targets key (\(wanted.map { String($0.prefix(12)) }.joined(separator: ", "))) is not in the vault",
                 recovery: "if the key is lost, replace it with 'trustvault repo rotate \(gun) targets'")
         }
-        return try vault.signer(for: rec, secrets: secrets)
+        return try signer(rec, gun: gun)
     }
 
     /// The snapshot signer if the vault holds the snapshot key; nil means the server holds it.
     func snapshotSigner(_ root: Root) throws(TrustVaultError) -> (any SigningKey)? {
         guard let rec = try records(forCanonicalIDs: canonicalIDs(root.keys(of: .snapshot))).first else { return nil }
-        return try vault.signer(for: rec, secrets: secrets)
+        return try signer(rec, gun: nil)
     }
 
     // MARK: Output
@@ -222,7 +226,8 @@ public struct Ceremonies: Sendable {
         try AtomicFile.makeDirectories(AtomicFile.parent(of: out))
         try move(from, out)
         try? FileManager.default.removeItem(atPath: from)
-        func fix(_ path: String) -> String { path.hasPrefix(from) ? out + path.dropFirst(from.count) : path }
+        let shown = Self.withoutTrailingSlash(out)  // `out/` shows its files as out/tuf/…, not out//tuf/…
+        func fix(_ path: String) -> String { path.hasPrefix(from) ? shown + path.dropFirst(from.count) : path }
         output.metadataFiles = output.metadataFiles.map { ($0.role, fix($0.path)) }
         output.privateKeyFiles = output.privateKeyFiles.map { ($0.role, $0.id, fix($0.path)) }
     }
@@ -316,9 +321,9 @@ public struct Ceremonies: Sendable {
         tlsCAFile: String? = nil
     ) -> (commands: [String], notes: [String]) {
         let serverText = server ?? "https://NOTARY-SERVER"
-        let rootFile = out + "/tuf/" + gun + "/metadata/root.json"
+        let rootFile = withoutTrailingSlash(out) + "/tuf/" + gun + "/metadata/root.json"
         if let rootStatus, !rootStatus.complete {
-            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(out)/previous-root.json" : ""
+            let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(withoutTrailingSlash(out))/previous-root.json" : ""
             let holders = Array(Set(rootStatus.missing + rootStatus.previousMissing)).sorted()
             return ([], [
                 "root.json is not ready to upload: \(rootStatus.summary)",
@@ -338,6 +343,7 @@ public struct Ceremonies: Sendable {
     /// online step.
     func finishOutput(_ output: inout CeremonyOutput, out: String, gun: String, rootStatus: RootSignatureStatus?) throws(TrustVaultError) {
         try moveStaged(out, output: &output)
+        auditOnlineKeys(output, gun: gun)
         let step = Self.onlineStep(out: out, gun: gun, files: output.metadataFiles, rootStatus: rootStatus, server: server, tlsCAFile: tlsCAFile)
         output.onlineCommands += step.commands
         output.notes += step.notes
@@ -356,7 +362,7 @@ public struct Ceremonies: Sendable {
 
     /// The certificates for `sources` and the signers this vault holds among them.
     func resolveRootKeys(
-        _ sources: [RootKeySource], gun: String, currentRoot: Root?, now: TUFTime
+        _ sources: [RootKeySource], gun: String, currentRoot: Root?, now: TUFTime, note: String? = nil
     ) throws(TrustVaultError) -> (keys: [TUFKey], signers: [any SigningKey]) {
         var keys: [TUFKey] = []
         var signers: [any SigningKey] = []
@@ -372,21 +378,21 @@ public struct Ceremonies: Sendable {
                     try Verifier.checkRootCertificate(key, gun: gun, now: now, warnings: &ignored)
                 } catch { throw error.located(path) }
                 keys.append(key)
-                if let rec = all.first(where: { $0.id == key.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+                if let rec = all.first(where: { $0.id == key.displayID }) { signers.append(try signer(rec, gun: gun, note: note)) }
             case .vaultKey(let id):
                 let wanted = id.lowercased()
                 if let currentRoot, !wanted.isEmpty,
                     let kept = currentRoot.keys(of: .root).first(where: { $0.displayID.hasPrefix(wanted) || $0.id.hasPrefix(wanted) })
                 {
                     keys.append(kept)
-                    if let rec = all.first(where: { $0.id == kept.displayID }) { signers.append(try vault.signer(for: rec, secrets: secrets)) }
+                    if let rec = all.first(where: { $0.id == kept.displayID }) { signers.append(try signer(rec, gun: gun, note: "kept")) }
                     continue
                 }
                 let rec = try vault.record(matching: id)
                 guard rec.role == "root" else {
                     throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
                 }
-                let signer = try vault.signer(for: rec, secrets: secrets)
+                let signer = try signer(rec, gun: gun, note: note)
                 keys.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
                 signers.append(signer)
             }
@@ -487,7 +493,7 @@ public struct Ceremonies: Sendable {
         guard rec.role == "root" else {
             throw .invalid("key \(rec.id.prefix(12)) is a \(rec.role) key, not a root key", recovery: "pass a root key ID from 'trustvault key list'")
         }
-        let signer = try vault.signer(for: rec, secrets: secrets)
+        let signer = try vault.signer(for: rec, secrets: secrets, gun: gun)
         let pem = try RootCertificate.make(gun: gun, signer: signer, now: now.date)
         return (pem, try TUFKey(certificatePEM: pem))
     }
@@ -539,7 +545,7 @@ public struct Ceremonies: Sendable {
                 guard case .vault = rec.location else {
                     throw .unsupported("the targets key must be a vault key: the online side needs a copy of it")
                 }
-                newKey = try vault.unlock(rec, passphrase: secrets.passphrase(for: .key(role: "targets")))
+                newKey = try vault.unlock(rec, secrets: secrets, gun: gun, note: "new")
             } else {
                 newKey = try PrivateKey.generate(.ecdsa)
                 created = true
@@ -571,7 +577,10 @@ public struct Ceremonies: Sendable {
                 // As notary's 'key rotate GUN root': one new root key, made here.
                 created = try PrivateKey.generate(.ecdsa)
             }
-            var (keys, signers) = try resolveRootKeys(sources, gun: gun, currentRoot: root, now: now)
+            // The keys being replaced are asked for first; keys the new root keeps, once.
+            let oldSigners = try rootSigners(
+                root, gun: gun, allowNone: true, also: try current.previousRoot(), kept: rootKeyIDs(of: sources, currentRoot: root))
+            var (keys, signers) = try resolveRootKeys(sources, gun: gun, currentRoot: root, now: now, note: "new")
             if let created {
                 keys = [try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: created, now: now.date))]
                 signers = [created]
@@ -583,8 +592,7 @@ public struct Ceremonies: Sendable {
                     "the new root keys and threshold are the ones \(gun) already has",
                     recovery: "to renew expiry or certificates use 'trustvault repo refresh \(gun)'")
             }
-            // Old root keys held here sign too; the other holders add theirs with 'root sign'.
-            let oldSigners = try rootSigners(root, gun: gun, allowNone: true, also: try current.previousRoot())
+            // Old root keys held here sign too (above); the other holders add theirs with 'root sign'.
             let snap = try snapshotSigner(root)
             result = try Transitions.rotateRoot(
                 current: current, newRootKeys: keys, threshold: threshold, signers: oldSigners + signers, snapshotSigner: snap,
@@ -847,7 +855,7 @@ public struct Ceremonies: Sendable {
                 guard let notAfter = key.certificateNotAfter, notAfter <= now.adding(seconds: window),
                     let rec = all.first(where: { $0.id == key.displayID })
                 else { continue }
-                let signer = try vault.signer(for: rec, secrets: secrets)
+                let signer = try signer(rec, gun: gun)
                 renewed.append(try TUFKey(certificatePEM: try RootCertificate.make(gun: gun, signer: signer, now: now.date)))
             }
         }
@@ -889,7 +897,7 @@ public struct Ceremonies: Sendable {
             var signers: [Transitions.RoleSigner] = []
             for (id, key) in try Transitions.delegationKeys(of: role, in: current).sorted(by: { $0.key < $1.key }) {
                 guard let rec = all.first(where: { $0.id == key.displayID }) else { continue }
-                signers.append((id, try vault.signer(for: rec, secrets: secrets)))
+                signers.append((id, try signer(rec, gun: gun)))
             }
             delegationSigners[role] = signers
         }
