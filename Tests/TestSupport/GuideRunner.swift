@@ -2,7 +2,7 @@ public import Foundation
 
 /// Runs a guide in `docs/` literally, as a person would follow it: every ```sh block in order, in
 /// one shell whose working directory is a fresh folder (the guide's relative paths are relative to
-/// it), at a terminal (a pseudo-terminal made by util-linux `script`) whose prompts are answered as
+/// it), at a terminal (``PseudoTerminal``) whose prompts are answered as
 /// a person would type the answers. The convention a guide follows, visible in its text:
 ///
 /// - ```sh blocks run; ```text, ```console and every other block are shown only.
@@ -179,44 +179,20 @@ public struct GuideRunner {
     /// Runs `arguments` at a pseudo-terminal and answers its prompts; returns the exit status
     /// and everything the terminal showed.
     func runAtTerminal(_ arguments: [String], directory: String, timeout: TimeInterval) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qefc", arguments.map(shellQuote).joined(separator: " "), "/dev/null"]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var env = Run.baseEnvironment()
-        env["PATH"] = TrustVaultCLI.productsDirectory + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        env["TERM"] = "dumb"
+        var env = ["PATH": TrustVaultCLI.productsDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        let collected = Collected()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { collected.append(data) }
-        }
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        var answered = 0
+        let tty = try PseudoTerminal.spawn(executable: arguments[0], arguments: Array(arguments.dropFirst()), environment: env, directory: directory)
         var last: String?
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                break
+        do {
+            let status = try tty.answerPrompts(timeout: timeout) { line in
+                let reply = promptAnswer(line, previous: last)
+                if reply != nil { last = reply }
+                return reply
             }
-            if let answer = promptAnswer(collected.pendingLine(after: &answered), previous: last) {
-                input.fileHandleForWriting.write(Data((answer + "\n").utf8))
-                last = answer
-            }
-            usleep(20_000)
+            return (status, tty.transcript)
+        } catch {
+            return (-1, "\(error)")
         }
-        process.waitUntilExit()
-        output.fileHandleForReading.readabilityHandler = nil
-        if let rest = try? output.fileHandleForReading.readToEnd() { collected.append(rest) }
-        try? input.fileHandleForWriting.close()
-        return (process.terminationStatus, collected.text)
     }
 
     /// The answer a person gives to the prompt at the end of `line`, if it is one.
@@ -235,43 +211,6 @@ public struct GuideRunner {
         if lower.contains("username") { return answers.username }
         if lower.contains("password") { return answers.password }
         return nil
-    }
-}
-
-/// Terminal output collected on a background queue.
-final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var consumed = 0
-
-    func append(_ more: Data) { lock.withLock { data.append(more) } }
-
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
-
-    /// The unfinished last line (a prompt waits there), once per prompt: `marker` counts the
-    /// bytes already answered, so one prompt is never answered twice.
-    func pendingLine(after marker: inout Int) -> String? {
-        lock.withLock {
-            guard data.count > marker else { return nil }
-            let tail = data[marker...]
-            guard let lastNewline = tail.lastIndex(where: { $0 == 0x0A || $0 == 0x0D }) else {
-                let line = String(decoding: tail, as: UTF8.self)
-                if line.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
-                if GuideRunner.looksLikePrompt(line) { marker = data.count }
-                return line
-            }
-            let line = String(decoding: data[(lastNewline + 1)...], as: UTF8.self)
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { marker = lastNewline + 1; return nil }
-            if GuideRunner.looksLikePrompt(line) { marker = data.count }
-            return line
-        }
-    }
-}
-
-extension GuideRunner {
-    static func looksLikePrompt(_ line: String) -> Bool {
-        let t = line.trimmingCharacters(in: .whitespaces)
-        return t.hasSuffix(":") || t.hasSuffix("]") || t.hasSuffix("?")
     }
 }
 

@@ -130,6 +130,29 @@ public final class PseudoTerminal: @unchecked Sendable {
         return exitStatus ?? -1
     }
 
+    /// Reads until the program ends, answering prompts as a person would: whenever the terminal
+    /// has been quiet for a moment and its unfinished last line is one `answer` has a reply for,
+    /// the reply is typed. Returns the exit status; throws (with the transcript) on timeout.
+    @discardableResult
+    public func answerPrompts(timeout: TimeInterval, _ answer: (String) -> String?) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !processEnded() {
+            guard Date() < deadline else {
+                kill(pid, SIGKILL)
+                throw TestFailure("the program did not end within \(Int(timeout)) s; transcript:\n\(transcript)")
+            }
+            if readAvailable(waitingMilliseconds: 100) { continue }
+            let pending = transcript[cursor...]
+            let lineStart = pending.lastIndex(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).map { pending.index(after: $0) } ?? pending.startIndex
+            let line = String(pending[lineStart...])
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty, let reply = answer(line) else { continue }
+            cursor = transcript.endIndex
+            send(reply)
+        }
+        while readAvailable(waitingMilliseconds: 50) {}
+        return exitStatus ?? -1
+    }
+
     /// The transcript after the last match of ``expect(_:timeout:)``.
     public var unread: String { String(transcript[cursor...]) }
 

@@ -9,14 +9,7 @@ struct PrintedCommandsTests {
     @Test func publishLineCarriesServerAndTLSCACert() throws {
         let v = try CLIVault()
         let root = try v.generate("root")
-        // A server timestamp key (notary's public-key JSON), made from a vault key's public part.
-        let ts = try v.generate("targets", gun: "example.com/printed-ts")
-        let pem = v.dir.sub("ts.pem")
-        #expect(try v.run(["key", "export", ts, "--out", pem, "--format", "public"]).status == 0)
-        let der = try #require(Data(base64Encoded: try String(contentsOfFile: pem, encoding: .utf8)
-            .split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()))
-        try #"{"keytype":"ecdsa","keyval":{"private":null,"public":"\#(der.base64EncodedString())"}}"#
-            .write(toFile: v.dir.sub("timestamp.key"), atomically: true, encoding: .utf8)
+        try ServerKeyFile.write(at: v.dir.sub("timestamp.key"))  // as notary-server serves it
         let made = try Run.program(
             TrustVaultCLI.binary,
             ["--vault", v.path, "repo", "init", "example.com/printed", "--root-key", root, "--timestamp-key", "timestamp.key",
