@@ -21,6 +21,8 @@ extension TUF1 {
         private var checkedFiles: Set<String> = []
         /// Each role's keys and threshold, as the walk found them.
         private var roleKeys: [String: (keys: [String: Key], threshold: Int)] = [:]
+        /// Delegated roles left unchecked because their delegator did not verify.
+        private var notChecked: Set<String> = []
 
         public init(directory: String, now: TUFTime = .now()) {
             layout = Layout(directory)
@@ -32,6 +34,7 @@ extension TUF1 {
         public mutating func verify(trustedRoot: [UInt8]? = nil) -> Report {
             checkedFiles = []
             roleKeys = [:]
+            notChecked = []
             var r = Report()
             var root: Root
             var rootEnv: Envelope
@@ -52,7 +55,9 @@ extension TUF1 {
                         r.problems.append("\(layout.rootPath(first)): its version is \(root.version), the file name says \(first)")
                     }
                     if let p = thresholdProblem(rootEnv, role: root.role("root"), keys: root.keys, name: "\(first).root.json", what: "its own root keys") {
+                        // Nothing is trusted below a first root that does not verify.
                         r.problems.append(p)
+                        return r
                     } else {
                         r.passed.append("\(first).root.json: signed by its root keys (trust on first use; pass --root to pin a root)")
                     }
@@ -130,7 +135,6 @@ extension TUF1 {
             var queue: [(name: String, keys: [String: Key], role: RoleKeys, parent: Delegation?)] = [
                 ("targets", root.keys(of: "targets"), root.role("targets"), nil)
             ]
-            var notChecked: Set<String> = []
             while !queue.isEmpty {
                 let item = queue.removeFirst()
                 guard !visited.contains(item.name) else { continue }
@@ -158,7 +162,7 @@ extension TUF1 {
                         // nothing below this role is reported as passed.
                         for del in d.roles where !visited.contains(del.name) && !notChecked.contains(del.name) {
                             notChecked.insert(del.name)
-                            r.problems.append("\(Escape.visible(del.name)): not checked, because its delegator \(fileName) did not verify")
+                            r.problems.append("\(Escape.visible(del.name)).json: not checked, because its delegator \(fileName) did not verify")
                         }
                         continue
                     }
@@ -266,11 +270,13 @@ extension TUF1 {
         /// carry valid signatures of its role's current keys: a changed file is named, even one no
         /// client fetches today.
         private func checkCopies(report r: inout Report) {
+            let notChecked = notChecked
             guard let names = try? AtomicFile.list(layout.metadataDir) else { return }
             for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix("root.json") && !checkedFiles.contains(name) {
                 var role = String(name.dropLast(5))
                 if let dot = role.firstIndex(of: "."), Int64(role[..<dot]) != nil { role = String(role[role.index(after: dot)...]) }
                 role = TUF1.decodedRoleName(role) ?? role
+                if notChecked.contains(role) { continue }
                 guard let rk = roleKeys[role] else {
                     r.warnings.append("\(name): no role \(role) in this repository")
                     continue
