@@ -110,6 +110,27 @@ import TestSupport
         #expect(pyBad.status == 1 && pyBad.stdout.contains("LengthOrHashMismatchError"), "\(pyBad)")
     }
 
+    /// go-tuf's root-rotation test repositories: the same verdict as python-tuf on each.
+    @Test(arguments: [
+        ("Published2Times_keyrotated", true),
+        ("Published2Times_keyrotated_invalidNewRootSignature", false),
+        ("Published2Times_keyrotated_invalidOldRootSignature", true),
+    ])
+    func goTufRootRotation(_ name: String, _ accepted: Bool) throws {
+        let work = try workCopy("go-tuf-root-rotation/" + name, as: "repo")
+        let r = try trustvault(["tuf", "verify", "repo"], in: work.path)
+        let py = try pythonTUF(work.sub("repo"), trustedRoot: work.sub("repo/metadata/1.root.json"))
+        #expect((r.status == 0) == accepted, "\(r)")
+        #expect((py.status == 0) == accepted, "\(py)")
+        if accepted {
+            #expect(r.stdout.contains("ok: 2.root.json: signed by root version 1's keys and by its own"))
+            #expect(py.stdout.contains("root version 2"))
+        } else {
+            #expect(r.stderr.contains("2.root.json: 0 valid signature(s) from the keys of root version 1"), "\(r)")
+            #expect(r.stderr.contains("a client stops at root version 1"))
+        }
+    }
+
     /// python-tuf's own test repository (an RSA root key, ed25519 role keys, role1 → role2).
     @Test func pythonTufTestRepository() throws {
         let work = try workCopy("python-tuf-repository-data", as: "repo")
