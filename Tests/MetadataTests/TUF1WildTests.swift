@@ -70,6 +70,18 @@ import Crypto
         #expect(p?.contains("file changed") == false, "\(p ?? "")")
     }
 
+    /// Every hash a file lists is checked; one trustvault cannot compute is a problem, not a pass.
+    @Test func everyListedHashIsCheckedOrNamed() {
+        let bytes = Array("x".utf8)
+        let sha512 = Hex.encode(Array(SHA512.hash(data: bytes)))
+        let sha256 = Hex.encode(Array(SHA256.hash(data: bytes)))
+        #expect(TUF1.checkFileInfo(.obj(["length": .integer(1), "hashes": .obj(["sha512": .string(sha512), "sha256": .string(sha256)])]), bytes: bytes) == nil)
+        let wrong = TUF1.checkFileInfo(.obj(["hashes": .obj(["sha256": .string(sha256), "sha512": .string(sha256)])]), bytes: bytes)
+        #expect(wrong?.contains("sha512") == true)
+        let odd = TUF1.checkFileInfo(.obj(["hashes": .obj(["sha256": .string(sha256), "blake2b-256": .string("00")])]), bytes: bytes)
+        #expect(odd?.contains("\"blake2b-256\" is not one trustvault can check") == true)
+    }
+
     /// Expiry times as other tools wrote them (go-tuf: fractional seconds, a zone offset) are read;
     /// what trustvault writes stays whole seconds in UTC.
     @Test func timestampsWithFractionsAndOffsetsAreRead() throws {

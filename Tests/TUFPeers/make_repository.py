@@ -1,6 +1,6 @@
 """A small TUF 1.0 repository written by python-tuf's Metadata API, for trustvault's verifier.
 
-usage: make_repository.py DIR ROLE [--break-delegator] [--unreadable-root-key]
+usage: make_repository.py DIR ROLE [--break-delegator] [--unreadable-root-key] [--target-path=P]
 Writes DIR/metadata/ (1.root.json, timestamp.json, snapshot.json, targets.json and the delegated
 role's file under the name python-tuf's ngclient fetches: urllib.parse.quote(ROLE, "")) and
 DIR/targets/ (file.txt in targets, a/file.txt in ROLE, whose paths are "a/*"). No consistent
@@ -8,6 +8,7 @@ snapshots, so a role name used unencoded as a path would leave metadata/.
 --break-delegator: targets.json's signature is spoiled after signing (ROLE's own file is valid).
 --unreadable-root-key: root also lists a key of an unknown type with a signature by it, and the
 root threshold is 2: a client cannot read that key, and nothing was tampered with.
+--target-path=P: targets.json lists file.txt's bytes under the target path P (e.g. ../x.txt).
 Prints "ok: ..." lines.
 """
 import json
@@ -34,7 +35,8 @@ from tuf.api.serialization.json import JSONSerializer
 
 def main() -> int:
     out, role = sys.argv[1], sys.argv[2]
-    flags = set(sys.argv[3:])
+    flags = set(a for a in sys.argv[3:] if not a.startswith("--target-path="))
+    target_path = next((a.split("=", 1)[1] for a in sys.argv[3:] if a.startswith("--target-path=")), "file.txt")
     meta_dir, targets_dir = os.path.join(out, "metadata"), os.path.join(out, "targets")
     os.makedirs(os.path.join(targets_dir, "a"), exist_ok=True)
     os.makedirs(meta_dir, exist_ok=True)
@@ -51,7 +53,7 @@ def main() -> int:
         f.write(b"delegated target\n")
 
     targets = Targets(expires=expires)
-    targets.targets["file.txt"] = TargetFile.from_file("file.txt", os.path.join(targets_dir, "file.txt"))
+    targets.targets[target_path] = TargetFile.from_file(target_path, os.path.join(targets_dir, "file.txt"))
     targets.delegations = Delegations(keys={}, roles={})
     targets.delegations.keys[signers["delegate"].public_key.keyid] = signers["delegate"].public_key
     targets.delegations.roles[role] = DelegatedRole(

@@ -174,6 +174,17 @@ import TestSupport
         #expect(bad.status == 1 && bad.stderr.contains("..%2Fa.json"), "\(bad)")
     }
 
+    /// Target paths are untrusted too: one that climbs out of targets/ is named and never read,
+    /// even when the file it points at would match.
+    @Test func targetPathsNeverLeaveTheTargetsDirectory() throws {
+        let work = TemporaryDirectory("tuf-real")
+        let repo = try madeByPythonTUF(work, "repo", role: "team", ["--target-path=../outside.txt"])
+        try FileManager.default.copyItem(atPath: repo + "/targets/file.txt", toPath: repo + "/outside.txt")
+        let r = try trustvault(["tuf", "verify", "repo"], in: work.path)
+        #expect(r.status == 1 && !r.stdout.contains("Verified"), "\(r)")
+        #expect(r.stderr.contains("target path \"../outside.txt\" would leave repo/targets; not read"), "\(r)")
+    }
+
     /// A delegated role is reported only after its delegator verified: with targets.json's
     /// signature spoiled, its (valid) delegated role gets no `ok:` line.
     @Test func delegatedRoleReportedOnlyAfterItsDelegatorVerified() throws {
