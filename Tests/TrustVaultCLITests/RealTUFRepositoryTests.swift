@@ -185,6 +185,27 @@ import TestSupport
         #expect(r.stderr.contains("target path \"../outside.txt\" would leave repo/targets; not read"), "\(r)")
     }
 
+    /// `tuf delegate` makes only role names whose file name needs no encoding (the same on disk,
+    /// in python-tuf's request and behind any web server); others get one error line and the
+    /// repository stays as it was.
+    @Test func tufDelegateRefusesNamesThatNeedEncoding() throws {
+        let v = try CLIVault()
+        let run = { (args: [String]) throws -> ProcessResult in
+            try TrustVaultCLI.run(["--vault", v.path] + args, environment: CLIVault.env, directory: v.dir.path)
+        }
+        let root = try v.generate("root")
+        #expect(try run(["tuf", "init", "repo", "--root-key", root]).status == 0)
+        let key = try v.generate("team")
+        let before = treeFingerprint(v.dir.sub("repo"))
+        for name in ["team@x", "a b", "../a", "é"] {
+            let r = try run(["tuf", "delegate", "repo", name, "--key", key, "--paths", "a/*"])
+            #expect(r.status == 64 && r.errorLines.count == 1 && r.stderr.contains("is not a usable delegated role name"), "\(name): \(r)")
+        }
+        #expect(treeFingerprint(v.dir.sub("repo")) == before)
+        let ok = try run(["tuf", "delegate", "repo", "team-a.v2~x", "--key", key, "--paths", "a/*"])
+        #expect(ok.status == 0, "\(ok)")
+    }
+
     /// A delegated role is reported only after its delegator verified: with targets.json's
     /// signature spoiled, its (valid) delegated role gets no `ok:` line.
     @Test func delegatedRoleReportedOnlyAfterItsDelegatorVerified() throws {
