@@ -40,6 +40,10 @@ import Crypto
             #expect(k.isValidSignature(sig, for: message), "\(type) \(value.prefix(10))")
             #expect(!k.isValidSignature(sig, for: message + [0]))
         }
+        // The same key, however encoded, is recognised as a vault key (for tuf sign).
+        let pem = TUF1.Key(keyType: "ecdsa", scheme: "ecdsa-sha2-nistp256", publicValue: key.publicKey.pemRepresentation)
+        let hex = TUF1.Key(keyType: "ecdsa-sha2-nistp256", scheme: "ecdsa-sha2-nistp256", publicValue: Hex.encode(Array(key.publicKey.x963Representation)))
+        #expect(pem.vaultPublicKey != nil && hex.vaultPublicKey == pem.vaultPublicKey)
         let p384 = P384.Signing.PrivateKey()
         let k384 = TUF1.Key(keyType: "ecdsa-sha2-nistp384", scheme: "ecdsa-sha2-nistp384",
                             publicValue: Hex.encode(Array(p384.publicKey.x963Representation)))

@@ -113,8 +113,10 @@ extension TUF1 {
                 guard let raw = Hex.decode(publicValue) else { return nil }
                 return try? PublicKey(algorithm: .ed25519, tufPublicBytes: raw)
             case "ecdsa", "ecdsa-sha2-nistp256", "rsa":
-                guard let der = Self.pemDER(publicValue) else { return nil }
-                return try? PublicKey(spkiDER: der)
+                if let der = Self.pemDER(publicValue) { return try? PublicKey(spkiDER: der) }
+                // go-tuf's hex-encoded P-256 point (see TUF1KeyEncodings.swift).
+                guard keyType != "rsa", let raw = Hex.decode(publicValue), let k = KeyReader.p256(point: raw) else { return nil }
+                return try? PublicKey(spkiDER: Array(k.derRepresentation))
             default:
                 return nil
             }
