@@ -5,6 +5,8 @@ usage:
                                                     (root threshold = number of keys), unsigned
   tuf_metadata_api.py verify-root FILE [PREVIOUS]   verify_delegate("root", …) with FILE's own
                                                     root role (and PREVIOUS's, when given)
+  tuf_metadata_api.py verify-delegate DELEGATOR FILE ROLE
+                                                    DELEGATOR (targets metadata) verify_delegate(ROLE, FILE)
 Prints "ok: ..." or "refused: ..." (exit 1).
 """
 import sys
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from securesystemslib.signer import SSlibKey
-from tuf.api.metadata import Metadata, Root
+from tuf.api.metadata import Metadata, Root, Targets
 
 
 def make_root(out, pems):
@@ -50,7 +52,20 @@ def verify_root(path, previous=None):
     return 0
 
 
+def verify_delegate(delegator, path, role):
+    try:
+        parent = Metadata[Targets].from_file(delegator)
+        parent.verify_delegate(role, Metadata[Targets].from_file(path))
+        print(f"ok: {path} meets the threshold {delegator} sets for {role}")
+    except Exception as e:
+        print(f"refused: {type(e).__name__}: {e}")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "verify-delegate":
+        sys.exit(verify_delegate(sys.argv[2], sys.argv[3], sys.argv[4]))
     if sys.argv[1] == "make-root":
         make_root(sys.argv[2], sys.argv[3:])
         sys.exit(0)

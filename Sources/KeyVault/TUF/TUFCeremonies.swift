@@ -691,9 +691,15 @@ public struct TUFCeremonies: Sendable {
     public func delegate(
         dir: String, role: String, keys keySpecs: [String], paths: [String], threshold: Int?, terminating: Bool
     ) throws(TrustVaultError) -> Output {
-        guard !TUF1.Root.roleNames.contains(role), !role.isEmpty, !role.contains("/"), !role.hasPrefix("."),
-            role.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
-        else { throw .invalid("\"\(role)\" is not a usable delegated role name", recovery: "use a name such as releases or team-a") }
+        // Only names whose file name needs no percent-encoding: python-tuf asks for the encoded
+        // name, a static web server may store or decode either, so other names are ambiguous.
+        guard !TUF1.Root.roleNames.contains(role), !role.isEmpty, !role.hasPrefix("."), TUF1.encodedRoleName(role) == role,
+            TUF1.unusableRoleName(role) == nil
+        else {
+            throw .invalid(
+                "\"\(Escape.visible(role))\" is not a usable delegated role name",
+                recovery: "use letters, digits and - _ . ~ (not first), e.g. releases or team-a")
+        }
         guard !keySpecs.isEmpty else { throw .invalid("give at least one --key") }
         guard !paths.isEmpty else { throw .invalid("give at least one --paths pattern (e.g. 'app/*')") }
         let state = try State(dir)

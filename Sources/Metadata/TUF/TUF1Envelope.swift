@@ -117,7 +117,8 @@ extension TUF1 {
         (Int64(bytes.count), Hex.encode(Array(SHA256.hash(data: bytes))))
     }
 
-    /// Checks `length` and every `hashes` entry of a meta/target entry against `bytes`.
+    /// Checks `length` and every `hashes` entry of a meta/target entry against `bytes`; a hash
+    /// algorithm trustvault cannot compute is a problem too (never silently skipped).
     /// Returns the problem, or nil when everything present matches.
     public static func checkFileInfo(_ info: JSONValue, bytes: [UInt8]) -> String? {
         if let length = info["length"]?.intValue, length != Int64(bytes.count) {
@@ -131,7 +132,7 @@ extension TUF1 {
             case "sha256": got = Hex.encode(Array(SHA256.hash(data: bytes)))
             case "sha384": got = Hex.encode(Array(SHA384.hash(data: bytes)))
             case "sha512": got = Hex.encode(Array(SHA512.hash(data: bytes)))
-            default: continue
+            default: return "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
             }
             if got != want.lowercased() { return "\(h.key) is \(got.prefix(16))…, the metadata says \(want.prefix(16))…" }
         }

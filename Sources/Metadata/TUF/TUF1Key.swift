@@ -113,8 +113,10 @@ extension TUF1 {
                 guard let raw = Hex.decode(publicValue) else { return nil }
                 return try? PublicKey(algorithm: .ed25519, tufPublicBytes: raw)
             case "ecdsa", "ecdsa-sha2-nistp256", "rsa":
-                guard let der = Self.pemDER(publicValue) else { return nil }
-                return try? PublicKey(spkiDER: der)
+                if let der = Self.pemDER(publicValue) { return try? PublicKey(spkiDER: der) }
+                // go-tuf's hex-encoded P-256 point (see TUF1KeyEncodings.swift).
+                guard keyType != "rsa", let raw = Hex.decode(publicValue), let k = KeyReader.p256(point: raw) else { return nil }
+                return try? PublicKey(spkiDER: Array(k.derRepresentation))
             default:
                 return nil
             }
@@ -137,40 +139,11 @@ extension TUF1 {
             return Data(base64Encoded: String(body)).map { Array($0) }
         }
 
-        /// Checks that the key is usable and returns a verification function.
+        /// Checks that the key is usable and returns a verification function. Reads the encodings
+        /// seen in the wild (see `TUF1KeyEncodings.swift`); a key it cannot read throws
+        /// `.unsupported` naming the encoding, never a verification failure.
         func verifier() throws(TrustVaultError) -> @Sendable ([UInt8], [UInt8]) -> Bool {
-            switch (keyType, scheme) {
-            case ("ed25519", "ed25519"):
-                guard let raw = Hex.decode(publicValue), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
-                    throw .corrupt("an ed25519 key's public value must be 64 hex digits")
-                }
-                return { sig, msg in key.isValidSignature(sig, for: msg) }
-            case ("ecdsa", "ecdsa-sha2-nistp256"), ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"):
-                guard let der = Self.pemDER(publicValue), let key = try? P256.Signing.PublicKey(derRepresentation: der) else {
-                    throw .corrupt("an ecdsa-sha2-nistp256 key's public value must be a P-256 PEM public key")
-                }
-                return { sig, msg in
-                    guard let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
-            case ("ecdsa", "ecdsa-sha2-nistp384"), ("ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"):
-                guard let der = Self.pemDER(publicValue), let key = try? P384.Signing.PublicKey(derRepresentation: der) else {
-                    throw .corrupt("an ecdsa-sha2-nistp384 key's public value must be a P-384 PEM public key")
-                }
-                return { sig, msg in
-                    guard let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
-            case ("rsa", "rsassa-pss-sha256"):
-                guard let der = Self.pemDER(publicValue), let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: der) else {
-                    throw .corrupt("an rsa key's public value must be a PEM RSA public key")
-                }
-                return { sig, msg in key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: sig), for: msg, padding: .PSS) }
-            default:
-                throw .unsupported(
-                    "keytype \"\(keyType)\" with scheme \"\(scheme)\" is not supported",
-                    recovery: "trustvault handles ecdsa-sha2-nistp256/384, ed25519 and rsassa-pss-sha256")
-            }
+            try TUF1.KeyReader.verifier(keyType: keyType, scheme: scheme, publicValue: publicValue)
         }
 
         /// Whether `signature` (raw bytes, as decoded from hex) by this key verifies over `message`.

@@ -15,8 +15,10 @@ extension TUF1 {
         public var targetsDir: String { dir + "/targets" }
 
         public func rootPath(_ version: Int64) -> String { metadataDir + "/\(version).root.json" }
-        public func path(role: String) -> String { metadataDir + "/\(role).json" }
-        public func path(role: String, version: Int64) -> String { metadataDir + "/\(version).\(role).json" }
+        /// Role names are untrusted text: the file name carries them percent-encoded as python-tuf
+        /// fetches them (`TUF1RoleNames.swift`), so `../a` is `..%2Fa.json`, inside `metadata/`.
+        public func path(role: String) -> String { metadataDir + "/\(TUF1.encodedRoleName(role)).json" }
+        public func path(role: String, version: Int64) -> String { metadataDir + "/\(version).\(TUF1.encodedRoleName(role)).json" }
 
         /// The versions of `N.root.json` present, ascending.
         public func rootVersions() throws(TrustVaultError) -> [Int64] {

@@ -1,5 +1,6 @@
 internal import TrustCore
 internal import Foundation
+internal import Formats
 
 extension TUF1 {
     /// What a TUF 1.0 client would do with a repository directory, offline: from a trusted root
@@ -20,6 +21,8 @@ extension TUF1 {
         private var checkedFiles: Set<String> = []
         /// Each role's keys and threshold, as the walk found them.
         private var roleKeys: [String: (keys: [String: Key], threshold: Int)] = [:]
+        /// Delegated roles left unchecked because their delegator did not verify.
+        private var notChecked: Set<String> = []
 
         public init(directory: String, now: TUFTime = .now()) {
             layout = Layout(directory)
@@ -31,6 +34,7 @@ extension TUF1 {
         public mutating func verify(trustedRoot: [UInt8]? = nil) -> Report {
             checkedFiles = []
             roleKeys = [:]
+            notChecked = []
             var r = Report()
             var root: Root
             var rootEnv: Envelope
@@ -51,7 +55,9 @@ extension TUF1 {
                         r.problems.append("\(layout.rootPath(first)): its version is \(root.version), the file name says \(first)")
                     }
                     if let p = thresholdProblem(rootEnv, role: root.role("root"), keys: root.keys, name: "\(first).root.json", what: "its own root keys") {
+                        // Nothing is trusted below a first root that does not verify.
                         r.problems.append(p)
+                        return r
                     } else {
                         r.passed.append("\(first).root.json: signed by its root keys (trust on first use; pass --root to pin a root)")
                     }
@@ -134,17 +140,32 @@ extension TUF1 {
                 guard !visited.contains(item.name) else { continue }
                 visited.insert(item.name)
                 let fileName = item.name + ".json"
+                if let why = TUF1.unusableRoleName(item.name) {
+                    r.problems.append("\(item.parent.map { "a role delegated as \(Escape.visible($0.name))" } ?? fileName): \(why); not checked")
+                    continue
+                }
                 guard let info = meta.first(where: { $0.key == fileName })?.value, let v = info["version"]?.intValue else {
                     r.problems.append("snapshot.json: no meta entry for \(fileName)")
                     continue
                 }
                 guard let env = load(role: item.name, version: root.consistentSnapshot ? v : nil, report: &r, info: info) else { continue }
-                let file = root.consistentSnapshot ? "\(v).\(fileName)" : fileName
+                let file = AtomicFile.fileName(of: root.consistentSnapshot ? layout.path(role: item.name, version: v) : layout.path(role: item.name))
+                let problemsBefore = r.problems.count
                 checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, file: file)
                 if env.version != v { r.problems.append("\(fileName): version \(env.version ?? 0), snapshot.json says \(v)") }
                 checkTargets(env, name: fileName, delegation: item.parent, consistent: root.consistentSnapshot, report: &r)
+                let verified = r.problems.count == problemsBefore
                 do {
                     let d = try delegations(env.signed, name: fileName)
+                    if !verified {
+                        // A client trusts a delegation only from a delegator that verified:
+                        // nothing below this role is reported as passed.
+                        for del in d.roles where !visited.contains(del.name) && !notChecked.contains(del.name) {
+                            notChecked.insert(del.name)
+                            r.problems.append("\(Escape.visible(del.name)).json: not checked, because its delegator \(fileName) did not verify")
+                        }
+                        continue
+                    }
                     for del in d.roles {
                         var keys: [String: Key] = [:]
                         for id in del.role.keyIDs { keys[id] = d.keys[id] }
@@ -154,7 +175,7 @@ extension TUF1 {
                     r.problems.append(error.message)
                 }
             }
-            for m in meta where m.key.hasSuffix(".json") && !visited.contains(String(m.key.dropLast(5))) {
+            for m in meta where m.key.hasSuffix(".json") && !visited.contains(String(m.key.dropLast(5))) && !notChecked.contains(String(m.key.dropLast(5))) {
                 r.warnings.append("snapshot.json lists \(m.key), which no targets metadata delegates to")
             }
             checkCopies(report: &r)
@@ -211,21 +232,36 @@ extension TUF1 {
                     r.problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
                     continue
                 }
-                var path = layout.targetsDir + "/" + t.key
-                if consistent, let sha = t.value["hashes"]?["sha256"]?.stringValue {
-                    let dir = AtomicFile.parent(of: path)
-                    path = dir + "/" + sha + "." + AtomicFile.fileName(of: path)
+                let parts = t.key.split(separator: "/", omittingEmptySubsequences: false)
+                guard !t.key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }), !t.key.contains("\u{0}") else {
+                    r.problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(layout.targetsDir); not read")
+                    continue
                 }
-                guard AtomicFile.exists(path) else {
+                let plain = layout.targetsDir + "/" + t.key
+                var candidates: [String] = []
+                if consistent {
+                    // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
+                    // in the target's directory (python-tuf fetches the first, go-tuf sha512).
+                    let dir = AtomicFile.parent(of: plain)
+                    for h in hashes {
+                        guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
+                        candidates.append(dir + "/" + hex.lowercased() + "." + AtomicFile.fileName(of: plain))
+                    }
+                }
+                candidates.append(plain)
+                let present = candidates.filter { AtomicFile.exists($0) }
+                guard !present.isEmpty else {
                     r.warnings.append("\(name): target file \(t.key) is not in \(layout.targetsDir) (served elsewhere?)")
                     continue
                 }
-                do {
-                    if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path, kind: TUF1.targetFile)) {
-                        r.problems.append("target \(t.key) (\(path)): \(p)")
+                for path in present {
+                    do {
+                        if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path, kind: TUF1.targetFile)) {
+                            r.problems.append("target \(t.key) (\(path)): \(p)")
+                        }
+                    } catch {
+                        r.problems.append(error.message)
                     }
-                } catch {
-                    r.problems.append(error.message)
                 }
             }
         }
@@ -234,10 +270,13 @@ extension TUF1 {
         /// carry valid signatures of its role's current keys: a changed file is named, even one no
         /// client fetches today.
         private func checkCopies(report r: inout Report) {
+            let notChecked = notChecked
             guard let names = try? AtomicFile.list(layout.metadataDir) else { return }
             for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix("root.json") && !checkedFiles.contains(name) {
                 var role = String(name.dropLast(5))
                 if let dot = role.firstIndex(of: "."), Int64(role[..<dot]) != nil { role = String(role[role.index(after: dot)...]) }
+                role = TUF1.decodedRoleName(role) ?? role
+                if notChecked.contains(role) { continue }
                 guard let rk = roleKeys[role] else {
                     r.warnings.append("\(name): no role \(role) in this repository")
                     continue
@@ -247,8 +286,7 @@ extension TUF1 {
                     let ids = Array(rk.keys.keys)
                     guard let p = thresholdProblem(env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
                                                    name: name, what: "the \(role) role's keys") else { continue }
-                    let valid = env.validKeyIDs(ids, keys: rk.keys)
-                    if env.signatures.contains(where: { rk.keys[$0.keyID] != nil && !valid.contains($0.keyID) }) {
+                    if env.signatureChecks(ids, keys: rk.keys).contains(where: { $0.check != .valid }) {
                         r.problems.append(p + " (a copy clients may fetch)")
                     } else {
                         r.warnings.append("\(name): signed by keys the \(role) role no longer lists (an older version, from before a key rotation?)")
@@ -260,12 +298,26 @@ extension TUF1 {
         }
 
         /// A message when fewer than `role.threshold` of `role`'s keys signed `env`; nil when met.
+        /// A key or signature trustvault cannot read is named as such, apart from a signature
+        /// that does not match (the only case that points at a changed file).
         func thresholdProblem(_ env: Envelope, role: RoleKeys, keys: [String: Key], name: String, what: String) -> String? {
-            let valid = env.validKeyIDs(role.keyIDs, keys: keys)
+            let checks = env.signatureChecks(role.keyIDs, keys: keys)
+            let valid = Set(checks.filter { $0.check == .valid }.map(\.keyID))
             guard valid.count < role.threshold else { return nil }
-            let missing = role.keyIDs.filter { !valid.contains($0) }.map { String($0.prefix(12)) }
-            let bad = env.signatures.filter { role.keyIDs.contains($0.keyID) && !valid.contains($0.keyID) }.map { String($0.keyID.prefix(12)) }
+            var unreadableKeys: [String] = [], unreadableSigs: [String] = [], bad: [String] = []
+            for c in checks {
+                switch c.check {
+                case .valid: break
+                case .unreadableKey(let why): unreadableKeys.append("\(c.keyID.prefix(12)) (\(why))")
+                case .unreadableSignature(let why): unreadableSigs.append("\(c.keyID.prefix(12)) (\(why))")
+                case .mismatch: bad.append(String(c.keyID.prefix(12)))
+                }
+            }
+            let signed = Set(checks.map(\.keyID))
+            let missing = role.keyIDs.filter { !signed.contains($0) }.map { String($0.prefix(12)) }
             var text = "\(name): \(valid.count) valid signature(s) from \(what), \(role.threshold) required"
+            if !unreadableKeys.isEmpty { text += "; key(s) trustvault cannot read: \(unreadableKeys.joined(separator: ", "))" }
+            if !unreadableSigs.isEmpty { text += "; signature(s) trustvault cannot read: \(unreadableSigs.joined(separator: ", "))" }
             if !bad.isEmpty { text += "; signature(s) that do not verify (file changed after signing?): \(bad.joined(separator: ", "))" }
             if !missing.isEmpty { text += "; not signed by: \(missing.joined(separator: ", "))" }
             return text

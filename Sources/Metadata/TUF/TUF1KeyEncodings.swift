@@ -1,0 +1,152 @@
+public import TrustCore
+public import Formats
+internal import Crypto
+internal import CryptoExtras
+internal import Foundation
+
+extension TUF1 {
+    /// Reads the public-key encodings TUF 1.0 repositories carry in the wild:
+    ///
+    /// - `ed25519`: 64 hex digits (securesystemslib, python-tuf, go-tuf, tuf-on-ci);
+    /// - `ecdsa` / `ecdsa-sha2-nistp256|384` key types: PEM SubjectPublicKeyInfo (securesystemslib,
+    ///   tuf-on-ci, RSTUF) or the hex of the uncompressed (or compressed) curve point, as go-tuf
+    ///   wrote sigstore's roots 1–4;
+    /// - `rsa`: PEM SubjectPublicKeyInfo or PKCS#1 `RSA PUBLIC KEY`, schemes `rsassa-pss-sha256|384|512`
+    ///   and `rsa-pkcs1v15-sha256|384|512`.
+    ///
+    /// `keyid_hash_algorithms` and other extra fields are ignored; key IDs are taken as the
+    /// metadata lists them (a key ID need not be the key's hash). A key that is none of these
+    /// throws `.unsupported` naming its key type, scheme and encoding, so that a report can say
+    /// "unsupported key encoding" instead of blaming the signature.
+    enum KeyReader {
+        static func verifier(keyType: String, scheme: String, publicValue: String) throws(TrustVaultError)
+            -> @Sendable ([UInt8], [UInt8]) -> Bool
+        {
+            let value = publicValue.trimmingCharacters(in: .whitespacesAndNewlines)
+            let isPEM = value.hasPrefix("-----BEGIN ")
+            func unsupported(_ why: String) -> TrustVaultError {
+                .unsupported(
+                    "unsupported key encoding: keytype \"\(keyType)\", scheme \"\(scheme)\", \(isPEM ? "PEM" : "\(value.count)-character") public value (\(why))",
+                    recovery: "trustvault reads ed25519 (hex), ecdsa P-256/P-384 (PEM or hex point) and rsa (PEM, PSS or PKCS#1 v1.5)")
+            }
+            switch scheme {
+            case "ed25519":
+                guard keyType == "ed25519" else { throw unsupported("scheme ed25519 with another key type") }
+                guard let raw = Hex.decode(value), raw.count == 32, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                    throw unsupported("an ed25519 public value is 64 hex digits")
+                }
+                return { sig, msg in key.isValidSignature(sig, for: msg) }
+            case "ecdsa-sha2-nistp256":
+                guard ["ecdsa", "ecdsa-sha2-nistp256"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
+                let key: P256.Signing.PublicKey
+                if isPEM {
+                    guard let der = Key.pemDER(value), let k = try? P256.Signing.PublicKey(derRepresentation: der) else {
+                        throw unsupported("not a P-256 PEM public key")
+                    }
+                    key = k
+                } else {
+                    guard let raw = Hex.decode(value), let k = p256(point: raw) else { throw unsupported("not a hex P-256 point") }
+                    key = k
+                }
+                return { sig, msg in
+                    guard let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) else { return false }
+                    return key.isValidSignature(s, for: msg)
+                }
+            case "ecdsa-sha2-nistp384":
+                guard ["ecdsa", "ecdsa-sha2-nistp384"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
+                let key: P384.Signing.PublicKey
+                if isPEM {
+                    guard let der = Key.pemDER(value), let k = try? P384.Signing.PublicKey(derRepresentation: der) else {
+                        throw unsupported("not a P-384 PEM public key")
+                    }
+                    key = k
+                } else {
+                    guard let raw = Hex.decode(value), let k = p384(point: raw) else { throw unsupported("not a hex P-384 point") }
+                    key = k
+                }
+                return { sig, msg in
+                    guard let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) else { return false }
+                    return key.isValidSignature(s, for: msg)
+                }
+            case "rsassa-pss-sha256", "rsassa-pss-sha384", "rsassa-pss-sha512",
+                "rsa-pkcs1v15-sha256", "rsa-pkcs1v15-sha384", "rsa-pkcs1v15-sha512":
+                guard keyType == "rsa" else { throw unsupported("an rsa scheme with another key type") }
+                guard isPEM, let key = try? _RSA.Signing.PublicKey(unsafePEMRepresentation: value) else {
+                    throw unsupported("not a PEM RSA public key")
+                }
+                let padding: _RSA.Signing.Padding = scheme.hasPrefix("rsassa-pss") ? .PSS : .insecurePKCS1v1_5
+                let bits = scheme.suffix(3)
+                return { sig, msg in
+                    let s = _RSA.Signing.RSASignature(rawRepresentation: sig)
+                    switch bits {
+                    case "384": return key.isValidSignature(s, for: SHA384.hash(data: msg), padding: padding)
+                    case "512": return key.isValidSignature(s, for: SHA512.hash(data: msg), padding: padding)
+                    default: return key.isValidSignature(s, for: SHA256.hash(data: msg), padding: padding)
+                    }
+                }
+            default:
+                throw unsupported("scheme not supported")
+            }
+        }
+
+        static func p256(point raw: [UInt8]) -> P256.Signing.PublicKey? {
+            if raw.count == 65, raw[0] == 4 { return try? P256.Signing.PublicKey(x963Representation: raw) }
+            if raw.count == 33, raw[0] == 2 || raw[0] == 3 { return try? P256.Signing.PublicKey(compressedRepresentation: raw) }
+            return nil
+        }
+
+        static func p384(point raw: [UInt8]) -> P384.Signing.PublicKey? {
+            if raw.count == 97, raw[0] == 4 { return try? P384.Signing.PublicKey(x963Representation: raw) }
+            if raw.count == 49, raw[0] == 2 || raw[0] == 3 { return try? P384.Signing.PublicKey(compressedRepresentation: raw) }
+            return nil
+        }
+    }
+
+    /// What became of one signature on a file.
+    public enum SignatureCheck: Sendable, Equatable {
+        case valid
+        /// The key listed for it cannot be read: an encoding or scheme trustvault does not know.
+        case unreadableKey(String)
+        /// The signature is not hex, or not in the form its scheme uses (DER for ECDSA).
+        case unreadableSignature(String)
+        /// Key and signature are readable, and the signature does not match the signed bytes.
+        case mismatch
+    }
+}
+
+extension TUF1.Envelope {
+    /// Each signature by one of `keyIDs`, checked against `keys`, telling a key or signature
+    /// trustvault cannot read apart from one that does not match.
+    public func signatureChecks(_ keyIDs: [String], keys: [String: TUF1.Key]) -> [(keyID: String, check: TUF1.SignatureCheck)] {
+        let message = canonicalSigned
+        var out: [(String, TUF1.SignatureCheck)] = []
+        for s in signatures where keyIDs.contains(s.keyID) {
+            guard let key = keys[s.keyID] else { continue }
+            let verify: @Sendable ([UInt8], [UInt8]) -> Bool
+            do { verify = try key.verifier() } catch {
+                out.append((s.keyID, .unreadableKey(error.message)))
+                continue
+            }
+            guard let raw = Hex.decode(s.hex) else {
+                out.append((s.keyID, .unreadableSignature("the signature is not hex")))
+                continue
+            }
+            if verify(raw, message) {
+                out.append((s.keyID, .valid))
+            } else if key.scheme.hasPrefix("ecdsa"), !Self.isDERSignature(raw) {
+                out.append((s.keyID, .unreadableSignature("an ECDSA signature that is not DER (\(raw.count) bytes)")))
+            } else {
+                out.append((s.keyID, .mismatch))
+            }
+        }
+        return out
+    }
+
+    /// A DER `SEQUENCE { INTEGER r, INTEGER s }`, checked for shape only.
+    static func isDERSignature(_ b: [UInt8]) -> Bool {
+        guard b.count >= 8, b[0] == 0x30, Int(b[1]) == b.count - 2, b[2] == 0x02 else { return false }
+        let rl = Int(b[3])
+        guard 4 + rl + 2 <= b.count, b[4 + rl] == 0x02 else { return false }
+        return 4 + rl + 2 + Int(b[5 + rl]) == b.count
+    }
+}
