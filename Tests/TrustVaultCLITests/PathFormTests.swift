@@ -103,10 +103,11 @@ struct PathFormTests {
         #expect(b.exists(f.dir("init") + "/private"))
         try b.verify(f.dir("init"))
         try b.refused(["repo", "init", gun, "--root-key", root, "--timestamp-key", ts, "--snapshot-key", snap, "--out", f.dir("init")], status: 73)
-        // A wrong passphrase: nothing at --out, no debris.
+        // A wrong passphrase (for a GUN this vault has no trust data for: a second init of `gun`
+        // is refused before any passphrase is asked): nothing at --out, no debris.
         var wrong = Self.env
         wrong["TRUSTVAULT_ROOT_PASSPHRASE"] = "not the root passphrase"
-        try b.refused(["repo", "init", gun, "--root-key", root, "--timestamp-key", ts, "--snapshot-key", snap, "--out", f.dir("never")],
+        try b.refused(["repo", "init", gun + "-never", "--root-key", root, "--timestamp-key", ts, "--snapshot-key", snap, "--out", f.dir("never")],
                       status: 77, env: wrong, absent: f.dir("never"))
 
         // root cert, repo rotate root, root sign
