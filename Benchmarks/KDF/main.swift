@@ -64,8 +64,14 @@ print(String(format: "notary key file guess (PBKDF2-HMAC-SHA1 x2048 + AES-256-CB
              notaryGuessSeconds * 1000, notaryRounds))
 print("")
 print("profile       Argon2id          unlock (right)   one wrong guess   guess / notary guess   peak RSS")
-for profile in KDFProfile.all {
-    let vault = try Vault.create(at: "\(base)/\(profile.name)", profile: profile)
+// The default profile as `trustvault init` records it on this machine (calibrated here, now).
+let calibration = try KDFCalibration.calibrate()
+let profiles: [(label: String, profile: KDFProfile)] =
+    KDFProfile.all.map { ($0.name, $0) } + [("calibrated", calibration.profile)]
+var calibratedGuess = 0.0
+var calibratedUnlock = 0.0
+for (label, profile) in profiles {
+    let vault = try Vault.create(at: "\(base)/\(label)", profile: profile)
     let record = try vault.add(PrivateKey.generate(.ecdsa), role: "targets", gun: "bench/app",
                                passphrase: Passphrase("the right passphrase"))
     let runs = quick ? 1 : (profile == .sensitive ? 3 : 5)
@@ -77,7 +83,15 @@ for profile in KDFProfile.all {
     }
     let u = median(unlock)
     let g = median(guess)
-    let name = profile.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+    if label == "calibrated" { (calibratedUnlock, calibratedGuess) = (u, g) }
+    let name = label.padding(toLength: 12, withPad: " ", startingAt: 0)
     print(name + String(format: "  %d passes %4d MiB   %8.0f ms        %8.0f ms         %10.0fx          %6.0f MiB",
                  profile.opsLimit, profile.memLimit >> 20, u * 1000, g * 1000, g / notaryGuessSeconds, peakRSSMiB()))
 }
+
+print("")
+print(String(format: "init's calibration: %d passes over 512 MiB (estimated %.2f s per unlock; notary guess %.3f ms in its own measurement)",
+             calibration.profile.opsLimit, calibration.unlockSeconds, calibration.notaryGuessSeconds * 1000))
+let ratio = calibratedGuess / notaryGuessSeconds
+print(String(format: "goal: one guess >= 1000x a notary key-file guess with unlock <= 2 s -> %.0fx, unlock %.2f s: ",
+             ratio, calibratedUnlock) + (ratio >= 1000 && calibratedUnlock <= 2 ? "met" : "NOT met"))

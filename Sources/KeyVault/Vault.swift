@@ -85,7 +85,7 @@ public final class Vault: Sendable {
             }
             try AtomicFile.syncDirectory(of: path)
             let vault = Vault(path: path, profile: profile, created: created)
-            vault.audit("init", ["kdf": .string(profile.name)])
+            vault.audit("init", ["kdf": .string(profile.name), "opslimit": .integer(Int64(profile.opsLimit))])
             return vault
         } catch {
             removeTree(staging)

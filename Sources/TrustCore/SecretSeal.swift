@@ -18,7 +18,8 @@ package enum SecretSeal {
             throw .corrupt("the KDF salt has \(salt.count) bytes instead of \(saltBytes)")
         }
         guard opsLimit >= UInt64(crypto_pwhash_OPSLIMIT_MIN), opsLimit <= KDFProfile.maximumOpsLimit,
-            memLimit >= UInt64(crypto_pwhash_MEMLIMIT_MIN), memLimit <= KDFProfile.maximumMemLimit
+            memLimit >= UInt64(crypto_pwhash_MEMLIMIT_MIN), memLimit <= KDFProfile.maximumMemLimit,
+            opsLimit * (memLimit >> 20) <= KDFProfile.maximumWork
         else {
             throw .corrupt("the Argon2id parameters (opslimit \(opsLimit), memlimit \(memLimit)) exceed the strongest trustvault profile, so they are damaged or not made by trustvault")
         }
