@@ -85,7 +85,7 @@ struct RSTUFUpdateCommand: ParsableCommand {
         o.threshold = threshold
         o.onlineKey = onlineKey
         o.onlineKeyURI = onlineKeyURI
-        o.expires = try expires.map { (e: String) throws(TrustVaultError) in try TUF1.Lifetime.parse(e) }
+        if let expires { o.expires = try TUF1.Lifetime.parse(expires) }
         report(try ceremonies.update(o))
     }
 }

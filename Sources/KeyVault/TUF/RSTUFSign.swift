@@ -176,8 +176,6 @@ extension RSTUFCeremonies {
         var out = Output()
         let n = env.thresholdStatus(r.newRoot.role("root"), keys: r.newRoot.keys)
         out.summary.append("signed root version \(r.version) with \(Self.name(of: r.key, id: r.keyID))")
-        var all = r.trusted?.keys ?? [:]
-        for (id, k) in r.newRoot.keys { all[id] = k }
         out.summary.append("with this signature: version \(r.version)'s threshold \(n.valid) of \(n.threshold)")
         if n.valid < n.threshold {
             out.missing.append("\(n.threshold - n.valid) more signature(s) from the root keys of version \(r.version): \(Self.names(n.missing, r.newRoot.keys))")
