@@ -55,7 +55,7 @@ extension RSTUFCeremonies {
             }
             role = order[0]
         }
-        let env = try TUF1.Envelope(parsing: TUF1.Canonical.bytes(pending[role]!), name: "\(path) (\(Escape.visible(role)))")
+        let env = try TUF1.Envelope(parsing: TUF1.Pretty.bytes(pending[role]!), name: "\(path) (\(Escape.visible(role)))")
         guard env.type == "root", role == "root" else {
             throw .unsupported(
                 "\(path): the pending \(Escape.visible(role)) is \(env.type.map { "a \(Escape.visible($0))" } ?? "not a") file; trustvault signs RSTUF's pending root",
@@ -64,7 +64,7 @@ extension RSTUFCeremonies {
         let newRoot = try TUF1.Root(env.signed, name: "\(path) (pending root)")
         var trusted: TUF1.Root?
         if let trustedJSON {
-            let tenv = try TUF1.Envelope(parsing: TUF1.Canonical.bytes(trustedJSON), name: "\(path) (trusted_root)")
+            let tenv = try TUF1.Envelope(parsing: TUF1.Pretty.bytes(trustedJSON), name: "\(path) (trusted_root)")
             trusted = try Self.selfVerifiedRoot(tenv, name: "\(path) (trusted_root)")
             guard newRoot.version == trusted!.version + 1 else {
                 throw .verification("\(path): the pending root has version \(newRoot.version), the trusted root \(trusted!.version); a new root must be exactly one version newer")
