@@ -193,11 +193,11 @@ def key_of(pem_path, name):
     return key
 
 
-def signer_of(key_path, md):
+def signer_of(key_path, md, previous=None):
     with open(key_path, "rb") as f:
         priv = load_pem_private_key(f.read(), None)
     pub = SSlibKey.from_crypto(priv.public_key())
-    for key in list(md.signed.keys.values()):
+    for key in list(md.signed.keys.values()) + (list(previous.keys.values()) if previous else []):
         if key.keyval == pub.keyval:
             return CryptoSigner(priv, key)
     refuse(f"{key_path} is no key of the root")
@@ -246,7 +246,7 @@ def pending_update(out, current_path, rest):
     root.expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365)
     md = Metadata(root)
     for key_path in options(rest, "--sign"):
-        md.sign(signer_of(key_path, md), append=True)
+        md.sign(signer_of(key_path, md, current.signed), append=True)
     pending = md.to_dict()
     if "--tamper" in rest:
         first = sorted(pending["signed"]["keys"])[0]

@@ -137,13 +137,13 @@ public struct RSTUFCeremonies: Sendable {
         _ env: TUF1.Envelope, newRoot: TUF1.Root, previous: TUF1.Root?, out: inout Output, howToSign: String
     ) {
         let n = env.thresholdStatus(newRoot.role("root"), keys: newRoot.keys)
-        out.summary.append("root version \(newRoot.version) threshold: \(n.valid) of \(n.threshold) signature(s)")
+        out.summary.append("root keys of version \(newRoot.version): \(n.valid) valid signature(s), threshold \(n.threshold)")
         if n.valid < n.threshold {
             out.missing.append("\(n.threshold - n.valid) more signature(s) from the root keys of version \(newRoot.version): \(Self.names(n.missing, newRoot.keys))")
         }
         if let previous {
             let p = env.thresholdStatus(previous.role("root"), keys: previous.keys)
-            out.summary.append("root version \(previous.version) threshold: \(p.valid) of \(p.threshold) signature(s)")
+            out.summary.append("root keys of version \(previous.version): \(p.valid) valid signature(s), threshold \(p.threshold)")
             if p.valid < p.threshold {
                 out.missing.append("\(p.threshold - p.valid) more signature(s) from the root keys of version \(previous.version): \(Self.names(p.missing, previous.keys))")
             }

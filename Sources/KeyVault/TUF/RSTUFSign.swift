@@ -121,8 +121,8 @@ extension RSTUFCeremonies {
         if let trusted {
             lines += Self.changes(from: trusted, to: newRoot, newSigned: env.signed)
         }
-        var present = "signatures present: \(env.signatures.isEmpty ? "none" : Self.names(env.signatures.map(\.keyID), allKeys)); version \(newRoot.version)'s threshold \(newStatus.valid) of \(newStatus.threshold)"
-        if let trusted, let oldStatus { present += ", version \(trusted.version)'s \(oldStatus.valid) of \(oldStatus.threshold)" }
+        var present = "signatures present: \(env.signatures.isEmpty ? "none" : Self.names(env.signatures.map(\.keyID), allKeys)); root keys of version \(newRoot.version): \(newStatus.valid) valid, threshold \(newStatus.threshold)"
+        if let trusted, let oldStatus { present += "; of version \(trusted.version): \(oldStatus.valid) valid, threshold \(oldStatus.threshold)" }
         lines.append(present)
         var roles: [String] = []
         if rootRole.keyIDs.contains(keyID) { roles.append("a root key of version \(newRoot.version)") }
@@ -176,13 +176,13 @@ extension RSTUFCeremonies {
         var out = Output()
         let n = env.thresholdStatus(r.newRoot.role("root"), keys: r.newRoot.keys)
         out.summary.append("signed root version \(r.version) with \(Self.name(of: r.key, id: r.keyID))")
-        out.summary.append("with this signature: version \(r.version)'s threshold \(n.valid) of \(n.threshold)")
+        out.summary.append("with this signature: root keys of version \(r.version): \(n.valid) valid signature(s), threshold \(n.threshold)")
         if n.valid < n.threshold {
             out.missing.append("\(n.threshold - n.valid) more signature(s) from the root keys of version \(r.version): \(Self.names(n.missing, r.newRoot.keys))")
         }
         if let t = r.trusted {
             let p = env.thresholdStatus(t.role("root"), keys: t.keys)
-            out.summary.append("with this signature: version \(t.version)'s threshold \(p.valid) of \(p.threshold)")
+            out.summary.append("with this signature: root keys of version \(t.version): \(p.valid) valid signature(s), threshold \(p.threshold)")
             if p.valid < p.threshold {
                 out.missing.append("\(p.threshold - p.valid) more signature(s) from the root keys of version \(t.version): \(Self.names(p.missing, t.keys))")
             }
