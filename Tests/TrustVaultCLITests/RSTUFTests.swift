@@ -196,6 +196,31 @@ struct RSTUFTests {
         #expect(v["verified"] as? Bool == true, "2 of 3 new, 1 of 2 old: \(v)")
     }
 
+    /// A rotation that removes this vault's key A (2 of A, B, Carol → 2 of B, Carol, Dave; Carol and
+    /// Dave signed): RSTUF still needs A as a key of the trusted root; the signature is listed under
+    /// the trusted root's key ID and completes the old threshold.
+    @Test func signAsRemovedOldRootKey() throws {
+        let d = try RSTUFDesk()
+        let a = try d.vault.generate("root"), b = try d.vault.generate("root")
+        _ = try d.peerKeys("carol", "online", "dave")
+        let aID = try d.tufID(ofVaultKey: a, name: "a-public")
+        let c = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem", "--root-threshold", "2",
+                          "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        #expect(c.status == 0, "\(c)")
+        #expect(try d.peer(["root-of", "ceremony-payload.json", "1.root.json"]).status == 0)
+        let p = try d.peer(["pending-update", "pending.json", "1.root.json", "--remove", aID, "--add", "dave.pem", "--threshold", "2",
+                            "--sign", "carol.key", "--sign", "dave.key"])
+        #expect(p.status == 0, "\(p)")
+        let s = try d.tv(["tuf", "rstuf", "sign", "pending.json", "--key", a, "--yes", "--out", "sign-payload.json"])
+        #expect(s.status == 0, "\(s)")
+        #expect(s.stdout.contains("root key(s) removed: trustvault-"), "\(s.stdout)")
+        #expect(s.stdout.contains("(a root key of version 1)"), "\(s.stdout)")
+        let v = try d.judge(["check-sign", "sign-payload.json", "pending.json"])
+        #expect(v["keyid"] as? String == aID)
+        #expect(sub(v, "before")["verified"] as? Bool == false, "\(v)")
+        #expect(v["verified"] as? Bool == true && v["verify_delegate_previous"] as? Bool == true, "\(v)")
+    }
+
     /// Every failure: one error line, the sysexits status, the vault unchanged, nothing written.
     @Test func failuresChangeNothing() throws {
         let d = try RSTUFDesk()
