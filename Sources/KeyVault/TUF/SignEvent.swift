@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// An offline key holder's part in a tuf-on-ci signing event (`trustvault tuf sign-event`).
 ///

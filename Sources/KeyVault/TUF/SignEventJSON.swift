@@ -3,8 +3,8 @@ public import TrustCore
 extension TUFSignEvent {
     /// The text tuf-on-ci writes for a signing event's metadata: python-tuf's `JSONSerializer()`,
     /// which is Python's `json.dumps(obj, indent=1, separators=(",", ": "), sort_keys=True)` —
-    /// one-space indent, object keys sorted by code point, every character outside ASCII written
-    /// as a `\uXXXX` escape (lowercase hex, surrogate pairs above U+FFFF), and no newline at the
+    /// one-space indent, object keys sorted by code point, every character outside printable ASCII
+    /// written as a `\uXXXX` escape (lowercase hex, surrogate pairs above U+FFFF), and no newline at the
     /// end. Writing a file back in this form keeps its git diff to the lines that changed.
     public enum EventJSON {
         public static func bytes(_ value: JSONValue) -> [UInt8] {
@@ -68,8 +68,8 @@ extension TUFSignEvent {
                 case 0x08: out += Array("\\b".utf8)
                 case 0x0C: out += Array("\\f".utf8)
                 case 0..<0x20: hex4(v)
-                case 0x20..<0x80: out.append(UInt8(v))
-                case 0x80...0xFFFF: hex4(v)
+                case 0x20..<0x7F: out.append(UInt8(v))
+                case 0x7F...0xFFFF: hex4(v)  // Python escapes DEL too (anything outside ' '…'~')
                 default:
                     let u = v - 0x10000
                     hex4(0xD800 + (u >> 10))
