@@ -24,6 +24,7 @@ struct TufSignEvent: ParsableCommand {
     @Option(help: ArgumentHelp("The known-good metadata/ directory the event changes.", valueName: "known")) var previous: String
     @Option(help: ArgumentHelp("This holder's key: a vault key ID or a TUF key ID from the metadata (or prefix).", valueName: "K")) var key: String
     @Flag(help: "Sign without asking (required without a terminal).") var yes = false
+    @Flag(help: "Print one JSON object (the changes, what was signed and written, what is missing); needs --yes.") var json = false
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
@@ -31,7 +32,23 @@ struct TufSignEvent: ParsableCommand {
         cliCardSigners.options = card.unlock
         let signEvent = TUFSignEvent(vault: try context.openVault(), secrets: context.secrets)
         let event = Self.trimmed(self.event), previous = Self.trimmed(self.previous)
+        if json, !yes {
+            throw TrustVaultError.invalid("--json prints the review with the result, so it needs --yes",
+                                          recovery: "review the changes without --json first, then run again with --json --yes")
+        }
         let plan = try signEvent.plan(event: event, previous: previous, key: key)
+        if json {
+            let result = try signEvent.sign(plan)
+            func strings(_ list: [String]) -> JSONValue { .array(list.map(JSONValue.string)) }
+            printOut(JSONValue.obj([
+                "event": .string(event), "previous": .string(previous), "key": .string(plan.record.id),
+                "location": .string(plan.record.location.description), "owners": strings(plan.owners),
+                "changes": strings(plan.lines), "signed": strings(plan.rolesToSign), "written": strings(result.written),
+                "summary": strings(result.summary), "missing": strings(result.missing), "notes": strings(plan.notes + result.notes),
+                "complete": .bool(result.missing.isEmpty),
+            ]).canonicalString)
+            return
+        }
         printOut("Signing event \(event) (known-good: \(previous)), key \(plan.record.id.prefix(12)) (\(plan.record.location))\(plan.owners.isEmpty ? "" : " listed as \(plan.owners.joined(separator: ", "))"):")
         for line in plan.lines { printOut("  \(line)") }
         for n in plan.notes { printOut("note: \(n)") }

@@ -77,6 +77,14 @@ struct TUFOnCISignEventTests {
         #expect(again.stdout.contains("Complete: every changed role meets its threshold."), "\(again)")
         #expect(again.stdout.contains("note: root: tuf-on-ci still asks @carol, @dave to sign"), "\(again)")
         #expect(treeFingerprint(event.dir.sub("event")) == snapshot)
+
+        // --json: one object for scripts.
+        let json = try event.signEvent(v, key: alice, extra: ["--yes", "--json"])
+        #expect(json.status == 0, "\(json)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(object["owners"] as? [String] == ["@alice"] && object["signed"] as? [String] == [] && object["complete"] as? Bool == true, "\(json.stdout)")
+        #expect((object["changes"] as? [String] ?? []).contains { $0.contains("target added: files/hello.txt") }, "\(json.stdout)")
+        #expect(json.stdout.split(separator: "\n").count == 1)
     }
 
     /// Bad inputs: one error line, a sysexits status, the vault, the event and the known-good
@@ -98,6 +106,7 @@ struct TUFOnCISignEventTests {
         let notNeeded = try event.signEvent(v, key: stranger, extra: ["--yes"])
         expectUnchanged(notNeeded, status: 64, mentioning: "is not needed in this signing event")
         #expect(notNeeded.stderr.contains("hint: the event needs signatures from @alice, @bob, @carol, @dave"), "\(notNeeded.stderr)")
+        expectUnchanged(try event.signEvent(v, key: alice, extra: ["--json"]), status: 64, mentioning: "needs --yes")
         // No terminal and no --yes.
         expectUnchanged(try event.signEvent(v, key: alice, extra: []), status: 1, mentioning: "needs confirmation")
         // Missing and wrong directories.
