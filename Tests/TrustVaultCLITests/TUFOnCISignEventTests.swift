@@ -136,6 +136,16 @@ struct TUFOnCISignEventTests {
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"]), status: 65, mentioning: "must be 2")
         try root.write(toFile: rootPath, atomically: true, encoding: .utf8)
 
+        // A write that fails half-way (root_history/ is a file, so 2.root.json cannot be written
+        // after root.json was): root.json gets its old bytes back.
+        let history = event.dir.sub("event/metadata/root_history")
+        let saved = event.dir.sub("root_history.saved")
+        try FileManager.default.moveItem(atPath: history, toPath: saved)
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: history))
+        expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"]), status: 74, mentioning: "root_history")
+        try FileManager.default.removeItem(atPath: history)
+        try FileManager.default.moveItem(atPath: saved, toPath: history)
+
         // A wrong passphrase: nothing written.
         var env = CLIVault.env
         env["TRUSTVAULT_ROOT_PASSPHRASE"] = "not-the-passphrase"
