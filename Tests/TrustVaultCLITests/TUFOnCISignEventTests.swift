@@ -105,7 +105,7 @@ struct TUFOnCISignEventTests {
         // A key the event does not list: the hint names who must sign.
         let notNeeded = try event.signEvent(v, key: stranger, extra: ["--yes"])
         expectUnchanged(notNeeded, status: 64, mentioning: "is not needed in this signing event")
-        #expect(notNeeded.stderr.contains("hint: the event needs signatures from @alice, @bob, @carol, @dave"), "\(notNeeded.stderr)")
+        #expect(notNeeded.stderr.contains("hint: the changed roles are signed by @alice, @bob, @carol, @dave"), "\(notNeeded.stderr)")
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--json"]), status: 64, mentioning: "needs --yes")
         // No terminal and no --yes.
         expectUnchanged(try event.signEvent(v, key: alice, extra: []), status: 1, mentioning: "needs confirmation")
@@ -151,6 +151,32 @@ struct TUFOnCISignEventTests {
         env["TRUSTVAULT_ROOT_PASSPHRASE"] = "not-the-passphrase"
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"], env: env), status: 77, mentioning: "passphrase")
         #expect(try event.unsigned("@alice") == ["root", "targets"])
+    }
+
+    /// A real event: sigstore root-signing's `sign/root-v15` after @mnm678 signed
+    /// (Tests/Fixtures/tuf-on-ci-sigstore-root-v15). The known-good chain from
+    /// root_history/1.root.json (roots 1–4 by go-tuf) verifies; a key the event does not list is
+    /// refused with the owners the event needs, and nothing changes.
+    @Test func realSigstoreEventNamesItsOwners() throws {
+        let v = try CLIVault()
+        let stranger = try v.generate("root")
+        let work = TemporaryDirectory("sigstore-event")
+        for sub in ["known", "event"] {
+            try FileManager.default.copyItem(atPath: PythonTUF.packageRoot + "/Tests/Fixtures/tuf-on-ci-sigstore-root-v15/" + sub, toPath: work.sub(sub))
+        }
+        let before = treeFingerprint(work.path), vault = v.fingerprint()
+        let r = try TrustVaultCLI.run(["--vault", v.path, "tuf", "sign-event", "event/metadata", "--previous", "known/metadata", "--key", stranger, "--yes"],
+                                      environment: CLIVault.env, directory: work.path)
+        expectFailure(r, status: 64, mentioning: "is not needed in this signing event: no changed role (root, targets) lists it")
+        #expect(r.stderr.contains("hint: the changed roles are signed by @mnm678, @santiagotorres, @bobcallaway, @joshuagl, @lance"), "\(r.stderr)")
+        #expect(treeFingerprint(work.path) == before && v.fingerprint() == vault)
+        // tuf-on-ci-sign agrees on who still owes a signature.
+        for (owner, roles) in [("@mnm678", [String]()), ("@lance", ["root", "targets"]), ("@joshuagl", ["root", "targets"])] {
+            let status = try Run.program(PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "status",
+                                                            "event/metadata", "known/metadata", owner], directory: work.path)
+            let json = try JSONSerialization.jsonObject(with: Data(status.lastLine.utf8)) as? [String: Any]
+            #expect(json?["unsigned"] as? [String] == roles, "\(owner): \(status)")
+        }
     }
 
     /// docs/guide-tuf-on-ci-signing-event.md as written: section 1 (Alice's key), then the

@@ -328,7 +328,7 @@ public struct TUFSignEvent: Sendable {
             throw TrustVaultError(
                 .invalidArgument,
                 "key \(record.id.prefix(12)) is not needed in this signing event: no changed role (\(plan.roles.map(\.role).joined(separator: ", "))) lists it",
-                recovery: "the event needs signatures from \(needed.joined(separator: ", ")); sign with one of their keys")
+                recovery: "the changed roles are signed by \(needed.joined(separator: ", ")); sign with one of their keys")
         }
         plan.owners = owners
         plan.lines = describe(plan, knownFiles: knownFiles, knownRoot: knownRoot, knownRootSigned: knownRootEnv.signed, knownTargets: knownTargets)
