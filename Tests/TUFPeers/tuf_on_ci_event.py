@@ -5,10 +5,11 @@ write tuf-on-ci's JSON form with empty signature placeholders, bump versions onc
 keep `root_history/`); python-tuf 7 judges signatures and thresholds.
 
   make OUT --owner @alice=PUB.pem   known-good OUT/known/metadata (root v1 2-of-3 @alice @bob
-                                    @carol; targets 1 of @alice @bob; online snapshot/timestamp),
-                                    signed by @bob and @carol; and an event OUT/event/metadata that
-                                    adds @dave to root, raises the targets threshold to 2, changes
-                                    periods and adds a target. Private keys of the others: OUT/keys/.
+                                    @carol; targets 1 of @alice @bob; releases 1 of @alice @carol;
+                                    online snapshot/timestamp), signed by @bob and @carol; and an
+                                    event OUT/event/metadata that adds @dave to root, raises the
+                                    targets threshold to 2, changes periods and adds a target to
+                                    targets and to releases. Private keys of the others: OUT/keys/.
   status EVENT KNOWN USER           SignerRepository's view for USER: {"state", "unsigned"}
   sign EVENT KNOWN USER KEY.pem     USER signs every role tuf-on-ci says USER must sign
   judge EVENT KNOWN                 python-tuf: the new root followed from the known-good root,
@@ -23,8 +24,8 @@ import sys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from securesystemslib.signer import CryptoSigner, SSlibKey
-from tuf.api.metadata import Metadata, Root, TargetFile
-from tuf_on_ci_sign._signer_repository import TAG_KEYOWNER, SignerRepository, _calculate_keyid
+from tuf.api.metadata import DelegatedRole, Delegations, Metadata, Root, TargetFile
+from tuf_on_ci_sign._signer_repository import TAG_KEYOWNER, SignerRepository, _calculate_keyid, build_paths
 
 
 class EventUser:
@@ -94,6 +95,13 @@ def make(out: str, owner_spec: str) -> None:
         targets.unrecognized_fields["x-tuf-on-ci-signing-period"] = 60
         # A field no tool knows, with text JSON writers escape differently: kept byte for byte.
         targets.unrecognized_fields["x-acme-note"] = 'Zo\u00eb \u2713 \U0001F600 <&> "q" \\ \x7f\t'
+        # A delegated role, as tuf-on-ci delegates one: releases/* for @alice and @carol, 1 of 2.
+        targets.delegations = Delegations({}, roles={"releases": DelegatedRole("releases", [], 1, True, build_paths("releases", SignerRepository.MAX_DEPTH))})
+        for name in [owner.lstrip("@"), "carol"]:
+            targets.add_key(keys[name], "releases")
+    with repo.edit("releases") as releases:
+        releases.unrecognized_fields["x-tuf-on-ci-expiry-period"] = 180
+        releases.unrecognized_fields["x-tuf-on-ci-signing-period"] = 30
     for name in ["bob", "carol"]:
         r = SignerRepository(known, empty, EventUser(f"@{name}", os.path.join(keys_dir, f"{name}.pem")))
         for role in sorted(r.unsigned):
@@ -113,6 +121,8 @@ def make(out: str, owner_spec: str) -> None:
         targets.unrecognized_fields["x-tuf-on-ci-signing-period"] = 30
         data = b"hello from the signing event\n"
         targets.targets["files/hello.txt"] = TargetFile.from_data("files/hello.txt", data, ["sha256"])
+    with author.edit("releases") as releases:
+        releases.targets["releases/app-1.0.tar.gz"] = TargetFile.from_data("releases/app-1.0.tar.gz", b"app 1.0\n", ["sha256", "sha512"])
     print(json.dumps({o: k.keyid for o, k in keys.items()}, sort_keys=True))
 
 
@@ -146,6 +156,10 @@ def judge(event: str, known: str) -> None:
         "root_new": owners(root_result.second),
         "targets": owners(new.signed.get_verification_result("targets", targets.signed_bytes, targets.signatures)),
     }
+    releases = os.path.join(event, "releases.json")
+    if os.path.exists(releases):
+        md = Metadata.from_file(releases)
+        out["releases"] = owners(targets.signed.get_verification_result("releases", md.signed_bytes, md.signatures))
     # A client that trusts the known-good root follows the event's root (python-tuf's own path).
     from tuf.ngclient._internal.trusted_metadata_set import TrustedMetadataSet
     from tuf.ngclient.config import EnvelopeType

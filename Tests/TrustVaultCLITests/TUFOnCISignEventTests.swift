@@ -16,7 +16,7 @@ struct TUFOnCISignEventTests {
         let v = try CLIVault()
         let alice = try v.generate("root")
         let event = try TUFOnCIEvent(vault: v, key: alice)
-        for (owner, roles) in [("@alice", ["root", "targets"]), ("@bob", ["root", "targets"]), ("@carol", ["root"]), ("@dave", ["root"])] {
+        for (owner, roles) in [("@alice", ["releases", "root", "targets"]), ("@bob", ["root", "targets"]), ("@carol", ["releases", "root"]), ("@dave", ["root"])] {
             #expect(try event.unsigned(owner) == roles, "\(owner) before")
         }
         let before = try event.eventFiles()
@@ -28,7 +28,9 @@ struct TUFOnCISignEventTests {
                       "targets: version 1 → 2", "signing period 60 days → 30 days", "target added: files/hello.txt: 29 bytes, sha256",
                       "signatures present: none", "Known-good root: version 1, root threshold 2 of 3 (verified)",
                       "root: 1 of 2 signature(s) from version 1's root keys", "Still missing:", "not yet signed by @bob, @carol, @dave",
-                      "event/metadata/root_history/2.root.json"] {
+                      "event/metadata/root_history/2.root.json", "releases: version 1 → 2",
+                      "target added: releases/app-1.0.tar.gz: 8 bytes, sha256", "releases: 1 of 1 signature(s) — threshold met",
+                      "note: releases: tuf-on-ci still asks @carol to sign (the threshold is met)"] {
             #expect(r.stdout.contains(words), "stdout should say \(words): \(r.stdout)")
         }
 
@@ -36,12 +38,12 @@ struct TUFOnCISignEventTests {
         #expect(try event.unsigned("@alice") == [])
         #expect(try event.status("@alice").contains("\"NO_ACTION\""))
         #expect(try event.unsigned("@bob") == ["root", "targets"])
-        #expect(try event.unsigned("@carol") == ["root"])
+        #expect(try event.unsigned("@carol") == ["releases", "root"])
         #expect(try event.unsigned("@dave") == ["root"])
 
         // The git diff: only "sig" lines changed, in place; root_history/2.root.json is root.json.
         let after = try event.eventFiles()
-        for name in ["root.json", "targets.json"] {
+        for name in ["root.json", "targets.json", "releases.json"] {
             let old = before[name]!.components(separatedBy: "\n"), new = after[name]!.components(separatedBy: "\n")
             #expect(old.count == new.count, "\(name): line count")
             let changed = zip(old, new).filter { $0 != $1 }
@@ -60,6 +62,7 @@ struct TUFOnCISignEventTests {
         #expect(judged.contains("\"root_previous\": {\"signed\": [\"@alice\"]"), "\(judged)")
         #expect(judged.contains("\"targets\": {\"signed\": [\"@alice\"], \"threshold\": 2, \"unsigned\": [\"@bob\"], \"verified\": false}"), "\(judged)")
         #expect(judged.contains("\"client_follows_new_root\": \"UnsignedMetadataError"), "\(judged)")
+        #expect(judged.contains("\"releases\": {\"signed\": [\"@alice\"], \"threshold\": 1, \"unsigned\": [\"@carol\"], \"verified\": true}"), "\(judged)")
 
         // @bob signs with tuf-on-ci's own signer: the event is complete for python-tuf.
         let bob = try event.peer(["sign", "event/metadata", "known/metadata", "@bob", "keys/bob.pem"])
@@ -150,7 +153,7 @@ struct TUFOnCISignEventTests {
         var env = CLIVault.env
         env["TRUSTVAULT_ROOT_PASSPHRASE"] = "not-the-passphrase"
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"], env: env), status: 77, mentioning: "passphrase")
-        #expect(try event.unsigned("@alice") == ["root", "targets"])
+        #expect(try event.unsigned("@alice") == ["releases", "root", "targets"])
     }
 
     /// A real event: sigstore root-signing's `sign/root-v15` after @mnm678 signed
