@@ -112,6 +112,17 @@ struct TUFOnCISignEventTests {
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--json"]), status: 64, mentioning: "needs --yes")
         // No terminal and no --yes.
         expectUnchanged(try event.signEvent(v, key: alice, extra: []), status: 1, mentioning: "needs confirmation")
+        // At a terminal the review comes first, then the question; "n" signs nothing.
+        let tty = try PseudoTerminal.spawn(
+            executable: TrustVaultCLI.binary,
+            arguments: ["--vault", v.path, "tuf", "sign-event", "event/metadata", "--previous", "known/metadata", "--key", alice],
+            environment: CLIVault.env, directory: event.dir.path)
+        let review = try tty.expect("[y/N]")
+        #expect(review.contains("target added: files/hello.txt") && review.contains("Sign root, targets, releases with key"), "\(review)")
+        tty.send("n")
+        #expect(try tty.wait() == 1, "\(tty.transcript)")
+        #expect(tty.transcript.contains("error: nothing was signed"), "\(tty.transcript)")
+        #expect(v.fingerprint() == vaultBefore && treeFingerprint(event.dir.path) == treeBefore)
         // Missing and wrong directories.
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"], previous: "main/metadata"), status: 66, mentioning: "main/metadata does not exist")
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"], previous: "event/metadata"), status: 64, mentioning: "changes nothing")
