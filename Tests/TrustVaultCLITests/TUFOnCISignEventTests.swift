@@ -165,6 +165,21 @@ struct TUFOnCISignEventTests {
         env["TRUSTVAULT_ROOT_PASSPHRASE"] = "not-the-passphrase"
         expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"], env: env), status: 77, mentioning: "passphrase")
         #expect(try event.unsigned("@alice") == ["releases", "root", "targets"])
+
+        // A signature on the branch that does not verify is shown as such and not counted; it is
+        // kept as it is (its owner signs again), and @alice's signature goes in beside it.
+        let targetsPath = event.dir.sub("event/metadata/targets.json")
+        let targets = try String(contentsOfFile: targetsPath, encoding: .utf8)
+        let bobID = try #require(event.keyIDs["bob"])
+        let forged = targets.replacingOccurrences(of: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"\"", with: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"3006020101020101\"")
+        #expect(forged != targets)
+        try forged.write(toFile: targetsPath, atomically: true, encoding: .utf8)
+        let signed = try event.signEvent(v, key: alice, extra: ["--yes"])
+        #expect(signed.status == 0, "\(signed)")
+        #expect(signed.stdout.contains("signatures present: @bob: DOES NOT VERIFY (not counted)"), "\(signed.stdout)")
+        #expect(signed.stdout.contains("targets: 1 more signature(s) for version 2; not yet signed by @bob"), "\(signed.stdout)")
+        #expect(try String(contentsOfFile: targetsPath, encoding: .utf8).contains("\"sig\": \"3006020101020101\""))
+        #expect(try event.unsigned("@alice") == [] && event.unsigned("@bob") == ["root", "targets"])
     }
 
     /// A real event: sigstore root-signing's `sign/root-v15` after @mnm678 signed
