@@ -46,7 +46,7 @@ extension TrustVault {
                 the target files. See docs/guide-tuf-offline-root.md.
                 """,
             subcommands: [TufInit.self, TufSign.self, TufVerify.self, TufAddTargets.self, TufRemoveTargets.self,
-                          TufRotate.self, TufDelegate.self, TufRefresh.self, TufRSTUF.self])
+                          TufRotate.self, TufDelegate.self, TufRefresh.self, TufSignEvent.self, TufRSTUF.self])
     }
 }
 

@@ -15,7 +15,8 @@ struct GuideTests {
     /// Pages that start from a state no guide can make in minutes; their own suites make that
     /// state and then run the page's blocks with the same runner.
     static let runElsewhere: [String: String] = [
-        "guide-expired-root-certificate.md": "ExpiredRootCertificateTests (a repository whose root certificate expired)"
+        "guide-expired-root-certificate.md": "ExpiredRootCertificateTests (a repository whose root certificate expired)",
+        "guide-tuf-on-ci-signing-event.md": "TUFOnCISignEventTests (a tuf-on-ci repository with an event branch, made by tuf-on-ci-sign)",
     ]
 
     static let pages: [String] = {
