@@ -101,47 +101,9 @@ extension TUF1 {
             return nil
         }
     }
-
-    /// What became of one signature on a file.
-    public enum SignatureCheck: Sendable, Equatable {
-        case valid
-        /// The key listed for it cannot be read: an encoding or scheme trustvault does not know.
-        case unreadableKey(String)
-        /// The signature is not hex, or not in the form its scheme uses (DER for ECDSA).
-        case unreadableSignature(String)
-        /// Key and signature are readable, and the signature does not match the signed bytes.
-        case mismatch
-    }
 }
 
 extension TUF1.Envelope {
-    /// Each signature by one of `keyIDs`, checked against `keys`, telling a key or signature
-    /// trustvault cannot read apart from one that does not match.
-    public func signatureChecks(_ keyIDs: [String], keys: [String: TUF1.Key]) -> [(keyID: String, check: TUF1.SignatureCheck)] {
-        let message = canonicalSigned
-        var out: [(String, TUF1.SignatureCheck)] = []
-        for s in signatures where keyIDs.contains(s.keyID) {
-            guard let key = keys[s.keyID] else { continue }
-            let verify: @Sendable ([UInt8], [UInt8]) -> Bool
-            do { verify = try key.verifier() } catch {
-                out.append((s.keyID, .unreadableKey(error.message)))
-                continue
-            }
-            guard let raw = Hex.decode(s.hex) else {
-                out.append((s.keyID, .unreadableSignature("the signature is not hex")))
-                continue
-            }
-            if verify(raw, message) {
-                out.append((s.keyID, .valid))
-            } else if key.scheme.hasPrefix("ecdsa"), !Self.isDERSignature(raw) {
-                out.append((s.keyID, .unreadableSignature("an ECDSA signature that is not DER (\(raw.count) bytes)")))
-            } else {
-                out.append((s.keyID, .mismatch))
-            }
-        }
-        return out
-    }
-
     /// A DER `SEQUENCE { INTEGER r, INTEGER s }`, checked for shape only.
     static func isDERSignature(_ b: [UInt8]) -> Bool {
         guard b.count >= 8, b[0] == 0x30, Int(b[1]) == b.count - 2, b[2] == 0x02 else { return false }
