@@ -41,3 +41,16 @@ public struct ExpiryPolicy: Sendable, Hashable {
         seconds[role] = try Self.parseDuration(duration)
     }
 }
+
+/// Where a signed role's `expires` stands, the one rule both verifiers apply: expired at or
+/// before `now`; expiring soon within the verifier's warning window (Notary: 6 months, as notary
+/// warns; TUF: 7 days, 30 for root).
+public enum ExpiryState: Sendable, Equatable {
+    case expired, expiresSoon, current
+
+    public static func of(_ expires: TUFTime, now: TUFTime, window: Int64?) -> ExpiryState {
+        if expires <= now { return .expired }
+        if let window, expires <= now.adding(seconds: window) { return .expiresSoon }
+        return .current
+    }
+}

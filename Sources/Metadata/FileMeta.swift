@@ -92,14 +92,25 @@ public struct FileMeta: Sendable, Hashable {
     public func matches(_ bytes: [UInt8]) -> Bool {
         guard Int64(bytes.count) == length else { return false }
         var checked = 0
-        if let h = hashes["sha256"] {
-            guard Array(SHA256.hash(data: bytes)) == h else { return false }
-            checked += 1
-        }
-        if let h = hashes["sha512"] {
-            guard Array(SHA512.hash(data: bytes)) == h else { return false }
+        // notary checks the two algorithms it writes; others are ignored, as notary does.
+        for algorithm in ["sha256", "sha512"] {
+            guard let h = hashes[algorithm] else { continue }
+            guard FileDigest.compute(algorithm, of: bytes) == h else { return false }
             checked += 1
         }
         return checked > 0
+    }
+}
+
+/// The digests file metadata names, in both dialects (`hashes`: base64 in Notary's, hex in TUF's).
+public enum FileDigest {
+    /// `bytes` hashed with `algorithm` (`sha256`, `sha384`, `sha512`); nil for another name.
+    public static func compute(_ algorithm: String, of bytes: [UInt8]) -> [UInt8]? {
+        switch algorithm {
+        case "sha256": Array(SHA256.hash(data: bytes))
+        case "sha384": Array(SHA384.hash(data: bytes))
+        case "sha512": Array(SHA512.hash(data: bytes))
+        default: nil
+        }
     }
 }

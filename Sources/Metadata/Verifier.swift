@@ -53,14 +53,16 @@ public enum Verifier {
             }
         }
         func expiry(_ name: String, _ t: TUFTime) {
-            if t <= now {
+            // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
+            switch ExpiryState.of(t, now: now, window: name == "timestamp.json" ? nil : warningSeconds) {
+            case .current: break
+            case .expired:
                 if forCeremony {
                     report.warnings.append("\(name) expired on \(t.display); the new files get a fresh expiry")
                 } else {
                     report.problems.append("\(name) expired on \(t.display)")
                 }
-            } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
-                // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
+            case .expiresSoon:
                 report.warnings.append(
                     "\(name) expires on \(t.display), within 6 months"
                         + (name == "root.json" ? "; renew it before then with '\(renewCommand(set.gun))'" : ""))

@@ -281,6 +281,23 @@ struct MemoryTUFRepository {
         #expect(!NotaryV1.pathMatches(pattern: "team-a/*", path: "team-a/tool.bin"), "notary's paths are prefixes, not patterns")
     }
 
+    /// One expiry rule and one set of digests for both verifiers.
+    @Test func expiryAndDigestsAreShared() {
+        let now = MemoryTUFRepository.now
+        #expect(ExpiryState.of(now, now: now, window: nil) == .expired, "expiring at this instant is expired")
+        #expect(ExpiryState.of(now.adding(days: 6), now: now, window: 7 * 86_400) == .expiresSoon)
+        #expect(ExpiryState.of(now.adding(days: 6), now: now, window: nil) == .current)
+        #expect(ExpiryState.of(now.adding(days: 8), now: now, window: 7 * 86_400) == .current)
+        let bytes = Array("abc".utf8)
+        #expect(FileDigest.compute("sha256", of: bytes).map(Hex.encode) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(FileDigest.compute("md5", of: bytes) == nil)
+        // Notary's hashes (base64 in the file) and TUF's (hex) check the same digest.
+        let meta = FileMeta(of: bytes)
+        #expect(meta.matches(bytes) && !meta.matches(Array("abd".utf8)))
+        let info = TUF1.fileInfo(bytes)
+        #expect(TUF1.checkFileInfo(.obj(["length": .integer(info.length), "hashes": .obj(["sha256": .string(info.sha256)])]), bytes: bytes) == nil)
+    }
+
     /// The two `commonFields` return the same tuple, in the same order.
     @Test func commonFieldsOrder() throws {
         let tuf = try TUF1.commonFields(MemoryTUFRepository.common("targets", version: 7, days: 1), type: "targets", name: "t")

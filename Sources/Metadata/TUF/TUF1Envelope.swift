@@ -120,13 +120,10 @@ extension TUF1 {
         guard let hashes = info["hashes"]?.objectValue else { return nil }
         for h in hashes {
             guard let want = h.value.stringValue else { return "hash \(h.key) is not a string" }
-            let got: String
-            switch h.key {
-            case "sha256": got = Hex.encode(Array(SHA256.hash(data: bytes)))
-            case "sha384": got = Hex.encode(Array(SHA384.hash(data: bytes)))
-            case "sha512": got = Hex.encode(Array(SHA512.hash(data: bytes)))
-            default: return "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
+            guard let digest = FileDigest.compute(h.key, of: bytes) else {
+                return "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
             }
+            let got = Hex.encode(digest)
             if got != want.lowercased() { return "\(h.key) is \(got.prefix(16))…, the metadata says \(want.prefix(16))…" }
         }
         return nil

@@ -36,38 +36,15 @@ extension TUF1 {
                     throw unsupported("an ed25519 public value is 64 hex digits")
                 }
                 return { sig, msg in key.isValidSignature(sig, for: msg) }
-            case "ecdsa-sha2-nistp256":
-                guard ["ecdsa", "ecdsa-sha2-nistp256"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
-                let key: P256.Signing.PublicKey
+            case "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384":
+                guard ["ecdsa", scheme].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
+                let curve = scheme == "ecdsa-sha2-nistp256" ? "P-256" : "P-384"
                 if isPEM {
-                    guard let der = Key.pemDER(value), let k = try? P256.Signing.PublicKey(derRepresentation: der) else {
-                        throw unsupported("not a P-256 PEM public key")
-                    }
-                    key = k
-                } else {
-                    guard let raw = Hex.decode(value), let k = p256(point: raw) else { throw unsupported("not a hex P-256 point") }
-                    key = k
+                    guard let der = Key.pemDER(value), let verify = ecdsa(curve, der: der) else { throw unsupported("not a \(curve) PEM public key") }
+                    return verify
                 }
-                return { sig, msg in
-                    guard let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
-            case "ecdsa-sha2-nistp384":
-                guard ["ecdsa", "ecdsa-sha2-nistp384"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
-                let key: P384.Signing.PublicKey
-                if isPEM {
-                    guard let der = Key.pemDER(value), let k = try? P384.Signing.PublicKey(derRepresentation: der) else {
-                        throw unsupported("not a P-384 PEM public key")
-                    }
-                    key = k
-                } else {
-                    guard let raw = Hex.decode(value), let k = p384(point: raw) else { throw unsupported("not a hex P-384 point") }
-                    key = k
-                }
-                return { sig, msg in
-                    guard let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
+                guard let raw = Hex.decode(value), let verify = ecdsa(curve, point: raw) else { throw unsupported("not a hex \(curve) point") }
+                return verify
             case "rsassa-pss-sha256", "rsassa-pss-sha384", "rsassa-pss-sha512",
                 "rsa-pkcs1v15-sha256", "rsa-pkcs1v15-sha384", "rsa-pkcs1v15-sha512":
                 guard keyType == "rsa" else { throw unsupported("an rsa scheme with another key type") }
@@ -87,6 +64,17 @@ extension TUF1 {
             default:
                 throw unsupported("scheme not supported")
             }
+        }
+
+        /// A DER-signature verifier for a P-256 or P-384 key given as SubjectPublicKeyInfo DER or as
+        /// a curve point; nil when the bytes are not such a key.
+        static func ecdsa(_ curve: String, der: [UInt8]? = nil, point: [UInt8]? = nil) -> (@Sendable ([UInt8], [UInt8]) -> Bool)? {
+            if curve == "P-256" {
+                guard let key = der.flatMap({ try? P256.Signing.PublicKey(derRepresentation: $0) }) ?? point.flatMap(p256(point:)) else { return nil }
+                return { sig, msg in (try? P256.Signing.ECDSASignature(derRepresentation: sig)).map { key.isValidSignature($0, for: msg) } ?? false }
+            }
+            guard let key = der.flatMap({ try? P384.Signing.PublicKey(derRepresentation: $0) }) ?? point.flatMap(p384(point:)) else { return nil }
+            return { sig, msg in (try? P384.Signing.ECDSASignature(derRepresentation: sig)).map { key.isValidSignature($0, for: msg) } ?? false }
         }
 
         static func p256(point raw: [UInt8]) -> P256.Signing.PublicKey? {

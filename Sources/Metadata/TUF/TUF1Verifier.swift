@@ -108,11 +108,12 @@ extension TUF1 {
                 }
                 next += 1
             }
-            if root.expires <= now {
+            let rootExpiry = ExpiryState.of(root.expires, now: now, window: 30 * Lifetime.day)
+            if rootExpiry == .expired {
                 r.problems.append("root version \(root.version) expired on \(root.expires.display)")
             } else {
                 r.passed.append("root version \(root.version): expires \(root.expires.display)")
-                if root.expires <= now.adding(days: 30) {
+                if rootExpiry == .expiresSoon {
                     r.warnings.append("root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'")
                 }
             }
@@ -218,9 +219,10 @@ extension TUF1 {
             } else {
                 r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
             }
-            if let e = env.expires, e <= now {
+            let state = env.expires.map { ExpiryState.of($0, now: now, window: role == "timestamp" ? nil : 7 * Lifetime.day) }
+            if let e = env.expires, state == .expired {
                 r.problems.append("\(name) version \(env.version ?? 0) expired on \(e.display)")
-            } else if let e = env.expires, role != "timestamp", e <= now.adding(days: 7) {
+            } else if let e = env.expires, state == .expiresSoon {
                 r.warnings.append("\(name) expires on \(e.display), within 7 days: run 'trustvault tuf refresh'")
             }
         }
