@@ -70,6 +70,16 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
             role: role, valid: valid, checks: checks, missing: role.keyIDs.filter { !valid.contains($0) })
     }
 
+    /// A root rotation step, the rule both dialects share: root version N+1 counts against the
+    /// threshold of version N's root role and against its own (a client follows it only when
+    /// both are met).
+    public func rootStepCounts(
+        previous: (role: RoleKeys, keys: [String: D.Key]), own: (role: RoleKeys, keys: [String: D.Key]), canonical: [UInt8]? = nil
+    ) -> (previous: ThresholdCount, own: ThresholdCount) {
+        let message = canonical ?? canonicalSigned
+        return (thresholdCount(previous.role, keys: previous.keys, canonical: message), thresholdCount(own.role, keys: own.keys, canonical: message))
+    }
+
     /// Adds `signature`, replacing any earlier one by the same key.
     mutating func replaceSignature(_ signature: D.Signature) {
         signatures.removeAll { $0.keyID == signature.keyID }

@@ -35,15 +35,14 @@ public struct RootSignatureStatus: Sendable {
     public var complete: Bool { have >= need && (previousVersion == nil || previousHave >= previousNeed) }
 
     public static func of(_ env: SignedMetadata, root: Root, previous: Root?) -> RootSignatureStatus {
-        let canonical = env.canonicalSigned
-        func count(_ r: Root) -> (Int, Int, [String]) {
-            let c = env.thresholdCount(r.role(.root), keys: r.keys, canonical: canonical)
-            return (c.valid.count, r.role(.root).threshold, c.missing.compactMap { r.keys[$0]?.displayID })
+        let counts = env.rootStepCounts(previous: ((previous ?? root).role(.root), (previous ?? root).keys), own: (root.role(.root), root.keys))
+        func summary(_ c: ThresholdCount, _ r: Root) -> (Int, Int, [String]) {
+            (c.valid.count, c.role.threshold, c.missing.compactMap { r.keys[$0]?.displayID })
         }
-        let (have, need, missing) = count(root)
+        let (have, need, missing) = summary(counts.own, root)
         var status = RootSignatureStatus(version: root.version, have: have, need: need, missing: missing)
         if let previous {
-            (status.previousHave, status.previousNeed, status.previousMissing) = count(previous)
+            (status.previousHave, status.previousNeed, status.previousMissing) = summary(counts.previous, previous)
             status.previousVersion = previous.version
         }
         return status

@@ -87,11 +87,12 @@ extension TUF1 {
                         r.problems.append("\(name): its version is \(newRoot.version), the file name says \(next)")
                         ok = false
                     }
-                    if let p = thresholdProblem(env, role: root.role("root"), keys: root.keys, name: name, what: "the keys of root version \(root.version)") {
+                    let step = env.rootStepCounts(previous: (root.role("root"), root.keys), own: (newRoot.role("root"), newRoot.keys))
+                    if let p = thresholdProblem(step.previous, name: name, what: "the keys of root version \(root.version)") {
                         r.problems.append(p)
                         ok = false
                     }
-                    if let p = thresholdProblem(env, role: newRoot.role("root"), keys: newRoot.keys, name: name, what: "its own root keys") {
+                    if let p = thresholdProblem(step.own, name: name, what: "its own root keys") {
                         r.problems.append(p)
                         ok = false
                     }
@@ -313,9 +314,12 @@ extension TUF1 {
         /// A key or signature trustvault cannot read is named as such, apart from a signature
         /// that does not match (the only case that points at a changed file).
         func thresholdProblem(_ env: Envelope, role: RoleKeys, keys: [String: Key], name: String, what: String) -> String? {
-            let count = env.thresholdCount(role, keys: keys)
+            thresholdProblem(env.thresholdCount(role, keys: keys), name: name, what: what)
+        }
+
+        func thresholdProblem(_ count: ThresholdCount, name: String, what: String) -> String? {
             guard !count.isMet else { return nil }
-            let checks = count.checks, valid = count.valid
+            let role = count.role, checks = count.checks, valid = count.valid
             var unreadableKeys: [String] = [], unreadableSigs: [String] = [], bad: [String] = []
             for c in checks {
                 switch c.check {
