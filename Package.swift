@@ -62,10 +62,13 @@ let package = Package(
         .target(
             name: "Metadata", dependencies: ["TrustCore", "Formats", x509, asn1, crypto, cryptoExtras],
             swiftSettings: swiftSettings),
+        // Where metadata lives on disk: notary's cache layout, a ceremony's --out, a TUF repository
+        // directory. The Metadata module itself reads and writes no files.
+        .target(name: "MetadataStore", dependencies: ["TrustCore", "Metadata"], swiftSettings: swiftSettings),
         // The vault: key records, backends, passphrases, backup, ceremonies.
         .target(
             name: "KeyVault",
-            dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "CSodium", "CQREncode", crypto, x509, asn1],
+            dependencies: ["TrustCore", "Formats", "Metadata", "MetadataStore", "SmartCard", "CSodium", "CQREncode", crypto, x509, asn1],
             swiftSettings: swiftSettings),
         // --version for both executables: release, commit and build date (the plugin writes the
         // commit and date into .build before every build; see Scripts/build-info.sh).
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "Online",
             dependencies: [
-                "TrustCore", "Metadata",
+                "TrustCore", "Metadata", "MetadataStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -105,7 +108,7 @@ let package = Package(
             name: "kdf-benchmark", dependencies: ["KeyVault", "Formats", "TrustCore", "COpenSSL"],
             path: "Benchmarks/KDF", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "targets-benchmark", dependencies: ["Metadata", "Formats", "TrustCore", crypto],
+            name: "targets-benchmark", dependencies: ["Metadata", "MetadataStore", "Formats", "TrustCore", crypto],
             path: "Benchmarks/Targets", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
@@ -115,12 +118,12 @@ let package = Package(
         // The fuzz harnesses as a library: Fuzz/Driver runs them under libFuzzer (Scripts/fuzz.sh),
         // FuzzRegressionTests replays the committed crash inputs and seeds through them.
         .target(
-            name: "FuzzHarness", dependencies: ["TrustCore", "Formats", "Metadata", "SmartCard", "KeyVault"],
+            name: "FuzzHarness", dependencies: ["TrustCore", "Formats", "Metadata", "MetadataStore", "SmartCard", "KeyVault"],
             path: "Fuzz/Harness", swiftSettings: swiftSettings),
 
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore"], swiftSettings: swiftSettings),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "MetadataStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SmartCardTests", dependencies: ["SmartCard", "PIVEmulator", "TestSupport"],
             swiftSettings: swiftSettings),

@@ -12,6 +12,7 @@ import Crypto
 import Foundation
 import Formats
 import Metadata
+import MetadataStore
 import TrustCore
 
 func argument(_ name: String) -> String? {

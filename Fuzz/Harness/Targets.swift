@@ -5,6 +5,7 @@ internal import Foundation
 internal import TrustCore
 internal import Formats
 internal import Metadata
+internal import MetadataStore
 internal import SmartCard
 internal import KeyVault
 

@@ -73,16 +73,7 @@ public struct TUFTime: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(repeating: "0", count: max(0, width - s.count)) + s
     }
 
-    // Howard Hinnant's civil-calendar algorithms.
-    private static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
+    // Howard Hinnant's civil-from-days algorithm (TrustCore's RFC3339 has days-from-civil).
     private static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097

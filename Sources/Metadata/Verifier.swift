@@ -53,14 +53,16 @@ public enum Verifier {
             }
         }
         func expiry(_ name: String, _ t: TUFTime) {
-            if t <= now {
+            // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
+            switch ExpiryState.of(t, now: now, window: name == "timestamp.json" ? nil : warningSeconds) {
+            case .current: break
+            case .expired:
                 if forCeremony {
                     report.warnings.append("\(name) expired on \(t.display); the new files get a fresh expiry")
                 } else {
                     report.problems.append("\(name) expired on \(t.display)")
                 }
-            } else if name != "timestamp.json", t <= now.adding(seconds: warningSeconds) {
-                // The server re-signs the timestamp every 14 days; only longer-lived files get warnings.
+            case .expiresSoon:
                 report.warnings.append(
                     "\(name) expires on \(t.display), within 6 months"
                         + (name == "root.json" ? "; renew it before then with '\(renewCommand(set.gun))'" : ""))
@@ -183,16 +185,23 @@ public enum Verifier {
                 UntrustedFile(role: role, reason: LenientReading.orphanReason(role, verified: targetsByRole, untrusted: untrustedNames)))
         }
 
+        // Snapshot and timestamp: parsed, in notary's exact bytes, signed by their role, not expired.
+        func listing(_ role: BaseRole, _ bytes: [UInt8]) throws(TrustVaultError) -> MetaListing {
+            let name = role.rawValue + ".json"
+            let env = try SignedMetadata(parsing: bytes, name: name)
+            let c = env.canonicalSigned
+            exactBytes(role.rawValue, env, c)
+            let listing = try MetaListing(json: env.signed, type: NotaryV1.typeName(role.rawValue), name: name)
+            try env.verify(role: root.role(role), keys: root.keys, name: name, canonical: c)
+            expiry(name, listing.expires)
+            return listing
+        }
+
         // Snapshot.
         var snapshotListing: MetaListing?
         if let snapBytes = set.files["snapshot"] {
             attempt("snapshot") { () throws(TrustVaultError) in
-                let env = try SignedMetadata(parsing: snapBytes, name: "snapshot.json")
-                let c = env.canonicalSigned
-                exactBytes("snapshot", env, c)
-                let snap = try MetaListing(json: env.signed, type: "Snapshot", name: "snapshot.json")
-                try env.verify(role: root.role(.snapshot), keys: root.keys, name: "snapshot.json", canonical: c)
-                expiry("snapshot.json", snap.expires)
+                let snap = try listing(.snapshot, snapBytes)
                 for role in ["root", "targets"] {
                     guard let m = snap.meta[role], m.hashes["sha256"] != nil else {
                         throw .verification("snapshot.json has no sha256 entry for \(role)")
@@ -234,12 +243,7 @@ public enum Verifier {
         // Timestamp.
         if let tsBytes = set.files["timestamp"] {
             attempt("timestamp") { () throws(TrustVaultError) in
-                let env = try SignedMetadata(parsing: tsBytes, name: "timestamp.json")
-                let c = env.canonicalSigned
-                exactBytes("timestamp", env, c)
-                let ts = try MetaListing(json: env.signed, type: "Timestamp", name: "timestamp.json")
-                try env.verify(role: root.role(.timestamp), keys: root.keys, name: "timestamp.json", canonical: c)
-                expiry("timestamp.json", ts.expires)
+                let ts = try listing(.timestamp, tsBytes)
                 if let snap = set.files["snapshot"] {
                     guard let m = ts.meta["snapshot"], m.matches(snap) else {
                         throw .verification("snapshot.json does not match its length/hashes in timestamp.json")

@@ -1,5 +1,6 @@
 public import TrustCore
 public import Metadata
+internal import MetadataStore
 internal import Foundation
 
 /// What `fetch` brought and wrote.
@@ -39,7 +40,7 @@ extension NotarySession {
     /// `--keys-only`: the server's `timestamp.key` and `snapshot.key` for `trustvault repo init`,
     /// and `existing-root.json` (the server's root.json) when the GUN already has trust data.
     public func fetchKeys(out: String) async throws(TrustVaultError) -> FetchSummary {
-        try Staging.refuseNonEmpty(out)
+        try RepositoryStore(out).refuseNonEmpty()
         var files: [(String, [UInt8])] = []
         for role in ["timestamp", "snapshot"] {
             guard let bytes = try await getFile(role + ".key") else {
@@ -60,7 +61,7 @@ extension NotarySession {
             summary.warnings.append(
                 "\(server) already holds trust data for \(gun)\(version), saved as existing-root.json: 'trustvault repo init' refuses it unless --replace-existing; to change the repository, fetch without --keys-only")
         }
-        summary.written = try Staging.write(files, to: out)
+        summary.written = try RepositoryStore(out).writeWhole(files)
         return summary
     }
 
@@ -75,7 +76,7 @@ extension NotarySession {
     /// delegation file snapshot.json lists: one warning per problem, so an offline ceremony can
     /// repair it. Signatures, thresholds, hashes and versions must hold either way.
     public func fetchMetadata(out: String, now: TUFTime = .now(), allowExpired: Bool = false) async throws(TrustVaultError) -> FetchSummary {
-        try Staging.refuseNonEmpty(out)
+        try RepositoryStore(out).refuseNonEmpty()
         guard let rootBytes = try await getFile("root.json") else {
             throw .notFound(
                 "\(server) has no trust data for \(gun)",
@@ -143,7 +144,7 @@ extension NotarySession {
         var files: [(String, [UInt8])] = []
         for role in set.files.keys.sorted(by: MetadataSet.uploadOrder) { files.append((role + ".json", set.files[role] ?? [])) }
         for v in versions { files.append(("\(v).root.json", chain[v] ?? [])) }
-        summary.written = try Staging.write(files, to: out)
+        summary.written = try RepositoryStore(out).writeWhole(files)
         return summary
     }
 
@@ -159,42 +160,5 @@ extension NotarySession {
         let canonical = newEnv.canonicalSigned
         try newEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "\(newerVersion).root.json (against \(olderVersion).root.json)", canonical: canonical)
         try newEnv.verify(role: newRoot.role(.root), keys: newRoot.keys, name: "\(newerVersion).root.json", canonical: canonical)
-    }
-}
-
-/// Writes a whole output directory or nothing: files go into a hidden sibling directory, which
-/// is renamed onto `out` at the end.
-enum Staging {
-    static func refuseNonEmpty(_ out: String) throws(TrustVaultError) {
-        guard AtomicFile.exists(out) else { return }
-        guard AtomicFile.isDirectory(out) else { throw TrustVaultError(.alreadyExists, "--out \(out) exists and is not a directory", recovery: "choose a new --out directory") }
-        guard try AtomicFile.list(out).isEmpty else {
-            throw TrustVaultError(.alreadyExists, "--out \(out) is not empty", recovery: "choose a new or empty --out directory; fetch never mixes old and new files")
-        }
-    }
-
-    static func write(_ files: [(String, [UInt8])], to out: String) throws(TrustVaultError) -> [String] {
-        try refuseNonEmpty(out)
-        let parent = AtomicFile.parent(of: out)
-        let stage = parent + "/." + AtomicFile.fileName(of: out) + ".partial-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        try AtomicFile.makeDirectories(stage, mode: 0o755)
-        var written: [String] = []
-        do throws(TrustVaultError) {
-            for (name, bytes) in files {
-                let path = stage + "/" + name
-                try AtomicFile.makeDirectories(AtomicFile.parent(of: path), mode: 0o755)
-                try AtomicFile.write(bytes, to: path, mode: 0o644)
-                written.append(out + "/" + name)
-            }
-            if AtomicFile.exists(out) {
-                guard rmdir(out) == 0 else { throw AtomicFile.errnoError("cannot replace the empty directory", path: out) }
-            }
-            guard rename(stage, out) == 0 else { throw AtomicFile.errnoError("cannot move the fetched files into place", path: out) }
-            try AtomicFile.syncDirectory(of: out)
-        } catch {
-            try? FileManager.default.removeItem(atPath: stage)
-            throw error
-        }
-        return written
     }
 }

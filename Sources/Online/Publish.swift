@@ -1,5 +1,6 @@
 public import TrustCore
 public import Metadata
+internal import MetadataStore
 internal import Foundation
 
 /// A ceremony's `--out` fragment: the GUN and its metadata files in upload order.
@@ -14,52 +15,11 @@ public struct UploadFragment: Sendable {
     /// snapshot and `targets/…` delegation files; each must be a signed envelope in notary's
     /// exact encoding (the server accepts other encodings but clients then reject the repository).
     public static func load(_ dir: String) throws(TrustVaultError) -> UploadFragment {
-        guard AtomicFile.isDirectory(dir) else { throw .notFound("\(dir) is not a directory", recovery: "pass the --out directory of a trustvault ceremony") }
-        var found: [String] = []
-        func walk(_ path: String, depth: Int) throws(TrustVaultError) {
-            guard depth < 16 else { return }
-            for name in try AtomicFile.list(path) where AtomicFile.isDirectory(path + "/" + name) {
-                if name == "metadata" { found.append(path + "/" + name) } else { try walk(path + "/" + name, depth: depth + 1) }
-            }
-        }
-        if AtomicFile.isDirectory(dir + "/tuf") { try walk(dir + "/tuf", depth: 0) }
-        guard found.count == 1, let meta = found.first else {
-            throw .notFound(
-                found.isEmpty ? "\(dir) holds no tuf/<GUN>/metadata directory" : "\(dir) holds metadata for several GUNs (\(found.count))",
-                recovery: "pass the --out directory of one trustvault ceremony")
-        }
-        let gun = String(meta.dropFirst((dir + "/tuf/").count).dropLast("/metadata".count))
-        try Names.checkGUN(gun)
-        var fragment = UploadFragment(gun: gun, directory: meta, files: [])
-        var byRole: [String: [UInt8]] = [:]
-        for name in try AtomicFile.list(meta) {
-            let path = meta + "/" + name
-            if AtomicFile.isDirectory(path) { continue }
-            guard name.hasSuffix(".json") else { continue }
-            let role = String(name.dropLast(5))
-            if role == "timestamp" { fragment.skipped.append(name); continue }
-            guard ["root", "targets", "snapshot"].contains(role) else {
-                throw .corrupt("\(path): \(Shown.text(name)) is not a role file notary-server accepts", recovery: "remove it; the fragment holds root.json, targets.json, snapshot.json and targets/<name>.json")
-            }
-            byRole[role] = try AtomicFile.read(path, kind: .metadata)
-        }
-        func walkDelegations(_ path: String, prefix: String, depth: Int) throws(TrustVaultError) {
-            guard depth < 16, AtomicFile.isDirectory(path) else { return }
-            for name in try AtomicFile.list(path) {
-                let full = path + "/" + name
-                if AtomicFile.isDirectory(full) {
-                    try walkDelegations(full, prefix: prefix + name + "/", depth: depth + 1)
-                } else if name.hasSuffix(".json") {
-                    let role = prefix + String(name.dropLast(5))
-                    guard Names.isValidDelegationRole(role) else {
-                        throw .corrupt("\(full): \(Shown.text(role)) is not a delegation role name notary accepts", recovery: "remove it from the fragment")
-                    }
-                    byRole[role] = try AtomicFile.read(full, kind: .metadata)
-                }
-            }
-        }
-        try walkDelegations(meta + "/targets", prefix: "targets/", depth: 0)
-        guard !byRole.isEmpty else { throw .notFound("\(meta) holds no metadata to upload", recovery: "pass the --out directory of a trustvault ceremony") }
+        let read = try RepositoryStore(dir).trustDirFragment()
+        let meta = read.metadataDirectory
+        let byRole = read.files
+        var fragment = UploadFragment(gun: read.gun, directory: meta, files: [])
+        fragment.skipped = read.skipped
         for role in byRole.keys.sorted(by: MetadataSet.uploadOrder) {
             let bytes = byRole[role] ?? []
             let env = try SignedMetadata(parsing: bytes, name: "\(meta)/\(role).json")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyVault
 import Metadata
+import MetadataStore
 import TrustCore
 
 /// Prints a ceremony's result: files written, notes, and the commands to run online.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyVault
 import Metadata
+import MetadataStore
 import TrustCore
 
 /// Prints a TUF ceremony's result; exits 0 even when other holders still have work to do

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyVault
 import Metadata
+import MetadataStore
 import TrustCore
 
 extension TrustVault {

@@ -6,13 +6,18 @@ import Formats
 /// Offline checks of the repository-life transitions (the CLI tests run them against the real notary).
 @Suite struct RepositoryLifeUnitTests {
     @Test func durationsParse() throws {
-        let cases: [(String, Int64)] = [("12h", 12 * 3600), ("90d", 90 * 86_400), ("26w", 26 * 7 * 86_400), ("3y", 3 * 365 * 86_400)]
-        for (text, seconds) in cases { #expect(try ExpiryPolicy.parseDuration(text) == seconds) }
+        // One grammar for every --expires: minutes too (issue 19: `tuf init` took 90m, `repo init` did not).
+        let cases: [(String, Int64)] = [("90m", 90 * 60), ("12h", 12 * 3600), ("90d", 90 * 86_400), ("26w", 26 * 7 * 86_400), ("3y", 3 * 365 * 86_400)]
+        for (text, seconds) in cases {
+            #expect(try ExpiryPolicy.parseDuration(text) == seconds)
+            #expect(try TUF1.Lifetime.parse(text) == seconds, "the TUF ceremonies read the same grammar")
+        }
     }
 
-    @Test(arguments: ["", "d", "0d", "-1d", "1m", "1.5y", "101y", "9999999d", "1 d"])
+    @Test(arguments: ["", "d", "0d", "-1d", "1s", "1.5y", "101y", "9999999d", "1 d", "5300000w"])
     func badDurationsAreRefused(text: String) {
         #expect(throws: TrustVaultError.invalid("")) { try ExpiryPolicy.parseDuration(text) }
+        #expect(throws: TrustVaultError.invalid("")) { try TUF1.Lifetime.parse(text) }
     }
 
     @Test func expirySettingsByRole() throws {

@@ -4,6 +4,7 @@ import TrustCore
 import Formats
 import Crypto
 @testable import Metadata
+import MetadataStore
 
 /// What TUF 1.0 repositories written by other tools carry: role names that are not file names,
 /// keys in the encodings go-tuf and securesystemslib wrote over the years, keys trustvault cannot

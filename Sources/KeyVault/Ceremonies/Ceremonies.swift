@@ -1,6 +1,7 @@
 public import TrustCore
 public import Formats
 public import Metadata
+internal import MetadataStore
 internal import Foundation
 
 /// What a ceremony wrote and what the operator runs next on the online machine.

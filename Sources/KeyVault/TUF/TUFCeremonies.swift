@@ -1,6 +1,7 @@
 public import TrustCore
 internal import Formats
 public import Metadata
+internal import MetadataStore
 
 /// TUF 1.0 ceremonies (`trustvault tuf …`): the same vault, card keys and signer protocol as the
 /// Notary ceremonies, writing specification metadata that python-tuf's ngclient accepts.

@@ -6,7 +6,7 @@ internal import Foundation
 
 /// Namespace for TUF 1.0 specification metadata (python-tuf / securesystemslib dialect), as
 /// opposed to Notary's dialect in the rest of this module.
-public enum TUF1 {
+public enum TUF1: Sendable {
     /// The `spec_version` trustvault writes.
     public static let specVersion = "1.0.31"
     /// A target file hashed by `add-targets` and `verify` (read whole: at most 1 GiB).

@@ -36,38 +36,15 @@ extension TUF1 {
                     throw unsupported("an ed25519 public value is 64 hex digits")
                 }
                 return { sig, msg in key.isValidSignature(sig, for: msg) }
-            case "ecdsa-sha2-nistp256":
-                guard ["ecdsa", "ecdsa-sha2-nistp256"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
-                let key: P256.Signing.PublicKey
+            case "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384":
+                guard ["ecdsa", scheme].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
+                let curve = scheme == "ecdsa-sha2-nistp256" ? "P-256" : "P-384"
                 if isPEM {
-                    guard let der = Key.pemDER(value), let k = try? P256.Signing.PublicKey(derRepresentation: der) else {
-                        throw unsupported("not a P-256 PEM public key")
-                    }
-                    key = k
-                } else {
-                    guard let raw = Hex.decode(value), let k = p256(point: raw) else { throw unsupported("not a hex P-256 point") }
-                    key = k
+                    guard let der = Key.pemDER(value), let verify = ecdsa(curve, der: der) else { throw unsupported("not a \(curve) PEM public key") }
+                    return verify
                 }
-                return { sig, msg in
-                    guard let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
-            case "ecdsa-sha2-nistp384":
-                guard ["ecdsa", "ecdsa-sha2-nistp384"].contains(keyType) else { throw unsupported("an ecdsa scheme with another key type") }
-                let key: P384.Signing.PublicKey
-                if isPEM {
-                    guard let der = Key.pemDER(value), let k = try? P384.Signing.PublicKey(derRepresentation: der) else {
-                        throw unsupported("not a P-384 PEM public key")
-                    }
-                    key = k
-                } else {
-                    guard let raw = Hex.decode(value), let k = p384(point: raw) else { throw unsupported("not a hex P-384 point") }
-                    key = k
-                }
-                return { sig, msg in
-                    guard let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) else { return false }
-                    return key.isValidSignature(s, for: msg)
-                }
+                guard let raw = Hex.decode(value), let verify = ecdsa(curve, point: raw) else { throw unsupported("not a hex \(curve) point") }
+                return verify
             case "rsassa-pss-sha256", "rsassa-pss-sha384", "rsassa-pss-sha512",
                 "rsa-pkcs1v15-sha256", "rsa-pkcs1v15-sha384", "rsa-pkcs1v15-sha512":
                 guard keyType == "rsa" else { throw unsupported("an rsa scheme with another key type") }
@@ -89,6 +66,17 @@ extension TUF1 {
             }
         }
 
+        /// A DER-signature verifier for a P-256 or P-384 key given as SubjectPublicKeyInfo DER or as
+        /// a curve point; nil when the bytes are not such a key.
+        static func ecdsa(_ curve: String, der: [UInt8]? = nil, point: [UInt8]? = nil) -> (@Sendable ([UInt8], [UInt8]) -> Bool)? {
+            if curve == "P-256" {
+                guard let key = der.flatMap({ try? P256.Signing.PublicKey(derRepresentation: $0) }) ?? point.flatMap(p256(point:)) else { return nil }
+                return { sig, msg in (try? P256.Signing.ECDSASignature(derRepresentation: sig)).map { key.isValidSignature($0, for: msg) } ?? false }
+            }
+            guard let key = der.flatMap({ try? P384.Signing.PublicKey(derRepresentation: $0) }) ?? point.flatMap(p384(point:)) else { return nil }
+            return { sig, msg in (try? P384.Signing.ECDSASignature(derRepresentation: sig)).map { key.isValidSignature($0, for: msg) } ?? false }
+        }
+
         static func p256(point raw: [UInt8]) -> P256.Signing.PublicKey? {
             if raw.count == 65, raw[0] == 4 { return try? P256.Signing.PublicKey(x963Representation: raw) }
             if raw.count == 33, raw[0] == 2 || raw[0] == 3 { return try? P256.Signing.PublicKey(compressedRepresentation: raw) }
@@ -101,47 +89,9 @@ extension TUF1 {
             return nil
         }
     }
-
-    /// What became of one signature on a file.
-    public enum SignatureCheck: Sendable, Equatable {
-        case valid
-        /// The key listed for it cannot be read: an encoding or scheme trustvault does not know.
-        case unreadableKey(String)
-        /// The signature is not hex, or not in the form its scheme uses (DER for ECDSA).
-        case unreadableSignature(String)
-        /// Key and signature are readable, and the signature does not match the signed bytes.
-        case mismatch
-    }
 }
 
 extension TUF1.Envelope {
-    /// Each signature by one of `keyIDs`, checked against `keys`, telling a key or signature
-    /// trustvault cannot read apart from one that does not match.
-    public func signatureChecks(_ keyIDs: [String], keys: [String: TUF1.Key]) -> [(keyID: String, check: TUF1.SignatureCheck)] {
-        let message = canonicalSigned
-        var out: [(String, TUF1.SignatureCheck)] = []
-        for s in signatures where keyIDs.contains(s.keyID) {
-            guard let key = keys[s.keyID] else { continue }
-            let verify: @Sendable ([UInt8], [UInt8]) -> Bool
-            do { verify = try key.verifier() } catch {
-                out.append((s.keyID, .unreadableKey(error.message)))
-                continue
-            }
-            guard let raw = Hex.decode(s.hex) else {
-                out.append((s.keyID, .unreadableSignature("the signature is not hex")))
-                continue
-            }
-            if verify(raw, message) {
-                out.append((s.keyID, .valid))
-            } else if key.scheme.hasPrefix("ecdsa"), !Self.isDERSignature(raw) {
-                out.append((s.keyID, .unreadableSignature("an ECDSA signature that is not DER (\(raw.count) bytes)")))
-            } else {
-                out.append((s.keyID, .mismatch))
-            }
-        }
-        return out
-    }
-
     /// A DER `SEQUENCE { INTEGER r, INTEGER s }`, checked for shape only.
     static func isDERSignature(_ b: [UInt8]) -> Bool {
         guard b.count >= 8, b[0] == 0x30, Int(b[1]) == b.count - 2, b[2] == 0x02 else { return false }

@@ -13,24 +13,9 @@ extension TUF1 {
             }
         }
 
-        /// `30d`, `12h`, `2w`, `1y` (365 days), `90m`.
-        public static func parse(_ text: String) throws(TrustVaultError) -> Int64 {
-            guard let unit = text.last, let n = Int64(text.dropLast()), n > 0, n <= 100_000 else {
-                throw .invalid("\"\(text)\" is not a duration", recovery: "write e.g. 365d, 12h, 2w or 1y")
-            }
-            switch unit {
-            case "m": return n * 60
-            case "h": return n * 3600
-            case "d": return n * day
-            case "w": return n * 7 * day
-            case "y": return n * 365 * day
-            default: throw .invalid("\"\(text)\" is not a duration", recovery: "write e.g. 365d, 12h, 2w or 1y")
-            }
-        }
+        /// Parses a duration (`ExpiryDuration`, the grammar of every `--expires`).
+        public static func parse(_ text: String) throws(TrustVaultError) -> Int64 { try ExpiryDuration.parse(text) }
     }
-
-    /// Versions above this are refused (so version+1 never overflows).
-    public static let maximumVersion: Int64 = 1 << 40
 
     /// An expiry as python-tuf writes and reads it: whole seconds, `Z`.
     public static func expiry(after seconds: Int64, from now: TUFTime = .now()) -> String {

@@ -23,7 +23,7 @@ extension TUF1 {
             var roles: [String: RoleKeys] = [:]
             guard let rolesJSON = signed["roles"], case .object = rolesJSON else { throw .corrupt("\(name): no \"roles\" object") }
             for r in Self.roleNames {
-                let role = try RoleKeys(json: rolesJSON[r], context: "\(name): role \(r)")
+                let role = try RoleKeys(json: rolesJSON[r], context: "\(name): role \(r)", dialect: TUF1.self)
                 for id in role.keyIDs where keys[id] == nil {
                     throw .corrupt("\(name): role \(r) names key \(id.prefix(12)), which is not in \"keys\"")
                 }
@@ -59,49 +59,6 @@ extension TUF1 {
         }
     }
 
-    /// One delegated role in `delegations.roles`.
-    public struct Delegation: Sendable {
-        public var name: String
-        public var role: RoleKeys
-        public var paths: [String]
-        public var terminating: Bool
-
-        public var json: JSONValue {
-            .obj([
-                "name": .string(name), "keyids": .array(role.keyIDs.map { .string($0) }),
-                "threshold": .integer(Int64(role.threshold)), "paths": .array(paths.map { .string($0) }),
-                "terminating": .bool(terminating),
-            ])
-        }
-
-        init(json: JSONValue, context: String) throws(TrustVaultError) {
-            guard let name = json["name"]?.stringValue else { throw .corrupt("\(context): a delegated role needs a \"name\"") }
-            self.name = name
-            role = try RoleKeys(json: json, context: "\(context): delegated role \(name)")
-            terminating = json["terminating"]?.boolValue ?? false
-            if let p = json["paths"]?.arrayValue {
-                paths = p.compactMap(\.stringValue)
-            } else if json["path_hash_prefixes"] != nil {
-                throw .unsupported("\(context): delegated role \(name) uses path_hash_prefixes, which trustvault does not handle")
-            } else {
-                throw .corrupt("\(context): delegated role \(name) has no \"paths\"")
-            }
-        }
-
-        public init(name: String, role: RoleKeys, paths: [String], terminating: Bool) {
-            self.name = name
-            self.role = role
-            self.paths = paths
-            self.terminating = terminating
-        }
-
-        /// python-tuf's rule: the pattern and the target path have the same number of `/`
-        /// separated parts, and each part matches with shell wildcards (`*`, `?`, `[…]`).
-        public func covers(_ target: String) -> Bool {
-            paths.contains { TUF1.pathMatches(pattern: $0, path: target) }
-        }
-    }
-
     /// `delegations` of a targets file.
     public static func delegations(_ signed: JSONValue, name: String) throws(TrustVaultError) -> (keys: [String: Key], roles: [Delegation]) {
         guard let d = signed["delegations"], !d.isNull else { return ([:], []) }
@@ -117,14 +74,16 @@ extension TUF1 {
         return (keys, roles)
     }
 
-    static func pathMatches(pattern: String, path: String) -> Bool {
+    static func globMatches(pattern: String, path: String) -> Bool {
         let p = pattern.split(separator: "/", omittingEmptySubsequences: false)
         let t = path.split(separator: "/", omittingEmptySubsequences: false)
         guard p.count == t.count else { return false }
         return zip(p, t).allSatisfy { fnmatch(String($0), String($1), 0) == 0 }
     }
 
-    public static func commonFields(_ signed: JSONValue, type: String, name: String) throws(TrustVaultError) -> (Int64, TUFTime) {
+    /// `_type`, `spec_version` 1.x, a version from 1 to the cap, an RFC 3339 `expires`; returned
+    /// in the same order as the Notary dialect's `commonFields`.
+    public static func commonFields(_ signed: JSONValue, type: String, name: String) throws(TrustVaultError) -> (version: Int64, expires: TUFTime) {
         guard signed["_type"]?.stringValue == type else {
             throw .corrupt("\(name): \"_type\" is \(signed["_type"]?.stringValue.map { "\"\($0)\"" } ?? "missing"), expected \"\(type)\"")
         }

@@ -1,5 +1,4 @@
-internal import TrustCore
-internal import Foundation
+public import TrustCore
 internal import Formats
 
 extension TUF1 {
@@ -15,7 +14,8 @@ extension TUF1 {
             public var isValid: Bool { problems.isEmpty }
         }
 
-        public let layout: Layout
+        /// The repository's bytes (a directory through `RepositoryStore`, or memory).
+        public let source: any RepositorySource
         public let now: TUFTime
         /// File names already checked on the client's path (the rest are checked as copies).
         private var checkedFiles: Set<String> = []
@@ -24,10 +24,13 @@ extension TUF1 {
         /// Delegated roles left unchecked because their delegator did not verify.
         private var notChecked: Set<String> = []
 
-        public init(directory: String, now: TUFTime = .now()) {
-            layout = Layout(directory)
+        public init(source: any RepositorySource, now: TUFTime = .now()) {
+            self.source = source
             self.now = now
         }
+
+        /// A metadata file's name as messages show it.
+        private func path(_ name: String) -> String { source.metadataLocation + "/" + name }
 
         /// `trustedRoot`: bytes of a root the caller trusts (`--root`); without it `1.root.json`
         /// is the trust anchor (trust on first use), checked against its own keys.
@@ -38,10 +41,10 @@ extension TUF1 {
             var r = Report()
             var root: Root
             var rootEnv: Envelope
-            do {
-                let versions = try layout.rootVersions()
+            do throws(TrustVaultError) {
+                let versions = TUF1.rootVersions(in: try source.metadataFileNames())
                 guard let first = versions.first else {
-                    r.problems.append("no N.root.json in \(layout.metadataDir)")
+                    r.problems.append("no N.root.json in \(source.metadataLocation)")
                     return r
                 }
                 if let trustedRoot {
@@ -49,10 +52,14 @@ extension TUF1 {
                     root = try Root(rootEnv.signed, name: "the trusted root (--root)")
                     r.passed.append("trusted root: version \(root.version) (--root)")
                 } else {
-                    rootEnv = try Envelope.load(layout.rootPath(first))
-                    root = try Root(rootEnv.signed, name: layout.rootPath(first))
+                    let firstPath = path(rootFileName(first))
+                    guard let bytes = try source.metadataFile(rootFileName(first)) else {
+                        throw .notFound("\(firstPath): no such file")
+                    }
+                    rootEnv = try Envelope(parsing: bytes, name: firstPath)
+                    root = try Root(rootEnv.signed, name: firstPath)
                     if root.version != first {
-                        r.problems.append("\(layout.rootPath(first)): its version is \(root.version), the file name says \(first)")
+                        r.problems.append("\(firstPath): its version is \(root.version), the file name says \(first)")
                     }
                     if let p = thresholdProblem(rootEnv, role: root.role("root"), keys: root.keys, name: "\(first).root.json", what: "its own root keys") {
                         // Nothing is trusted below a first root that does not verify.
@@ -69,21 +76,23 @@ extension TUF1 {
 
             // The chain of roots.
             var next = root.version + 1
-            while AtomicFile.exists(layout.rootPath(next)) {
-                let name = "\(next).root.json"
+            while true {
+                let name = rootFileName(next)
                 do {
-                    let env = try Envelope.load(layout.rootPath(next))
+                    guard let bytes = try source.metadataFile(name) else { break }
+                    let env = try Envelope(parsing: bytes, name: path(name))
                     let newRoot = try Root(env.signed, name: name)
                     var ok = true
                     if newRoot.version != next {
                         r.problems.append("\(name): its version is \(newRoot.version), the file name says \(next)")
                         ok = false
                     }
-                    if let p = thresholdProblem(env, role: root.role("root"), keys: root.keys, name: name, what: "the keys of root version \(root.version)") {
+                    let step = env.rootStepCounts(previous: (root.role("root"), root.keys), own: (newRoot.role("root"), newRoot.keys))
+                    if let p = thresholdProblem(step.previous, name: name, what: "the keys of root version \(root.version)") {
                         r.problems.append(p)
                         ok = false
                     }
-                    if let p = thresholdProblem(env, role: newRoot.role("root"), keys: newRoot.keys, name: name, what: "its own root keys") {
+                    if let p = thresholdProblem(step.own, name: name, what: "its own root keys") {
                         r.problems.append(p)
                         ok = false
                     }
@@ -100,11 +109,12 @@ extension TUF1 {
                 }
                 next += 1
             }
-            if root.expires <= now {
+            let rootExpiry = ExpiryState.of(root.expires, now: now, window: 30 * Lifetime.day)
+            if rootExpiry == .expired {
                 r.problems.append("root version \(root.version) expired on \(root.expires.display)")
             } else {
                 r.passed.append("root version \(root.version): expires \(root.expires.display)")
-                if root.expires <= now.adding(days: 30) {
+                if rootExpiry == .expiresSoon {
                     r.warnings.append("root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'")
                 }
             }
@@ -149,7 +159,7 @@ extension TUF1 {
                     continue
                 }
                 guard let env = load(role: item.name, version: root.consistentSnapshot ? v : nil, report: &r, info: info) else { continue }
-                let file = AtomicFile.fileName(of: root.consistentSnapshot ? layout.path(role: item.name, version: v) : layout.path(role: item.name))
+                let file = TUF1.fileName(role: item.name, version: root.consistentSnapshot ? v : nil)
                 let problemsBefore = r.problems.count
                 checkSigned(env, role: item.name, keys: item.keys, threshold: item.role.threshold, report: &r, file: file)
                 if env.version != v { r.problems.append("\(fileName): version \(env.version ?? 0), snapshot.json says \(v)") }
@@ -183,15 +193,13 @@ extension TUF1 {
         }
 
         private mutating func load(role: String, version: Int64?, report r: inout Report, info: JSONValue? = nil) -> Envelope? {
-            let path = version.map { layout.path(role: role, version: $0) } ?? layout.path(role: role)
-            let name = AtomicFile.fileName(of: path)
+            let name = TUF1.fileName(role: role, version: version)
             checkedFiles.insert(name)
-            guard AtomicFile.exists(path) else {
-                r.problems.append("\(name) is missing from \(layout.metadataDir)")
-                return nil
-            }
             do {
-                let bytes = try AtomicFile.read(path, kind: .metadata)
+                guard let bytes = try source.metadataFile(name) else {
+                    r.problems.append("\(name) is missing from \(source.metadataLocation)")
+                    return nil
+                }
                 if let info, let p = checkFileInfo(info, bytes: bytes) { r.problems.append("\(name): \(p)") }
                 let env = try Envelope(parsing: bytes, name: name)
                 _ = try commonFields(env.signed, type: role == "timestamp" || role == "snapshot" ? role : "targets", name: name)
@@ -212,9 +220,10 @@ extension TUF1 {
             } else {
                 r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
             }
-            if let e = env.expires, e <= now {
+            let state = env.expires.map { ExpiryState.of($0, now: now, window: role == "timestamp" ? nil : 7 * Lifetime.day) }
+            if let e = env.expires, state == .expired {
                 r.problems.append("\(name) version \(env.version ?? 0) expired on \(e.display)")
-            } else if let e = env.expires, role != "timestamp", e <= now.adding(days: 7) {
+            } else if let e = env.expires, state == .expiresSoon {
                 r.warnings.append("\(name) expires on \(e.display), within 7 days: run 'trustvault tuf refresh'")
             }
         }
@@ -234,34 +243,37 @@ extension TUF1 {
                 }
                 let parts = t.key.split(separator: "/", omittingEmptySubsequences: false)
                 guard !t.key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }), !t.key.contains("\u{0}") else {
-                    r.problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(layout.targetsDir); not read")
+                    r.problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(source.targetsLocation); not read")
                     continue
                 }
-                let plain = layout.targetsDir + "/" + t.key
                 var candidates: [String] = []
                 if consistent {
                     // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
                     // in the target's directory (python-tuf fetches the first, go-tuf sha512).
-                    let dir = AtomicFile.parent(of: plain)
+                    let dir = parts.dropLast().map { $0 + "/" }.joined()
                     for h in hashes {
                         guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
-                        candidates.append(dir + "/" + hex.lowercased() + "." + AtomicFile.fileName(of: plain))
+                        candidates.append(dir + hex.lowercased() + "." + (parts.last.map(String.init) ?? t.key))
                     }
                 }
-                candidates.append(plain)
-                let present = candidates.filter { AtomicFile.exists($0) }
-                guard !present.isEmpty else {
-                    r.warnings.append("\(name): target file \(t.key) is not in \(layout.targetsDir) (served elsewhere?)")
-                    continue
-                }
-                for path in present {
+                candidates.append(t.key)
+                var present = false
+                for candidate in candidates {
+                    let path = source.targetsLocation + "/" + candidate
                     do {
-                        if let p = checkFileInfo(t.value, bytes: try AtomicFile.read(path, kind: TUF1.targetFile)) {
+                        guard let bytes = try source.targetFile(candidate) else { continue }
+                        present = true
+                        if let p = checkFileInfo(t.value, bytes: bytes) {
                             r.problems.append("target \(t.key) (\(path)): \(p)")
                         }
                     } catch {
+                        present = true
                         r.problems.append(error.message)
                     }
+                }
+                guard present else {
+                    r.warnings.append("\(name): target file \(t.key) is not in \(source.targetsLocation) (served elsewhere?)")
+                    continue
                 }
             }
         }
@@ -271,7 +283,7 @@ extension TUF1 {
         /// client fetches today.
         private func checkCopies(report r: inout Report) {
             let notChecked = notChecked
-            guard let names = try? AtomicFile.list(layout.metadataDir) else { return }
+            guard let names = try? source.metadataFileNames() else { return }
             for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix("root.json") && !checkedFiles.contains(name) {
                 var role = String(name.dropLast(5))
                 if let dot = role.firstIndex(of: "."), Int64(role[..<dot]) != nil { role = String(role[role.index(after: dot)...]) }
@@ -282,7 +294,8 @@ extension TUF1 {
                     continue
                 }
                 do {
-                    let env = try Envelope.load(layout.metadataDir + "/" + name)
+                    guard let bytes = try source.metadataFile(name) else { continue }
+                    let env = try Envelope(parsing: bytes, name: path(name))
                     let ids = Array(rk.keys.keys)
                     guard let p = thresholdProblem(env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
                                                    name: name, what: "the \(role) role's keys") else { continue }
@@ -301,9 +314,12 @@ extension TUF1 {
         /// A key or signature trustvault cannot read is named as such, apart from a signature
         /// that does not match (the only case that points at a changed file).
         func thresholdProblem(_ env: Envelope, role: RoleKeys, keys: [String: Key], name: String, what: String) -> String? {
-            let checks = env.signatureChecks(role.keyIDs, keys: keys)
-            let valid = Set(checks.filter { $0.check == .valid }.map(\.keyID))
-            guard valid.count < role.threshold else { return nil }
+            thresholdProblem(env.thresholdCount(role, keys: keys), name: name, what: what)
+        }
+
+        func thresholdProblem(_ count: ThresholdCount, name: String, what: String) -> String? {
+            guard !count.isMet else { return nil }
+            let role = count.role, checks = count.checks, valid = count.valid
             var unreadableKeys: [String] = [], unreadableSigs: [String] = [], bad: [String] = []
             for c in checks {
                 switch c.check {
@@ -328,7 +344,7 @@ extension TUF1 {
 extension TUF1.Envelope {
     /// Where `role`'s threshold stands: valid signatures among its keys.
     public func thresholdStatus(_ role: TUF1.RoleKeys, keys: [String: TUF1.Key]) -> (valid: Int, threshold: Int, missing: [String]) {
-        let valid = validKeyIDs(role.keyIDs, keys: keys)
-        return (valid.count, role.threshold, role.keyIDs.filter { !valid.contains($0) })
+        let count = thresholdCount(role, keys: keys)
+        return (count.valid.count, role.threshold, count.missing)
     }
 }

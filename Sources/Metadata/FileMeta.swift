@@ -1,0 +1,116 @@
+public import TrustCore
+internal import Foundation
+internal import Crypto
+
+/// `{"custom":…,"hashes":{"sha256":b64,"sha512":b64},"length":N}`.
+public struct FileMeta: Sendable, Hashable {
+    public var length: Int64
+    /// Algorithm name → raw digest, in any order (serialised sorted).
+    public var hashes: [String: [UInt8]]
+    public var custom: JSONValue?
+
+    public init(length: Int64, hashes: [String: [UInt8]], custom: JSONValue? = nil) {
+        self.length = length
+        self.hashes = hashes
+        self.custom = custom
+    }
+
+    /// Metadata for `bytes` with both hashes, as the notary client always writes.
+    public init(of bytes: [UInt8]) {
+        self.init(
+            length: Int64(bytes.count),
+            hashes: ["sha256": Array(SHA256.hash(data: bytes)), "sha512": Array(SHA512.hash(data: bytes))])
+    }
+
+    public static func == (a: FileMeta, b: FileMeta) -> Bool {
+        a.length == b.length && a.hashes == b.hashes && a.custom == b.custom
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(length)
+        h.combine(hashes)
+    }
+
+    public var json: JSONValue {
+        var members: [JSONValue.Member] = []
+        if let custom { members.append(.init("custom", custom)) }
+        members.append(.init("hashes", .object(hashes.map { .init($0.key, .string(Data($0.value).base64EncodedString())) })))
+        members.append(.init("length", .integer(length)))
+        return .object(members)
+    }
+
+    public init(json: JSONValue, context: String) throws(TrustVaultError) {
+        guard let length = json["length"]?.intValue, length >= 0, let hashObj = json["hashes"]?.objectValue else {
+            throw .corrupt("\(context): file metadata needs \"length\" and \"hashes\"")
+        }
+        var hashes: [String: [UInt8]] = [:]
+        for m in hashObj {
+            guard let s = m.value.stringValue, let d = Data(base64Encoded: s) else {
+                throw .corrupt("\(context): hash \"\(m.key)\" is not base64")
+            }
+            hashes[m.key] = Array(d)
+        }
+        let custom = json["custom"]
+        self.init(length: length, hashes: hashes, custom: (custom?.isNull ?? true) ? nil : custom)
+    }
+
+    /// Checks the structure of file metadata without building it (large targets files).
+    static func validate(json: JSONValue, context: @autoclosure () -> String) throws(TrustVaultError) {
+        guard let length = json["length"]?.intValue, length >= 0, let hashObj = json["hashes"]?.objectValue else {
+            throw .corrupt("\(context()): file metadata needs \"length\" and \"hashes\"")
+        }
+        for m in hashObj {
+            guard let s = m.value.stringValue, isBase64(s) else { throw .corrupt("\(context()): hash \"\(m.key)\" is not base64") }
+        }
+    }
+
+    /// Standard base64 with padding, as Go's `[]byte` JSON encoding writes it.
+    static func isBase64(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { u in
+            guard u.count % 4 == 0 else { return false }
+            var padding = 0
+            for c in u {
+                if base64Alphabet[Int(c)] {
+                    if padding > 0 { return false }
+                } else if c == UInt8(ascii: "=") {
+                    padding += 1
+                    if padding > 2 { return false }
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    private static let base64Alphabet: [Bool] = (0..<256).map { c in
+        let b = UInt8(c)
+        return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
+    }
+
+    /// Whether `bytes` match: the length and every known hash (at least one must be known).
+    public func matches(_ bytes: [UInt8]) -> Bool {
+        guard Int64(bytes.count) == length else { return false }
+        var checked = 0
+        // notary checks the two algorithms it writes; others are ignored, as notary does.
+        for algorithm in ["sha256", "sha512"] {
+            guard let h = hashes[algorithm] else { continue }
+            guard FileDigest.compute(algorithm, of: bytes) == h else { return false }
+            checked += 1
+        }
+        return checked > 0
+    }
+}
+
+/// The digests file metadata names, in both dialects (`hashes`: base64 in Notary's, hex in TUF's).
+public enum FileDigest {
+    /// `bytes` hashed with `algorithm` (`sha256`, `sha384`, `sha512`); nil for another name.
+    public static func compute(_ algorithm: String, of bytes: [UInt8]) -> [UInt8]? {
+        switch algorithm {
+        case "sha256": Array(SHA256.hash(data: bytes))
+        case "sha384": Array(SHA384.hash(data: bytes))
+        case "sha512": Array(SHA512.hash(data: bytes))
+        default: nil
+        }
+    }
+}
