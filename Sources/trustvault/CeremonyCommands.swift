@@ -1,8 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import TrustCore
 
 /// Prints a ceremony's result: files written, notes, and the commands to run online.
 func report(_ output: CeremonyOutput, out: String) {
@@ -85,9 +84,7 @@ extension TrustVault.Repo {
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
+            var ceremonies = try CLIContext(global).ceremonies(server: serverOption, card: card)
             ceremonies.consent.replaceExisting = replaceExisting
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
@@ -113,7 +110,7 @@ extension TrustVault.Repo {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
-        @Argument(help: "root, targets or snapshot.") var role: String
+        @Argument(help: "root, targets or snapshot.") var role: RotatedRoleChoice
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
         @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
@@ -131,20 +128,14 @@ extension TrustVault.Repo {
         @OptionGroup var card: CardSafetyOptions
 
         func validate() throws {
-            guard Ceremonies.RotatedRole(rawValue: role) != nil else {
-                throw ValidationError("the role must be root, targets or snapshot, not '\(role)'")
-            }
             if let threshold, threshold < 1 { throw ValidationError("--threshold must be at least 1") }
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            var ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
             ceremonies.consent.removeRootKeys = removeKeys
             ceremonies.consent.lowerRootThreshold = lowerThreshold
-            if role == "root" {
+            if role == .root {
                 // What the rotation changes, shown before any key is unlocked; refused there if a
                 // removal of another holder's key or a lower threshold is not named.
                 let change = try ceremonies.rootRotationChange(
@@ -154,7 +145,7 @@ extension TrustVault.Repo {
                 throw ValidationError("--remove-key and --lower-threshold are only for root rotations")
             }
             let output = try ceremonies.rotate(
-                gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
+                gun: gun, role: role.role, currentDir: current, out: out,
                 newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold, snapshotKeyFile: snapshotKey)
             report(output, out: out)
         }
@@ -259,9 +250,7 @@ extension TrustVault.Delegation {
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
@@ -284,9 +273,7 @@ extension TrustVault.Delegation {
         @OptionGroup var serverOption: ServerOption
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
             let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
             report(output, out: out)
         }
@@ -332,10 +319,7 @@ extension TrustVault.Repo {
             let window = try within.map { (w: String) throws(TrustVaultError) in try ExpiryPolicy.parseDuration(w) } ?? Verifier.warningSeconds
             let roleList = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
             let output = replaceExpiredRoot
                 ? try ceremonies.replaceExpiredRoot(gun: gun, currentDir: current, out: out, window: window, expiries: policy)
                 : try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
@@ -394,9 +378,7 @@ extension TrustVault.Delegation {
         @OptionGroup var serverOption: ServerOption
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
             let output = try ceremonies.purgeDelegationKey(
                 gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)
             report(output, out: out)

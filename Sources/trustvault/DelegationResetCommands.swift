@@ -1,8 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import TrustCore
 
 extension TrustVault.Delegation {
     struct Review: ParsableCommand {
@@ -24,9 +23,7 @@ extension TrustVault.Delegation {
         @Flag(help: "Print the review as JSON.") var json = false
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(pending: pendingOption)
             let (review, held, notes) = try ceremonies.reviewDelegation(gun: gun, role: role, currentDir: current)
             if json {
                 printOut(Self.json(review, held: held).canonicalString)
@@ -130,10 +127,7 @@ extension TrustVault.Delegation {
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
             let output = try ceremonies.resetDelegation(
                 gun: gun, role: role, keyIDs: keys, keep: keep, keepNone: keepNone, currentDir: current, out: out)
             report(output, out: out)

@@ -1,6 +1,6 @@
 import ArgumentParser
+import CLISupport
 import KeyVault
-import TrustCore
 
 extension TrustVault {
     struct Init: ParsableCommand {
@@ -14,17 +14,11 @@ extension TrustVault {
         @OptionGroup var global: GlobalOptions
 
         @Option(help: "Argon2id cost: interactive, moderate or sensitive.")
-        var kdf: String = "moderate"
-
-        func validate() throws {
-            guard KDFProfile.named(kdf) != nil else {
-                throw ValidationError("--kdf must be interactive, moderate or sensitive, not '\(kdf)'")
-            }
-        }
+        var kdf: KDFChoice = .moderate
 
         func run() throws {
             let context = CLIContext(global)
-            guard let profile = KDFProfile.named(kdf) else { return }
+            let profile = kdf.profile
             let vault = try Vault.create(at: context.vaultPath, profile: profile)
             printOut("Created vault \(vault.path)")
             printOut("KDF profile: \(profile)")

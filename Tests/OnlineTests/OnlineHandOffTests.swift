@@ -198,6 +198,12 @@ struct OnlineHandOffTests {
         expectOneError(none, status: 77, mentioning: ["requires credentials", "none were found"])
         #expect(!FileManager.default.fileExists(atPath: peers.path("none")))
 
+        // --username without TRUSTVAULT_SERVER_PASSWORD and no terminal: no secret supplied, 65 as
+        // in the offline CLI (CLISupport's one exit-status map), nothing written.
+        let noPassword = try peers.online(["fetch", gun, "--out", peers.path("no-password"), "--username", "officer"], env: [:])
+        expectOneError(noPassword, status: 65, mentioning: ["no password for --username", "TRUSTVAULT_SERVER_PASSWORD is not set"])
+        #expect(!FileManager.default.fileExists(atPath: peers.path("no-password")))
+
         // The read-only account can fetch, but not publish; the server stays unchanged.
         let readerEnv = ["NOTARY_AUTH": TokenAuthPeers.notaryAuth(TokenAuthPeers.reader.0, TokenAuthPeers.reader.1)]
         let readerCurrent = peers.path("reader-current")
