@@ -23,7 +23,7 @@ public enum CommandRunner {
     }
 
     /// Runs the root command `Root`, whose subcommands may be async.
-    public static func run<Root: AsyncParsableCommand>(_ root: Root.Type, usageHint: String) async -> Never {
+    public static func runAsync<Root: AsyncParsableCommand>(_ root: Root.Type, usageHint: String) async -> Never {
         do {
             var command = try root.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,4 +1,4 @@
-public import TrustCore
+import TrustCore
 
 #if canImport(Glibc)
 import Glibc

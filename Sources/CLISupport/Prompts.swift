@@ -66,10 +66,13 @@ public enum TerminalPrompt {
         defer { close(fd) }
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
-        while bytes.count < maximumBytes, read(fd, &byte, 1) == 1, byte != 0x0A, byte != 0x0D { bytes.append(byte) }
+        while bytes.count < maximumBytes, readByte(fd, &byte) == 1, byte != 0x0A, byte != 0x0D { bytes.append(byte) }
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// One byte from `fd` (at file scope, where `read` is the system's, not `TerminalPrompt.read`).
+private func readByte(_ fd: Int32, _ byte: inout UInt8) -> Int { read(fd, &byte, 1) }
 
 extension String {
     fileprivate var trimmed: String {

@@ -21,7 +21,7 @@ struct TrustVaultOnline: AsyncParsableCommand {
         subcommands: [Fetch.self, Publish.self])
 
     static func main() async {
-        await CommandRunner.run(TrustVaultOnline.self, usageHint: "add --help to the command for its usage")
+        await CommandRunner.runAsync(TrustVaultOnline.self, usageHint: "add --help to the command for its usage")
     }
 }
 

@@ -54,6 +54,18 @@ extension CLIContext {
     }
 }
 
+/// `--serial S [--slot SLOT]`: one slot of one card.
+struct CardSlotOptions: ParsableArguments {
+    @Option(help: "The card's serial.") var serial: String
+    @Option(help: "The slot (default 9c).") var slot: String?
+    func parsed() throws(TrustVaultError) -> (serial: UInt32, slot: PIVSlot) { (try parseSerial(serial), try parseSlot(slot)) }
+}
+
+/// Refuses an `--out` file that exists, before a card is asked anything.
+func refuseExisting(_ out: String?) throws(TrustVaultError) {
+    if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
+}
+
 func parseSlot(_ text: String?) throws(TrustVaultError) -> PIVSlot {
     try text.map { (t: String) throws(TrustVaultError) -> PIVSlot in try PIVSlot(parsing: t) } ?? .signature
 }
@@ -231,42 +243,53 @@ extension TrustVault.Card {
     }
 }
 
+/// `card change-pin`, `change-puk` and `unblock-pin`: one command over the card procedure that
+/// changes a PIN or PUK (`--force` spends the last try).
+protocol CardSecretChange {
+    static var commandName: String { get }
+    static var abstract: String { get }
+    /// The secret whose last try `--force` spends: PIN or PUK.
+    static var tried: String { get }
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError)
+    static func done(serial: UInt32) -> String
+}
+
+struct CardSecretCommand<Change: CardSecretChange>: ParsableCommand {
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: Change.commandName, abstract: Change.abstract) }
+    @Option(help: "The card's serial.") var serial: String
+    @Flag(help: ArgumentHelp("Spend the last \(Change.tried) try.")) var force = false
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        let serial = try CLIContext(global).onCard(serial, force: force, Change.change)
+        printOut(Change.done(serial: serial))
+    }
+}
+
+enum PINChange: CardSecretChange {
+    static let commandName = "change-pin", tried = "PIN"
+    static let abstract = "Change a card's PIN: TRUSTVAULT_PIN (or prompt) to TRUSTVAULT_NEW_PIN (or prompt)."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.changePIN(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PIN of card \(serial) changed." }
+}
+
+enum PUKChange: CardSecretChange {
+    static let commandName = "change-puk", tried = "PUK"
+    static let abstract = "Change a card's PUK: TRUSTVAULT_PUK (or prompt) to TRUSTVAULT_NEW_PUK (or prompt)."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.changePUK(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PUK of card \(serial) changed." }
+}
+
+enum PINUnblock: CardSecretChange {
+    static let commandName = "unblock-pin", tried = "PUK"
+    static let abstract = "Set a new PIN with the PUK (TRUSTVAULT_PUK, TRUSTVAULT_NEW_PIN), also when the PIN is blocked."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.unblockPIN(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PIN of card \(serial) set; it has all its tries again." }
+}
+
 extension TrustVault.Card {
-    struct ChangePIN: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "change-pin", abstract: "Change a card's PIN: TRUSTVAULT_PIN (or prompt) to TRUSTVAULT_NEW_PIN (or prompt).")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PIN try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let serial = try CLIContext(global).onCard(serial, force: force, CardProcedures.changePIN)
-            printOut("PIN of card \(serial) changed.")
-        }
-    }
-
-    struct ChangePUK: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "change-puk", abstract: "Change a card's PUK: TRUSTVAULT_PUK (or prompt) to TRUSTVAULT_NEW_PUK (or prompt).")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PUK try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let serial = try CLIContext(global).onCard(serial, force: force, CardProcedures.changePUK)
-            printOut("PUK of card \(serial) changed.")
-        }
-    }
-
-    struct UnblockPIN: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "unblock-pin", abstract: "Set a new PIN with the PUK (TRUSTVAULT_PUK, TRUSTVAULT_NEW_PIN), also when the PIN is blocked.")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PUK try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let serial = try CLIContext(global).onCard(serial, force: force, CardProcedures.unblockPIN)
-            printOut("PIN of card \(serial) set; it has all its tries again.")
-        }
-    }
+    typealias ChangePIN = CardSecretCommand<PINChange>
+    typealias ChangePUK = CardSecretCommand<PUKChange>
+    typealias UnblockPIN = CardSecretCommand<PINUnblock>
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -295,22 +318,15 @@ extension TrustVault.Card {
     struct Attest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the card's attestation for a slot: generated on the card or imported, checked up to --ca.")
-        @Option(help: "The card's serial.") var serial: String
-        @Option(help: "The slot (default 9c).") var slot: String?
+        @OptionGroup var target: CardSlotOptions
         @Option(help: "Write the attestation certificate and the card's F9 certificate (PEM) to this new file.") var out: String?
         @Option(help: "A CA certificate (PEM) the card's F9 certificate must be signed by, e.g. Yubico's PIV attestation root.") var ca: String?
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let context = CLIContext(global)
-            let serial = try parseSerial(serial)
-            let slot = try parseSlot(slot)
-            if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
-            let caDER: [UInt8]? = try ca.map { (path: String) throws(TrustVaultError) -> [UInt8] in
-                let certs = try CertificateInfo.parseAll(pem: AtomicFile.read(path, kind: .publicKey), source: path)
-                guard let first = certs.first else { throw TrustVaultError.corrupt("\(path) holds no certificate") }
-                return first.derBytes
-            }
-            let a = try CardProcedures.attest(serial: serial, slot: slot, caDER: caDER, env: context.cards())
+            let (serial, slot) = try target.parsed()
+            try refuseExisting(out)
+            let a = try CardProcedures.attest(serial: serial, slot: slot, caFile: ca, env: context.cards())
             printOut("Slot \(slot) of card \(serial): key \(a.publicKey.keyID)")
             switch a.generatedOnCard {
             case true?: printOut("Origin: generated on the card (attested)")
@@ -343,15 +359,13 @@ extension TrustVault.Card {
 
         struct Export: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Print (or write to --out) the PEM certificate in a slot.")
-            @Option(help: "The card's serial.") var serial: String
-            @Option(help: "The slot (default 9c).") var slot: String?
+            @OptionGroup var target: CardSlotOptions
             @Option(help: "Write to this new file instead of stdout.") var out: String?
             @OptionGroup var global: GlobalOptions
             func run() throws {
                 let context = CLIContext(global)
-                let serial = try parseSerial(serial)
-                let slot = try parseSlot(slot)
-                if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
+                let (serial, slot) = try target.parsed()
+                try refuseExisting(out)
                 let der = try CardProcedures.exportCertificate(serial: serial, slot: slot, env: context.cards())
                 let pem = PEMText.encode(type: "CERTIFICATE", der: der)
                 if let out { try AtomicFile.write(Array(pem.utf8), to: out) } else { Output.block(pem) }
@@ -361,8 +375,7 @@ extension TrustVault.Card {
         struct Write: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Store a certificate for a slot's key: --cert FILE (e.g. the repository's root certificate from `root cert`), or a new self-signed one (needs the PIN).")
-            @Option(help: "The card's serial.") var serial: String
-            @Option(help: "The slot (default 9c).") var slot: String?
+            @OptionGroup var target: CardSlotOptions
             @Option(help: "The certificate (PEM) to store; it must be for the slot's key.") var cert: String?
             @Flag(help: "Replace a different certificate already in the slot.") var overwrite = false
             @OptionGroup var safety: CardSafetyOptions
@@ -370,8 +383,7 @@ extension TrustVault.Card {
             func run() throws {
                 let context = CLIContext(global)
                 let vault = try context.openVault()
-                let serial = try parseSerial(serial)
-                let slot = try parseSlot(slot)
+                let (serial, slot) = try target.parsed()
                 let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self) }
                 _ = try CardProcedures.writeCertificate(serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
                                                         vault: vault, env: context.cards(safety.unlock))

@@ -31,6 +31,15 @@ struct ServerOption: ParsableArguments {
     var tlscacert: String?
 }
 
+/// `--current DIR [--pending DIR]… --out DIR [--server URL --tlscacert FILE]`: what a delegation
+/// change reads, builds on and writes.
+struct ChangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+    @OptionGroup var pendingOption: PendingOption
+    @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
+    @OptionGroup var serverOption: ServerOption
+}
+
 extension TrustVault {
     struct Repo: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -238,10 +247,7 @@ extension TrustVault.Delegation {
         @Option(name: .customLong("paths"), help: ArgumentHelp("A path prefix the role may sign.", valueName: "p")) var paths: [String] = []
         @Flag(name: .customLong("all-paths"), help: "The role may sign every path.") var allPaths = false
         @Option(help: "How many of the role's keys must sign.") var threshold: Int?
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func validate() throws {
             if certs.isEmpty && keyFiles.isEmpty && keys.isEmpty { throw ValidationError("give at least one --cert, --key-file or --key") }
@@ -250,13 +256,13 @@ extension TrustVault.Delegation {
         }
 
         func run() throws {
-            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
                 gun: gun, role: role, keys: sources, paths: paths, allPaths: allPaths, threshold: threshold,
-                currentDir: current, out: out)
-            report(output, out: out)
+                currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 
@@ -267,15 +273,12 @@ extension TrustVault.Delegation {
         @Argument(help: "The repository.") var gun: String
         @Argument(help: "targets/<name>.") var role: String
         @Option(name: .customLong("key"), help: ArgumentHelp("Remove only this key (ID or prefix).", valueName: "keyid")) var keys: [String] = []
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func run() throws {
-            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
-            let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
-            report(output, out: out)
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
+            let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 }
@@ -372,16 +375,13 @@ extension TrustVault.Delegation {
         @Argument(help: "The repository.") var gun: String
         @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key: String
         @Flag(name: .customLong("remove-emptied-roles"), help: "Remove roles whose only key this is.") var removeEmptiedRoles = false
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func run() throws {
-            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption)
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
             let output = try ceremonies.purgeDelegationKey(
-                gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)
-            report(output, out: out)
+                gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 }

@@ -6,7 +6,7 @@ import KeyVault
 // documented ones; where the commands always accepted any letter case, they still do.
 
 /// A choice spelled as its raw value, in any letter case when `ignoresCase`.
-protocol Choice: RawRepresentable<String>, CaseIterable, ExpressibleByArgument {
+protocol Choice: RawRepresentable, CaseIterable, ExpressibleByArgument where RawValue == String {
     /// Whether `NEVER` is read as `never` (the card policies always were).
     static var ignoresCase: Bool { get }
 }
