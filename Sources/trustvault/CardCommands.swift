@@ -25,10 +25,10 @@ struct CardSafetyOptions: ParsableArguments {
 
 /// `--pin-policy`, `--touch-policy`, `--overwrite` for keys put on cards.
 struct CardKeyPolicyOptions: ParsableArguments {
-    @Option(name: .customLong("pin-policy"), help: "When the card asks for the PIN (default: always for root keys, once for others).")
+    @Option(name: .customLong("pin-policy"), help: "never, once or always (default: always for root keys, once for others).")
     var pinPolicy: PINPolicyChoice?
 
-    @Option(name: .customLong("touch-policy"), help: "When the card asks for a touch (default: the card's, never on a YubiKey).")
+    @Option(name: .customLong("touch-policy"), help: "never, always or cached (default: the card's, never on a YubiKey).")
     var touchPolicy: TouchPolicyChoice?
 
     @Flag(help: "Write into a slot that holds a key, or whose contents the card cannot report (firmware before 5.3).")
@@ -189,7 +189,7 @@ extension TrustVault.Card {
         @Flag(help: "Make a random management key (printed once) instead of reading one.")
         var randomManagementKey = false
 
-        @Option(help: "Algorithm of the new management key (default: keep the card's).")
+        @Option(help: "Algorithm of the new management key: 3des, aes128, aes192, aes256 (default: keep the card's).")
         var managementKeyAlgorithm: ManagementKeyChoice?
 
         @Option(name: .customLong("management-key-out"), help: "With --random-management-key: also save the new key (hex) to this new file (0600) before it is sent to the card.")

@@ -119,7 +119,7 @@ extension TrustVault.Repo {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
-        @Argument(help: "The role whose keys change.") var role: RotatedRoleChoice
+        @Argument(help: "root, targets or snapshot.") var role: RotatedRoleChoice
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
         @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String

@@ -13,7 +13,7 @@ extension TrustVault {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "The Argon2id cost of passphrase-sealed keys.")
+        @Option(help: "Argon2id cost: interactive, moderate or sensitive.")
         var kdf: KDFChoice = .moderate
 
         func run() throws {

@@ -30,7 +30,7 @@ extension TrustVault.Key {
         @Option(help: "The repository (GUN); required for targets and snapshot keys.")
         var gun: String?
 
-        @Option(help: "The key algorithm: ecdsa is P-256, rsa 2048 bits.")
+        @Option(help: "ecdsa (P-256, default), ed25519 or rsa (2048 bits).")
         var algorithm: AlgorithmChoice = .ecdsa
 
         @Option(help: "Generate the key on the PIV card with this serial instead of in the vault.")
@@ -162,7 +162,7 @@ extension TrustVault.Key {
         @Option(help: "Output file, or directory for --format notary (created with mode 0600; never overwritten).")
         var out: String
 
-        @Option(help: "What to write (see above).")
+        @Option(help: "notary (default), pem or public.")
         var format: ExportFormat = .notary
 
         @Flag(name: .customLong("i-understand-this-is-unencrypted"), help: "Allow --format pem.")
