@@ -74,10 +74,17 @@ let package = Package(
         // commit and date into .build before every build; see Scripts/build-info.sh).
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "BuildInfo", swiftSettings: swiftSettings, plugins: ["BuildInfoPlugin"]),
-        // The CLI: parsing, prompts, tables, exit codes.
+        // What both executables share: main()'s one error-to-exit-status map, the escaped printer,
+        // the terminal prompts.
+        .target(
+            name: "CLISupport",
+            dependencies: ["TrustCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        // The CLI: parsing, tables, the commands. Imports only what it declares here
+        // (Scripts/check-imports.sh); KeyVault re-exports the vocabulary of its API.
         .executableTarget(
             name: "trustvault",
-            dependencies: ["KeyVault", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KeyVault", "CLISupport", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // The online hand-off: fetch and publish with Docker token auth over AsyncHTTPClient.
@@ -94,7 +101,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "trustvault-online",
-            dependencies: ["Online", "TrustCore", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Online", "CLISupport", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Test support: a PIV card emulator (library + vpcd client) and peer harnesses.
@@ -132,6 +139,7 @@ let package = Package(
             name: "TrustVaultCLITests", dependencies: ["trustvault", "piv-emulator", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "TrustCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OnlineTests", dependencies: ["Online", "trustvault-online", "trustvault", "TestSupport"],
             swiftSettings: swiftSettings),

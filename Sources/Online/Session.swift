@@ -195,9 +195,11 @@ public final class NotarySession: @unchecked Sendable {
         return "Bearer " + token
     }
 
+    /// The server refused anonymous access (a 401): a refusal of credentials, as a wrong
+    /// password is (exit 77), not a secret this program failed to find (`.missingSecret`, 65).
     func noCredentials(purpose: String) -> TrustVaultError {
         TrustVaultError(
-            .missingSecret, "\(server) requires credentials for \(purpose) and none were found",
+            .wrongPassphrase, "\(server) requires credentials for \(purpose) and none were found",
             recovery: "set NOTARY_AUTH (base64 of user:password), run 'docker login \(hostKey)', or pass --username with TRUSTVAULT_SERVER_PASSWORD")
     }
 

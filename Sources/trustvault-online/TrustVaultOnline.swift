@@ -1,12 +1,8 @@
 import ArgumentParser
 import BuildInfo
+import CLISupport
 import Foundation
 import Online
-import Metadata
-import TrustCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The online hand-off: carries files between an authenticated notary server and the offline
 /// vault's ceremonies. The offline `trustvault` binary has no network code; this one does.
@@ -25,52 +21,8 @@ struct TrustVaultOnline: AsyncParsableCommand {
         subcommands: [Fetch.self, Publish.self])
 
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var async = command as? any AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as TrustVaultError {
-            fail(error)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            var message = message(for: error)
-            if message.isEmpty { message = "\(error)" }
-            writeError("error: \(message.split(separator: "\n").first.map(String.init) ?? message)")
-            writeError("hint: add --help to the command for its usage")
-            Foundation.exit(code.rawValue)
-        }
+        await CommandRunner.runAsync(TrustVaultOnline.self, usageHint: "add --help to the command for its usage")
     }
-
-    static func fail(_ error: TrustVaultError) -> Never {
-        writeError("error: \(error.message)")
-        if let hint = error.recovery { writeError("hint: \(hint)") }
-        Foundation.exit(exitStatus(for: error.code))
-    }
-
-    /// Error codes to sysexits statuses (as the offline CLI; credentials refused are 77).
-    static func exitStatus(for code: TrustVaultError.Code) -> Int32 {
-        switch code {
-        case .wrongPassphrase, .missingSecret, .insecurePermissions: 77  // EX_NOPERM
-        case .corruptData, .unsupported: 65  // EX_DATAERR
-        case .invalidArgument: 64  // EX_USAGE
-        case .notFound: 66  // EX_NOINPUT
-        case .alreadyExists: 73  // EX_CANTCREAT
-        case .serviceUnavailable: 69  // EX_UNAVAILABLE
-        case .ioFailure: 74  // EX_IOERR
-        default: 1
-        }
-    }
-
-    static func writeError(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-}
-
-func printOut(_ line: String = "") {
-    print(line)
-    fflush(nil)
 }
 
 /// Server, TLS and account options shared by fetch and publish.
@@ -90,7 +42,7 @@ struct ServerOptions: ParsableArguments {
     func session(gun: String) throws(TrustVaultError) -> NotarySession {
         let environment = ProcessInfo.processInfo.environment
         let sources = CredentialSources(
-            username: username, environment: environment, prompt: PasswordPrompt.isAvailable ? PasswordPrompt.read : nil)
+            username: username, environment: environment, prompt: TerminalPrompt.isAvailable ? TerminalPrompt.password : nil)
         // SSL_CERT_FILE replaces the default CA bundle, as it does for OpenSSL, curl and git.
         return try NotarySession(
             server: server, gun: gun, caFile: tlscacert, defaultCAFile: environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 },
@@ -239,8 +191,9 @@ extension Publish {
                         "--replace-trust-data deletes \(fragment.gun)'s trust data on \(session.server) and needs a confirmation; no terminal to ask",
                         recovery: "add --yes to confirm")
                 }
-                Terminal.write(what + ".\nThis deletes all of its trust data there and publishes \(fragment.directory) in its place.\nType the GUN to confirm: ")
-                guard Self.terminalLine() == fragment.gun else {
+                let typed = TerminalPrompt.typedLine(
+                    what + ".\nThis deletes all of its trust data there and publishes \(fragment.directory) in its place.\nType the GUN to confirm: ")
+                guard typed == fragment.gun else {
                     throw TrustVaultError.invalid("not confirmed; nothing was changed", recovery: "type the GUN exactly, or pass --yes")
                 }
             }
@@ -249,28 +202,6 @@ extension Publish {
             printOut("note: \(session.server) holds no trust data for \(fragment.gun); publishing the replacement")
         }
         return try await session.replaceTrustData(fragment, checked: checked)
-    }
-
-    /// One line typed at the terminal (echo on; not a secret), at most 1024 bytes.
-    static func terminalLine() -> String {
-        let fd = open("/dev/tty", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while bytes.count < 1024, Glibc.read(fd, &byte, 1) == 1, byte != 0x0A, byte != 0x0D { bytes.append(byte) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// A password from the controlling terminal with echo off (TrustCore's one terminal reader).
-enum PasswordPrompt {
-    static var isAvailable: Bool { Terminal.isAvailable }
-
-    @Sendable static func read(_ prompt: String) throws(TrustVaultError) -> String {
-        let line = try Terminal.readSecretLine(prompt)
-        guard line.count > 0 else { throw TrustVaultError(.missingSecret, "no password was entered") }
-        return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 }
 

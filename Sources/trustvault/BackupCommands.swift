@@ -1,7 +1,6 @@
 import ArgumentParser
-import Formats
+import CLISupport
 import KeyVault
-import TrustCore
 
 extension TrustVault {
     struct Backup: ParsableCommand {

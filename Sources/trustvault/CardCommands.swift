@@ -1,9 +1,7 @@
 import ArgumentParser
-import Formats
+import CLISupport
 import Foundation
 import KeyVault
-import SmartCard
-import TrustCore
 
 extension TrustVault {
     struct Card: ParsableCommand {
@@ -28,44 +26,44 @@ struct CardSafetyOptions: ParsableArguments {
 /// `--pin-policy`, `--touch-policy`, `--overwrite` for keys put on cards.
 struct CardKeyPolicyOptions: ParsableArguments {
     @Option(name: .customLong("pin-policy"), help: "never, once or always (default: always for root keys, once for others).")
-    var pinPolicy: String?
+    var pinPolicy: PINPolicyChoice?
 
     @Option(name: .customLong("touch-policy"), help: "never, always or cached (default: the card's, never on a YubiKey).")
-    var touchPolicy: String?
+    var touchPolicy: TouchPolicyChoice?
 
     @Flag(help: "Write into a slot that holds a key, or whose contents the card cannot report (firmware before 5.3).")
     var overwrite = false
 
     var isGiven: Bool { pinPolicy != nil || touchPolicy != nil || overwrite }
 
-    func validate() throws {
-        if let p = pinPolicy, PIVPINPolicy(name: p) == nil { throw ValidationError("--pin-policy must be never, once or always") }
-        if let t = touchPolicy, CardTouchPolicy(name: t) == nil { throw ValidationError("--touch-policy must be never, always or cached") }
-    }
-    var pin: PIVPINPolicy? { pinPolicy.flatMap(PIVPINPolicy.init(name:)) }
-    var touch: CardTouchPolicy { touchPolicy.flatMap(CardTouchPolicy.init(name:)) ?? .cardDefault }
+    var pin: PIVPINPolicy? { pinPolicy?.policy }
+    var touch: CardTouchPolicy { touchPolicy?.policy ?? .cardDefault }
 }
 
 extension CLIContext {
     func cards(_ options: CardUnlockOptions = .init()) -> CardEnvironment { CardEnvironment(secrets: secrets, options: options) }
+
+    /// Runs a PIN or PUK procedure on the card with serial `serialText` (`--force`: spend the
+    /// last try); returns the serial.
+    func onCard(
+        _ serialText: String, force: Bool, _ procedure: (UInt32, CardEnvironment) throws(TrustVaultError) -> Void
+    ) throws(TrustVaultError) -> UInt32 {
+        let serial = try parseSerial(serialText)
+        try procedure(serial, cards(CardUnlockOptions(force: force)))
+        return serial
+    }
 }
 
-/// Checks, before any card PIN is spent, that `path` can be written: a new file in a writable
-/// directory, or (with `replacing`) an existing writable file.
-func requireWritableOutput(_ path: String, replacing: Bool) throws(TrustVaultError) {
-    if replacing {
-        guard access(path, W_OK) == 0 else {
-            throw TrustVaultError(.ioFailure, "\(path) cannot be written", recovery: "check its permissions, or give --out")
-        }
-        return
-    }
-    if AtomicFile.exists(path) {
-        throw TrustVaultError(.alreadyExists, "\(path) already exists", recovery: "choose another --out path or remove it first")
-    }
-    let dir = (path as NSString).deletingLastPathComponent
-    guard access(dir.isEmpty ? "." : dir, W_OK) == 0 else {
-        throw TrustVaultError(.ioFailure, "cannot write \(path): its directory is missing or not writable", recovery: "choose another --out path")
-    }
+/// `--serial S [--slot SLOT]`: one slot of one card.
+struct CardSlotOptions: ParsableArguments {
+    @Option(help: "The card's serial.") var serial: String
+    @Option(help: "The slot (default 9c).") var slot: String?
+    func parsed() throws(TrustVaultError) -> (serial: UInt32, slot: PIVSlot) { (try parseSerial(serial), try parseSlot(slot)) }
+}
+
+/// Refuses an `--out` file that exists, before a card is asked anything.
+func refuseExisting(_ out: String?) throws(TrustVaultError) {
+    if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
 }
 
 func parseSlot(_ text: String?) throws(TrustVaultError) -> PIVSlot {
@@ -192,13 +190,7 @@ extension TrustVault.Card {
         var randomManagementKey = false
 
         @Option(help: "Algorithm of the new management key: 3des, aes128, aes192, aes256 (default: keep the card's).")
-        var managementKeyAlgorithm: String?
-
-        func validate() throws {
-            if let a = managementKeyAlgorithm, !["3des", "aes128", "aes192", "aes256"].contains(a.lowercased()) {
-                throw ValidationError("--management-key-algorithm must be 3des, aes128, aes192 or aes256")
-            }
-        }
+        var managementKeyAlgorithm: ManagementKeyChoice?
 
         @Option(name: .customLong("management-key-out"), help: "With --random-management-key: also save the new key (hex) to this new file (0600) before it is sent to the card.")
         var managementKeyOut: String?
@@ -211,13 +203,7 @@ extension TrustVault.Card {
         func run() throws {
             let context = CLIContext(global)
             let serial = try parseSerial(serial)
-            let algorithm: ManagementKeyAlgorithm? = switch managementKeyAlgorithm?.lowercased() {
-            case "3des": .tripleDES
-            case "aes128": .aes128
-            case "aes192": .aes192
-            case "aes256": .aes256
-            default: nil
-            }
+            let algorithm = managementKeyAlgorithm?.algorithm
             if managementKeyOut != nil && !randomManagementKey { throw ValidationError("--management-key-out needs --random-management-key") }
             if let out = managementKeyOut, AtomicFile.exists(out) {
                 throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new file for --management-key-out")
@@ -251,59 +237,59 @@ extension TrustVault.Card {
 
         func run() throws {
             let context = CLIContext(global)
-            let serial = try serial.map(parseSerial)
-            let (session, info) = try PIVCards.open(serial: serial)
-            defer { (session.transport as? PCSCCard)?.disconnect(reset: true) }
-            try PIVCards.checkPINBeforeAsking(session: session, serial: info.serial, options: safety.unlock)
-            let pin = try context.secrets.secret(for: .pin)
-            try session.verifyPIN(pin)
+            let info = try CardProcedures.verifyPIN(serial: try serial.map(parseSerial), env: context.cards(safety.unlock))
             printOut("PIN verified for card \(info.serial.map(String.init) ?? info.reader).")
         }
     }
 }
 
+/// `card change-pin`, `change-puk` and `unblock-pin`: one command over the card procedure that
+/// changes a PIN or PUK (`--force` spends the last try).
+protocol CardSecretChange {
+    static var commandName: String { get }
+    static var abstract: String { get }
+    /// The secret whose last try `--force` spends: PIN or PUK.
+    static var tried: String { get }
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError)
+    static func done(serial: UInt32) -> String
+}
+
+struct CardSecretCommand<Change: CardSecretChange>: ParsableCommand {
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: Change.commandName, abstract: Change.abstract) }
+    @Option(help: "The card's serial.") var serial: String
+    @Flag(help: ArgumentHelp("Spend the last \(Change.tried) try.")) var force = false
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        let serial = try CLIContext(global).onCard(serial, force: force, Change.change)
+        printOut(Change.done(serial: serial))
+    }
+}
+
+enum PINChange: CardSecretChange {
+    static let commandName = "change-pin", tried = "PIN"
+    static let abstract = "Change a card's PIN: TRUSTVAULT_PIN (or prompt) to TRUSTVAULT_NEW_PIN (or prompt)."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.changePIN(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PIN of card \(serial) changed." }
+}
+
+enum PUKChange: CardSecretChange {
+    static let commandName = "change-puk", tried = "PUK"
+    static let abstract = "Change a card's PUK: TRUSTVAULT_PUK (or prompt) to TRUSTVAULT_NEW_PUK (or prompt)."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.changePUK(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PUK of card \(serial) changed." }
+}
+
+enum PINUnblock: CardSecretChange {
+    static let commandName = "unblock-pin", tried = "PUK"
+    static let abstract = "Set a new PIN with the PUK (TRUSTVAULT_PUK, TRUSTVAULT_NEW_PIN), also when the PIN is blocked."
+    static func change(serial: UInt32, env: CardEnvironment) throws(TrustVaultError) { try CardProcedures.unblockPIN(serial: serial, env: env) }
+    static func done(serial: UInt32) -> String { "PIN of card \(serial) set; it has all its tries again." }
+}
+
 extension TrustVault.Card {
-    struct ChangePIN: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "change-pin", abstract: "Change a card's PIN: TRUSTVAULT_PIN (or prompt) to TRUSTVAULT_NEW_PIN (or prompt).")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PIN try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let context = CLIContext(global)
-            let serial = try parseSerial(serial)
-            try CardProcedures.changePIN(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
-            printOut("PIN of card \(serial) changed.")
-        }
-    }
-
-    struct ChangePUK: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "change-puk", abstract: "Change a card's PUK: TRUSTVAULT_PUK (or prompt) to TRUSTVAULT_NEW_PUK (or prompt).")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PUK try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let context = CLIContext(global)
-            let serial = try parseSerial(serial)
-            try CardProcedures.changePUK(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
-            printOut("PUK of card \(serial) changed.")
-        }
-    }
-
-    struct UnblockPIN: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "unblock-pin", abstract: "Set a new PIN with the PUK (TRUSTVAULT_PUK, TRUSTVAULT_NEW_PIN), also when the PIN is blocked.")
-        @Option(help: "The card's serial.") var serial: String
-        @Flag(help: "Spend the last PUK try.") var force = false
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            let context = CLIContext(global)
-            let serial = try parseSerial(serial)
-            try CardProcedures.unblockPIN(serial: serial, env: context.cards(CardUnlockOptions(force: force)))
-            printOut("PIN of card \(serial) set; it has all its tries again.")
-        }
-    }
+    typealias ChangePIN = CardSecretCommand<PINChange>
+    typealias ChangePUK = CardSecretCommand<PUKChange>
+    typealias UnblockPIN = CardSecretCommand<PINUnblock>
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -332,22 +318,15 @@ extension TrustVault.Card {
     struct Attest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the card's attestation for a slot: generated on the card or imported, checked up to --ca.")
-        @Option(help: "The card's serial.") var serial: String
-        @Option(help: "The slot (default 9c).") var slot: String?
+        @OptionGroup var target: CardSlotOptions
         @Option(help: "Write the attestation certificate and the card's F9 certificate (PEM) to this new file.") var out: String?
         @Option(help: "A CA certificate (PEM) the card's F9 certificate must be signed by, e.g. Yubico's PIV attestation root.") var ca: String?
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let context = CLIContext(global)
-            let serial = try parseSerial(serial)
-            let slot = try parseSlot(slot)
-            if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
-            let caDER: [UInt8]? = try ca.map { (path: String) throws(TrustVaultError) -> [UInt8] in
-                let certs = try CertificateInfo.parseAll(pem: AtomicFile.read(path, kind: .publicKey), source: path)
-                guard let first = certs.first else { throw TrustVaultError.corrupt("\(path) holds no certificate") }
-                return first.derBytes
-            }
-            let a = try CardProcedures.attest(serial: serial, slot: slot, caDER: caDER, env: context.cards())
+            let (serial, slot) = try target.parsed()
+            try refuseExisting(out)
+            let a = try CardProcedures.attest(serial: serial, slot: slot, caFile: ca, env: context.cards())
             printOut("Slot \(slot) of card \(serial): key \(a.publicKey.keyID)")
             switch a.generatedOnCard {
             case true?: printOut("Origin: generated on the card (attested)")
@@ -380,26 +359,23 @@ extension TrustVault.Card {
 
         struct Export: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Print (or write to --out) the PEM certificate in a slot.")
-            @Option(help: "The card's serial.") var serial: String
-            @Option(help: "The slot (default 9c).") var slot: String?
+            @OptionGroup var target: CardSlotOptions
             @Option(help: "Write to this new file instead of stdout.") var out: String?
             @OptionGroup var global: GlobalOptions
             func run() throws {
                 let context = CLIContext(global)
-                let serial = try parseSerial(serial)
-                let slot = try parseSlot(slot)
-                if let out, AtomicFile.exists(out) { throw TrustVaultError(.alreadyExists, "\(out) already exists", recovery: "choose a new --out file") }
+                let (serial, slot) = try target.parsed()
+                try refuseExisting(out)
                 let der = try CardProcedures.exportCertificate(serial: serial, slot: slot, env: context.cards())
                 let pem = PEMText.encode(type: "CERTIFICATE", der: der)
-                if let out { try AtomicFile.write(Array(pem.utf8), to: out) } else { print(pem, terminator: "") }
+                if let out { try AtomicFile.write(Array(pem.utf8), to: out) } else { Output.block(pem) }
             }
         }
 
         struct Write: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Store a certificate for a slot's key: --cert FILE (e.g. the repository's root certificate from `root cert`), or a new self-signed one (needs the PIN).")
-            @Option(help: "The card's serial.") var serial: String
-            @Option(help: "The slot (default 9c).") var slot: String?
+            @OptionGroup var target: CardSlotOptions
             @Option(help: "The certificate (PEM) to store; it must be for the slot's key.") var cert: String?
             @Flag(help: "Replace a different certificate already in the slot.") var overwrite = false
             @OptionGroup var safety: CardSafetyOptions
@@ -407,118 +383,12 @@ extension TrustVault.Card {
             func run() throws {
                 let context = CLIContext(global)
                 let vault = try context.openVault()
-                let serial = try parseSerial(serial)
-                let slot = try parseSlot(slot)
+                let (serial, slot) = try target.parsed()
                 let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self) }
                 _ = try CardProcedures.writeCertificate(serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
                                                         vault: vault, env: context.cards(safety.unlock))
                 printOut("Certificate written to slot \(slot) of card \(serial).")
             }
-        }
-    }
-}
-
-/// Card-backed keys: generation on a card and copies of vault keys onto cards.
-enum CardKeys {
-    static func generate(
-        _ context: CLIContext, vault: Vault, role: String, gun: String?, algorithm: KeyAlgorithm,
-        serial serialText: String, slot slotText: String?, policies: CardKeyPolicyOptions, options: CardUnlockOptions
-    ) throws(TrustVaultError) {
-        let request = CardKeyRequest(
-            role: role, gun: gun, algorithm: algorithm, serial: try parseSerial(serialText), slot: try parseSlot(slotText),
-            pinPolicy: policies.pin, touchPolicy: policies.touch, overwrite: policies.overwrite)
-        let outcome = try CardProcedures.generateKey(request, vault: vault, env: context.cards(options))
-        printOut("Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(request.serial) slot \(request.slot) (PIN policy \(outcome.pinPolicy), touch policy \(outcome.touchPolicy.name))\(outcome.certificatePEM != nil ? " with a self-signed certificate (CN=\(CardProcedures.certificateName(role: role)))" : "")")
-        for note in outcome.notes { printOut("Note: \(note)") }
-        printOut(outcome.record.id)
-    }
-
-    static func copy(_ context: CLIContext, vault: Vault, keyID: String, serial serialText: String, slot slotText: String?,
-                     policies: CardKeyPolicyOptions, options: CardUnlockOptions) throws(TrustVaultError) {
-        let serial = try parseSerial(serialText)
-        let slot = try parseSlot(slotText)
-        let outcome = try CardProcedures.copyKey(
-            keyID: keyID, serial: serial, slot: slot, pinPolicy: policies.pin, touchPolicy: policies.touch,
-            overwrite: policies.overwrite, vault: vault, env: context.cards(options))
-        if outcome.alreadyThere {
-            printOut("Card \(serial) slot \(slot) already holds key \(outcome.record.id)")
-        } else {
-            printOut("Copied \(outcome.record.role) key to card \(serial) slot \(slot) with its certificate (PIN policy \(outcome.pinPolicy))")
-        }
-        printOut(outcome.record.id)
-    }
-}
-
-extension TrustVault.Key {
-    struct CopyToCard: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "copy-to-card",
-            abstract: "Put a vault key (and its certificate) on a PIV card, e.g. a backup copy of a root key.",
-            discussion: """
-                The key stays in the vault. The card's management key comes from TRUSTVAULT_MANAGEMENT_KEY \
-                (hex) or a prompt; the key's passphrase from its role's variable or a prompt.
-                """)
-
-        @OptionGroup var global: GlobalOptions
-
-        @Argument(help: "The key ID (or a unique prefix).")
-        var keyID: String
-
-        @Option(help: "The serial of the card to write to.")
-        var card: String
-
-        @Option(help: "The card slot (default 9c).")
-        var slot: String?
-
-        @OptionGroup var safety: CardSafetyOptions
-
-        @OptionGroup var policies: CardKeyPolicyOptions
-
-        func validate() throws { try policies.validate() }
-
-        func run() throws {
-            let context = CLIContext(global)
-            let vault = try context.openVault()
-            try CardKeys.copy(context, vault: vault, keyID: keyID, serial: card, slot: slot, policies: policies, options: safety.unlock)
-        }
-    }
-}
-
-extension TrustVault.Key {
-    struct Register: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "register-card-key",
-            abstract: "Record in this vault a key that is already on a PIV card (e.g. a backup card).",
-            discussion: """
-                Reads the slot's public key (and certificate, if stored) from the card; no PIN or \
-                management key is needed. The record's key ID is the key's canonical ID, so a root key \
-                copied with 'key copy-to-card' keeps its ID. The last line of output is the key ID.
-                """)
-
-        @OptionGroup var global: GlobalOptions
-
-        @Option(help: "The card's serial.")
-        var card: String
-
-        @Option(help: "The card slot (default 9c).")
-        var slot: String?
-
-        @Option(help: "The key's role (root, targets, ...).")
-        var role: String
-
-        @Option(help: "The repository (GUN), for repository keys.")
-        var gun: String?
-
-        func run() throws {
-            let context = CLIContext(global)
-            let vault = try context.openVault()
-            let record = try CardProcedures.registerKey(serial: try parseSerial(card), slot: try parseSlot(slot), role: role, gun: gun,
-                                                        vault: vault, env: context.cards())
-            let certificatePEM = record.certificatePEM
-            let serial = card
-            let slot = try parseSlot(slot)
-            printOut("Recorded the \(role) key on card \(serial) slot \(slot)\(certificatePEM != nil ? " with its certificate" : "")")
-            printOut(record.id)
         }
     }
 }

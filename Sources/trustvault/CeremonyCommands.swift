@@ -1,9 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import MetadataStore
-import TrustCore
 
 /// Prints a ceremony's result: files written, notes, and the commands to run online.
 func report(_ output: CeremonyOutput, out: String) {
@@ -31,6 +29,15 @@ struct ServerOption: ParsableArguments {
 
     @Option(help: ArgumentHelp("The online machine's CA file for that server, to print with --tlscacert in the online commands.", valueName: "file"))
     var tlscacert: String?
+}
+
+/// `--current DIR [--pending DIR]… --out DIR [--server URL --tlscacert FILE]`: what a delegation
+/// change reads, builds on and writes.
+struct ChangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
+    @OptionGroup var pendingOption: PendingOption
+    @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
+    @OptionGroup var serverOption: ServerOption
 }
 
 extension TrustVault {
@@ -86,9 +93,7 @@ extension TrustVault.Repo {
         @OptionGroup var card: CardSafetyOptions
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
+            var ceremonies = try CLIContext(global).ceremonies(server: serverOption, card: card)
             ceremonies.consent.replaceExisting = replaceExisting
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
@@ -114,7 +119,7 @@ extension TrustVault.Repo {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
-        @Argument(help: "root, targets or snapshot.") var role: String
+        @Argument(help: "root, targets or snapshot.") var role: RotatedRoleChoice
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
         @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
@@ -132,20 +137,14 @@ extension TrustVault.Repo {
         @OptionGroup var card: CardSafetyOptions
 
         func validate() throws {
-            guard Ceremonies.RotatedRole(rawValue: role) != nil else {
-                throw ValidationError("the role must be root, targets or snapshot, not '\(role)'")
-            }
             if let threshold, threshold < 1 { throw ValidationError("--threshold must be at least 1") }
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            var ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
             ceremonies.consent.removeRootKeys = removeKeys
             ceremonies.consent.lowerRootThreshold = lowerThreshold
-            if role == "root" {
+            if role == .root {
                 // What the rotation changes, shown before any key is unlocked; refused there if a
                 // removal of another holder's key or a lower threshold is not named.
                 let change = try ceremonies.rootRotationChange(
@@ -155,7 +154,7 @@ extension TrustVault.Repo {
                 throw ValidationError("--remove-key and --lower-threshold are only for root rotations")
             }
             let output = try ceremonies.rotate(
-                gun: gun, role: Ceremonies.RotatedRole(rawValue: role) ?? .targets, currentDir: current, out: out,
+                gun: gun, role: role.role, currentDir: current, out: out,
                 newKeys: newKeys.map(Ceremonies.RootKeySource.init), newThreshold: threshold, snapshotKeyFile: snapshotKey)
             report(output, out: out)
         }
@@ -248,10 +247,7 @@ extension TrustVault.Delegation {
         @Option(name: .customLong("paths"), help: ArgumentHelp("A path prefix the role may sign.", valueName: "p")) var paths: [String] = []
         @Flag(name: .customLong("all-paths"), help: "The role may sign every path.") var allPaths = false
         @Option(help: "How many of the role's keys must sign.") var threshold: Int?
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func validate() throws {
             if certs.isEmpty && keyFiles.isEmpty && keys.isEmpty { throw ValidationError("give at least one --cert, --key-file or --key") }
@@ -260,15 +256,13 @@ extension TrustVault.Delegation {
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
             let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
                 gun: gun, role: role, keys: sources, paths: paths, allPaths: allPaths, threshold: threshold,
-                currentDir: current, out: out)
-            report(output, out: out)
+                currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 
@@ -279,17 +273,12 @@ extension TrustVault.Delegation {
         @Argument(help: "The repository.") var gun: String
         @Argument(help: "targets/<name>.") var role: String
         @Option(name: .customLong("key"), help: ArgumentHelp("Remove only this key (ID or prefix).", valueName: "keyid")) var keys: [String] = []
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
-            let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: current, out: out)
-            report(output, out: out)
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
+            let output = try ceremonies.removeDelegation(gun: gun, role: role, keyIDs: keys, currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 }
@@ -333,10 +322,7 @@ extension TrustVault.Repo {
             let window = try within.map { (w: String) throws(TrustVaultError) in try ExpiryPolicy.parseDuration(w) } ?? Verifier.warningSeconds
             let roleList = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
             let output = replaceExpiredRoot
                 ? try ceremonies.replaceExpiredRoot(gun: gun, currentDir: current, out: out, window: window, expiries: policy)
                 : try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
@@ -389,18 +375,13 @@ extension TrustVault.Delegation {
         @Argument(help: "The repository.") var gun: String
         @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key: String
         @Flag(name: .customLong("remove-emptied-roles"), help: "Remove roles whose only key this is.") var removeEmptiedRoles = false
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
             let output = try ceremonies.purgeDelegationKey(
-                gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: current, out: out)
-            report(output, out: out)
+                gun: gun, keyID: key, removeEmptiedRoles: removeEmptiedRoles, currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 }

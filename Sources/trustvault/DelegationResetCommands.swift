@@ -1,8 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import TrustCore
 
 extension TrustVault.Delegation {
     struct Review: ParsableCommand {
@@ -24,9 +23,7 @@ extension TrustVault.Delegation {
         @Flag(help: "Print the review as JSON.") var json = false
 
         func run() throws {
-            let context = CLIContext(global)
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(pending: pendingOption)
             let (review, held, notes) = try ceremonies.reviewDelegation(gun: gun, role: role, currentDir: current)
             if json {
                 printOut(Self.json(review, held: held).canonicalString)
@@ -117,10 +114,7 @@ extension TrustVault.Delegation {
         @Option(name: .customLong("key"), help: ArgumentHelp("A current key of the role held in this vault (repeat up to its threshold).", valueName: "keyid")) var keys: [String] = []
         @Option(name: .customLong("keep"), help: ArgumentHelp("A tag of the current file to keep (re-signed now). Repeat.", valueName: "tag")) var keep: [String] = []
         @Flag(name: .customLong("keep-none"), help: "Keep no tag: the role starts empty.") var keepNone = false
-        @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
-        @OptionGroup var pendingOption: PendingOption
-        @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @OptionGroup var serverOption: ServerOption
+        @OptionGroup var change: ChangeOptions
         @OptionGroup var card: CardSafetyOptions
 
         func validate() throws {
@@ -130,13 +124,10 @@ extension TrustVault.Delegation {
         }
 
         func run() throws {
-            let context = CLIContext(global)
-            cliCardSigners.options = card.unlock
-            var ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
-            ceremonies.pending = pendingOption.pending
+            let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption, card: card)
             let output = try ceremonies.resetDelegation(
-                gun: gun, role: role, keyIDs: keys, keep: keep, keepNone: keepNone, currentDir: current, out: out)
-            report(output, out: out)
+                gun: gun, role: role, keyIDs: keys, keep: keep, keepNone: keepNone, currentDir: change.current, out: change.out)
+            report(output, out: change.out)
         }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
+import CLISupport
 import KeyVault
-import TrustCore
 
 extension TrustVault {
     struct Init: ParsableCommand {
@@ -16,17 +16,11 @@ extension TrustVault {
         @OptionGroup var global: GlobalOptions
 
         @Option(help: "Argon2id cost: interactive, moderate or sensitive.")
-        var kdf: String = "moderate"
-
-        func validate() throws {
-            guard KDFProfile.named(kdf) != nil else {
-                throw ValidationError("--kdf must be interactive, moderate or sensitive, not '\(kdf)'")
-            }
-        }
+        var kdf: KDFChoice = .moderate
 
         func run() throws {
             let context = CLIContext(global)
-            guard var profile = KDFProfile.named(kdf) else { return }
+            var profile = kdf.profile
             var calibration: KDFCalibration?
             if profile == .moderate {
                 StepProgress.note("calibrating the KDF on this machine (about a second)…")

@@ -1,8 +1,7 @@
 import ArgumentParser
-import Formats
+import CLISupport
 import Foundation
 import KeyVault
-import TrustCore
 
 extension TrustVault {
     struct Key: ParsableCommand {
@@ -32,7 +31,7 @@ extension TrustVault.Key {
         var gun: String?
 
         @Option(help: "ecdsa (P-256, default), ed25519 or rsa (2048 bits).")
-        var algorithm: String = "ecdsa"
+        var algorithm: AlgorithmChoice = .ecdsa
 
         @Option(help: "Generate the key on the PIV card with this serial instead of in the vault.")
         var card: String?
@@ -45,10 +44,6 @@ extension TrustVault.Key {
         @OptionGroup var policies: CardKeyPolicyOptions
 
         func validate() throws {
-            try policies.validate()
-            guard let algorithm = KeyAlgorithm(rawValue: algorithm) else {
-                throw ValidationError("--algorithm must be ecdsa, ed25519 or rsa, not '\(self.algorithm)'")
-            }
             if role == "root", algorithm == .ed25519 {
                 throw ValidationError("root keys must be ecdsa or rsa: notary's root certificates cannot hold Ed25519 keys")
             }
@@ -57,7 +52,7 @@ extension TrustVault.Key {
         func run() throws {
             let context = CLIContext(global)
             let vault = try context.openVault()
-            let algorithm = KeyAlgorithm(rawValue: algorithm) ?? .ecdsa
+            let algorithm = algorithm.algorithm
             let gun = try KeyRole.normalise(role: role, gun: gun)
             if let card {
                 try CardKeys.generate(context, vault: vault, role: role, gun: gun, algorithm: algorithm,
@@ -168,7 +163,7 @@ extension TrustVault.Key {
         var out: String
 
         @Option(help: "notary (default), pem or public.")
-        var format: String = "notary"
+        var format: ExportFormat = .notary
 
         @Flag(name: .customLong("i-understand-this-is-unencrypted"), help: "Allow --format pem.")
         var unencryptedOK = false
@@ -177,10 +172,7 @@ extension TrustVault.Key {
         var yes = false
 
         func validate() throws {
-            guard ["notary", "pem", "public"].contains(format) else {
-                throw ValidationError("--format must be notary, pem or public, not '\(format)'")
-            }
-            if format == "pem", !unencryptedOK {
+            if format == .pem, !unencryptedOK {
                 throw ValidationError("--format pem writes private keys unencrypted; add --i-understand-this-is-unencrypted")
             }
         }
@@ -190,7 +182,7 @@ extension TrustVault.Key {
             let vault = try context.openVault()
             var records: [KeyRecord] = []
             for id in keyIDs { records.append(try vault.record(matching: id)) }
-            if format == "notary" {
+            if format == .notary {
                 let files = try vault.exportNotary(records, to: out, secrets: context.secrets)
                 printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") in notary's format (encrypted with the export passphrase):")
                 for file in files { printOut("  \(file)") }
@@ -201,7 +193,7 @@ extension TrustVault.Key {
                 }
                 return
             }
-            if format == "pem" {
+            if format == .pem {
                 if !yes {
                     let names = records.map { "\($0.role) key \($0.id.prefix(12))" }.joined(separator: ", ")
                     guard let answer = context.confirm("Write \(names) UNENCRYPTED to \(out)?") else {
@@ -215,13 +207,13 @@ extension TrustVault.Key {
                     }
                 }
                 try vault.exportUnencryptedPEM(records, to: out, secrets: context.secrets)
-                printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format), unencrypted; recorded in the audit log)")
+                printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format.rawValue), unencrypted; recorded in the audit log)")
                 return
             }
             var text = ""
             for record in records { text += record.certificatePEM ?? record.publicKey.pemString }
             try createOutputFile(Array(text.utf8), at: out, mode: 0o644)
-            printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format))")
+            printOut("Wrote \(records.count) key\(records.count == 1 ? "" : "s") to \(out) (\(format.rawValue))")
         }
     }
 
@@ -326,12 +318,4 @@ func printTable(header: [String], rows: [[String]]) {
     }
     printOut(line(header))
     for row in rows { printOut(line(row)) }
-}
-
-/// Creates an output file atomically, never replacing an existing one.
-func createOutputFile(_ bytes: [UInt8], at path: String, mode: UInt32 = 0o600) throws(TrustVaultError) {
-    if AtomicFile.exists(path) {
-        throw TrustVaultError(.alreadyExists, "\(path) already exists", recovery: "choose another --out path or remove it first")
-    }
-    try AtomicFile.create(bytes, at: path, mode: mode)
 }

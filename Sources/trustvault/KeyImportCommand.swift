@@ -1,8 +1,7 @@
 import ArgumentParser
-import Formats
+import CLISupport
 import Foundation
 import KeyVault
-import TrustCore
 
 extension TrustVault.Key {
     struct Import: ParsableCommand {
@@ -49,11 +48,11 @@ extension TrustVault.Key {
             let vault = try context.openVault()
             let outcome = try vault.importKeys(
                 from: paths, defaults: KeyImportDefaults(role: role, gun: gun), secrets: context.secrets)
-            for note in outcome.notes { TrustVault.writeError("note: \(note)") }
+            for note in outcome.notes { writeError("note: \(note)") }
             guard outcome.succeeded else {
                 for refusal in outcome.refusals {
-                    TrustVault.writeError("refused: \(refusal.error.message)")
-                    if let recovery = refusal.error.recovery { TrustVault.writeError("  to fix: \(recovery)") }
+                    writeError("refused: \(refusal.error.message)")
+                    if let recovery = refusal.error.recovery { writeError("  to fix: \(recovery)") }
                 }
                 let n = outcome.refusals.count
                 let readable = outcome.keysRead

@@ -1,9 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import MetadataStore
-import TrustCore
 
 /// Prints a TUF ceremony's result; exits 0 even when other holders still have work to do
 /// (that is the normal course of a threshold ceremony), and says so plainly.
@@ -75,9 +73,7 @@ struct TufInit: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         var o = TUFCeremonies.InitOptions(rootKeys: rootKeys)
         o.rootThreshold = rootThreshold
         o.roleKeys["targets"] = targetsKey
@@ -107,9 +103,7 @@ struct TufSign: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         let out = try ceremonies.sign(file: file, key: key, previous: previous) { lines in
             printOut("Signing:")
             for l in lines { printOut("  \(l)") }
@@ -148,7 +142,7 @@ struct TufVerify: ParsableCommand {
             for w in report.warnings { printOut("warning: \(w)") }
         }
         if let first = report.problems.first {
-            if !json { for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") } }
+            if !json { for p in report.problems.dropFirst() { writeError("problem: \(p)") } }
             throw TrustVaultError.verification(
                 first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are \(json ? "in the JSON report" : "listed above")" : nil)
         }
@@ -169,9 +163,7 @@ struct TufAddTargets: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         report(try ceremonies.addTargets(dir: dir, files: files, pathPrefix: pathPrefix, role: role))
     }
 }
@@ -187,9 +179,7 @@ struct TufRemoveTargets: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         report(try ceremonies.removeTargets(dir: dir, names: names, role: role))
     }
 }
@@ -212,9 +202,7 @@ struct TufRotate: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         report(try ceremonies.rotate(dir: dir, role: role, newKeys: newKeys, threshold: threshold))
     }
 }
@@ -235,9 +223,7 @@ struct TufDelegate: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         if remove {
             guard keys.isEmpty, paths.isEmpty else { throw TrustVaultError.invalid("--remove takes no --key or --paths") }
             report(try ceremonies.undelegate(dir: dir, role: role))
@@ -259,9 +245,7 @@ struct TufRefresh: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = TUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).tufCeremonies(card: card)
         let list = roles.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         report(try ceremonies.refresh(dir: dir, roles: list, expires: try parseExpiries(expires)))
     }

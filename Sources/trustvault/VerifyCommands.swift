@@ -1,9 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import MetadataStore
-import TrustCore
 
 extension TrustVault {
     struct Verify: ParsableCommand {
@@ -68,7 +66,7 @@ extension TrustVault {
                 for line in result?.lines ?? [] { printOut("policy: \(line)") }
             }
             if let first = report.problems.first {
-                if !json { for p in report.problems.dropFirst() { TrustVault.writeError("problem: \(p)") } }
+                if !json { for p in report.problems.dropFirst() { writeError("problem: \(p)") } }
                 throw TrustVaultError.verification(
                     first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are listed above" : nil)
             }
@@ -119,15 +117,16 @@ extension TrustVault {
             do { repo = try VerifiedRepository(set, trustedRoot: trusted) } catch {
                 throw TrustVaultError(error.code, "\(dir) does not verify: \(error.message)", recovery: error.recovery)
             }
-            for w in repo.report.warnings { TrustVault.writeError("warning: \(w)") }
-            for u in repo.report.untrusted { TrustVault.writeError("warning: \(u.line)") }
+            for w in repo.report.warnings { writeError("warning: \(w)") }
+            for u in repo.report.untrusted { writeError("warning: \(u.line)") }
             if expiries {
-                if json { printOut(repo.expiriesJSON.canonicalString) } else { print(Escape.visibleLines(repo.expiriesText), terminator: "") }
+                if json { printOut(repo.expiriesJSON.canonicalString) } else { Output.block(repo.expiriesText) }
                 return
             }
             let view = DockerTrustView(repo, tag: tag)
-            // JSON strings are escaped by the encoder; the text view goes through the output escaping.
-            print(json ? view.json : Escape.visibleLines(view.pretty), terminator: "")
+            // Both views go through the output escaping (a no-op on JSON, whose encoder escapes
+            // control characters; bidi marks become \u escapes of the same meaning).
+            Output.block(json ? view.json : view.pretty)
         }
     }
 }

@@ -1,6 +1,7 @@
 public import TrustCore
 internal import Formats
 public import Metadata
+internal import MetadataStore
 
 /// The offline side of an RSTUF (Repository Service for TUF) deployment: the bootstrap ceremony
 /// payload, the root-rotation payload and the sign payload, written as files for the online

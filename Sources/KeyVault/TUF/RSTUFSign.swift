@@ -1,6 +1,7 @@
 public import TrustCore
 internal import Formats
 public import Metadata
+internal import MetadataStore
 
 extension RSTUFCeremonies {
     /// What `tuf rstuf sign` is about to sign, computed from verified data only.

@@ -1,6 +1,7 @@
 public import TrustCore
 internal import Formats
 internal import Metadata
+internal import MetadataStore
 
 /// An offline key holder's part in a tuf-on-ci signing event (`trustvault tuf sign-event`).
 ///
