@@ -1,8 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import TrustCore
 
 /// `trustvault tuf rstuf …`: the offline ceremonies of an RSTUF (Repository Service for TUF)
 /// deployment, as payload files the online machine hands to the RSTUF API.

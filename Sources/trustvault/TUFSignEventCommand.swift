@@ -1,8 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import KeyVault
-import Metadata
-import TrustCore
 
 struct TufSignEvent: ParsableCommand {
     static let configuration = CommandConfiguration(
