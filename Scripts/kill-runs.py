@@ -7,7 +7,7 @@ Commands (picked at random each round): key generate, key import, key passwd, ke
 backup restore (into a new vault and merged into the existing one), backup create --out,
 repo init --out and repo rotate targets/root/snapshot --out (ceremonies that add a key to the
 vault), repo refresh --out, delegation add --out, root sign --out, key export --out, and the TUF
-ceremonies on one repository: tuf init, add-targets, remove-targets, delegate, undelegate,
+ceremonies on one repository: tuf init, add-targets, remove-targets, delegate, delegate --remove,
 refresh, rotate (a new vault key) and sign. Each is started, killed with SIGKILL
 after a random delay between 0 and 1.2x (--window) its measured duration, and then:
 
@@ -376,7 +376,7 @@ def c_tuf_undelegate():
     roles = [r["name"] for r in json.load(open(m))["signed"].get("delegations", {}).get("roles", [])]
     if not roles:
         return c_tuf_delegate()
-    return ["tuf", "undelegate", tuf_repo, roles[0]], {}, None, tuf_check("tuf undelegate")
+    return ["tuf", "delegate", tuf_repo, roles[0], "--remove"], {}, None, tuf_check("tuf delegate --remove")
 def c_tuf_refresh():
     return ["tuf", "refresh", tuf_repo], {}, None, tuf_check("tuf refresh")
 def c_tuf_rotate():
@@ -407,7 +407,7 @@ COMMANDS = {
     "repo rotate root --out": c_rotate_root, "repo rotate snapshot --out": c_rotate_snapshot,
     "repo refresh --out": c_refresh, "root sign --out": c_root_sign,
     "tuf init": c_tuf_init, "tuf add-targets": c_tuf_add_targets, "tuf remove-targets": c_tuf_remove_targets,
-    "tuf delegate": c_tuf_delegate, "tuf undelegate": c_tuf_undelegate, "tuf refresh": c_tuf_refresh,
+    "tuf delegate": c_tuf_delegate, "tuf delegate --remove": c_tuf_undelegate, "tuf refresh": c_tuf_refresh,
     "tuf rotate": c_tuf_rotate, "tuf sign": c_tuf_sign,
 }
 partial_outs = []

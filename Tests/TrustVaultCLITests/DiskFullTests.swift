@@ -26,7 +26,7 @@ struct DiskFullTests {
         let root = try v.generate("root")
         let pwKey = try v.generate("targets/pw")
         let gun = "example.com/full/base"
-        let (_, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
+        let (repoRoot, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
         let removedLater = try v.generate("targets/removed-after-backup")  // so that a merge has a key to add
         let shares = dir.sub("shares")
         try FileManager.default.createDirectory(atPath: shares, withIntermediateDirectories: true)
@@ -89,13 +89,13 @@ struct DiskFullTests {
             ("repo rotate snapshot --out", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", mount + "/rot-snap"]),
             ("repo rotate snapshot (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
             ("repo refresh --out", ["--vault", vault, "repo", "refresh", gun, "--roles", "targets", "--current", repo, "--out", mount + "/refresh"]),
-            ("root sign --out", ["--vault", vault, "root", "sign", rootFile, "--key", root, "--out", mount + "/signed-root.json"]),
+            ("root sign --out", ["--vault", vault, "root", "sign", rootFile, "--key", repoRoot, "--out", mount + "/signed-root.json"]),
             ("tuf init", ["--vault", vault, "tuf", "init", mount + "/tuf-new", "--root-key", root]),
             ("tuf init (only the vault full)", ["--vault", vault, "tuf", "init", dir.sub("tuf-elsewhere"), "--root-key", root]),
             ("tuf add-targets", ["--vault", vault, "tuf", "add-targets", tuf, payload2]),
             ("tuf remove-targets", ["--vault", vault, "tuf", "remove-targets", tuf, "payload.txt"]),
             ("tuf delegate", ["--vault", vault, "tuf", "delegate", tuf, "team-a", "--key", pubFile, "--paths", "team-a/*"]),
-            ("tuf undelegate", ["--vault", vault, "tuf", "undelegate", tuf, "team-x"]),
+            ("tuf delegate --remove", ["--vault", vault, "tuf", "delegate", tuf, "team-x", "--remove"]),
             ("tuf refresh", ["--vault", vault, "tuf", "refresh", tuf]),
             ("tuf rotate", ["--vault", vault, "tuf", "rotate", tuf, "targets"]),
             ("tuf rotate (only the vault full)", ["--vault", vault, "tuf", "rotate", tufBase, "targets"]),
