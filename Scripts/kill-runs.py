@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """kill -9 at random moments across every command that writes, checking the vault every round.
 
-    python3 Scripts/kill-runs.py ROUNDS [--binary PATH] [--seed N] [--work DIR]
+    python3 Scripts/kill-runs.py ROUNDS [--binary PATH] [--seed N] [--work DIR] [--only NAMES] [--from F]
 
 Commands (picked at random each round): key generate, key import, key passwd, key remove,
 backup restore (into a new vault and merged into the existing one), backup create --out,
@@ -31,6 +31,9 @@ ap.add_argument("--binary", default=os.path.join(os.path.dirname(os.path.dirname
 ap.add_argument("--seed", type=int, default=None)
 ap.add_argument("--work", default=None)
 ap.add_argument("--window", type=float, default=1.2, help="kill within this fraction of the command's measured duration")
+ap.add_argument("--from", dest="start", type=float, default=0.0,
+                help="kill no earlier than this fraction of the duration (e.g. 0.8 aims at the writing phase)")
+ap.add_argument("--only", default=None, help="comma-separated command names (as in the table) to run")
 args = ap.parse_args()
 seed = args.seed if args.seed is not None else random.randrange(1 << 30)
 rng = random.Random(seed)
@@ -411,6 +414,12 @@ COMMANDS = {
     "tuf rotate": c_tuf_rotate, "tuf sign": c_tuf_sign,
 }
 partial_outs = []
+if args.only:
+    wanted = [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in wanted if n not in COMMANDS]
+    if unknown:
+        sys.exit(f"--only: unknown command(s) {unknown}; commands: {', '.join(COMMANDS)}")
+    COMMANDS = {n: COMMANDS[n] for n in wanted}
 
 # Calibrate: one complete run of each command gives its duration.
 duration = {}
@@ -440,7 +449,7 @@ for round_no in range(args.rounds):
     e = dict(ENV); e.update(env)
     p = subprocess.Popen([BIN, "--vault", vdir or vault, *argv], env=e, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(rng.uniform(0, duration[name] * args.window))
+    time.sleep(rng.uniform(duration[name] * args.start, duration[name] * args.window))
     if p.poll() is None:
         p.send_signal(signal.SIGKILL)
         stats[name][0] += 1
