@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """kill -9 at random moments across every command that writes, checking the vault every round.
 
-    python3 Scripts/kill-runs.py ROUNDS [--binary PATH] [--seed N] [--work DIR]
+    python3 Scripts/kill-runs.py ROUNDS [--binary PATH] [--seed N] [--work DIR] [--only NAMES] [--from F]
 
 Commands (picked at random each round): key generate, key import, key passwd, key remove,
 backup restore (into a new vault and merged into the existing one), backup create --out,
-repo init --out and repo rotate targets --out (ceremonies that add a key to the vault),
-delegation add --out, key export --out, root cert --out. Each is started, killed with SIGKILL
+repo init --out and repo rotate targets/root/snapshot --out (ceremonies that add a key to the
+vault), repo refresh --out, delegation add --out, root sign --out, key export --out, and the TUF
+ceremonies on one repository: tuf init, add-targets, remove-targets, delegate, delegate --remove,
+refresh, rotate (a new vault key) and sign. Each is started, killed with SIGKILL
 after a random delay between 0 and 1.2x (--window) its measured duration, and then:
 
 * the vault opens (`key list --json`), every record parses, no stray file is visible in keys/;
@@ -14,7 +16,10 @@ after a random delay between 0 and 1.2x (--window) its measured duration, and th
 * key passwd: exactly one of the old and new passphrases unlocks the key;
 * a fresh restore target is either absent or a complete vault with every key of the backup;
 * every --out is either absent or complete (metadata JSON parses, the backup verifies, the key
-  file has its END line); an incomplete one is counted as a failure.
+  file has its END line); an incomplete one is counted as a failure;
+* the TUF repository is the one before or the one after: every metadata file parses, timestamp
+  names the snapshot version present, snapshot names the version of each file present, and a
+  new root version exists only with its new vault key.
 
 Prints per-command counts (killed / completed before the kill) and exits 1 on any failure.
 """
@@ -26,6 +31,9 @@ ap.add_argument("--binary", default=os.path.join(os.path.dirname(os.path.dirname
 ap.add_argument("--seed", type=int, default=None)
 ap.add_argument("--work", default=None)
 ap.add_argument("--window", type=float, default=1.2, help="kill within this fraction of the command's measured duration")
+ap.add_argument("--from", dest="start", type=float, default=0.0,
+                help="kill no earlier than this fraction of the duration (e.g. 0.8 aims at the writing phase)")
+ap.add_argument("--only", default=None, help="comma-separated command names (as in the table) to run")
 args = ap.parse_args()
 seed = args.seed if args.seed is not None else random.randrange(1 << 30)
 rng = random.Random(seed)
@@ -111,12 +119,13 @@ def c_generate():
     return ["key", "generate", "--role", f"targets/kill{n}"], {}, None, adds_one
 def c_import():
     return ["key", "import", fresh_key_file(), "--role", "targets/imported"], {}, None, adds_one
-def c_remove():
-    ids, _ = key_ids()
-    candidates = sorted(ids - {root, pw_key})
-    if not candidates:
-        return c_generate()
-    victim = rng.choice(candidates)
+def removable():
+    """Keys a round may remove: not the root and passwd keys, nor the TUF repository's keys
+    (its timestamp key gone, a refresh rightly leaves timestamp.json behind snapshot.json)."""
+    listed = json.loads(tv(["key", "list", "--json"]).stdout)
+    return {k["id"] for k in listed if k["role"] != "tuf-timestamp" and not (k.get("gun") or "").startswith("tuf/")} - {root, pw_key}
+
+def remove_args(victim):
     # A key a repository in the vault's records still lists is removed only with each one named.
     listed = json.loads(tv(["key", "list", "--json"]).stdout)
     named = []
@@ -124,9 +133,16 @@ def c_remove():
         if k["id"] == victim:
             for gun in sorted(k.get("repositories", {})):
                 named += ["--repository", gun]
+    return ["key", "remove", victim, "--yes"] + named
+
+def c_remove():
+    candidates = sorted(removable())
+    if not candidates:
+        return c_generate()
+    victim = rng.choice(candidates)
     def check(after, before):
         return None if after in (before, before - {victim}) else f"remove: key set {len(before)} -> {len(after)}"
-    return ["key", "remove", victim, "--yes"] + named, {}, None, check
+    return remove_args(victim), {}, None, check
 def c_passwd():
     global pw_pass
     new = f"passphrase-{counter[0]}-{rng.randrange(1 << 30)}"
@@ -230,6 +246,151 @@ def c_root_cert():
         return None
     return ["root", "cert", GUN, "--key", root, "--out", out], {}, None, check
 
+def c_rotate_root():
+    out = out_path("rotate-root")
+    def check(after, before):
+        if not (after == before or (before < after and len(after - before) == 1)):
+            return f"repo rotate root: key set {len(before)} -> {len(after)}"
+        state = metadata_complete(out, GUN, ["root"])
+        if state.startswith("incomplete"):
+            partial_outs.append(out)
+            return f"repo rotate root --out {state}"
+        if state == "complete" and (len(after - before) != 1 or not os.path.exists(os.path.join(out, "previous-root.json"))):
+            return "repo rotate root wrote its metadata without the new root key in the vault or previous-root.json"
+        return None
+    return ["repo", "rotate", GUN, "root", "--current", base_repo, "--out", out], {}, None, check
+def c_rotate_snapshot():
+    out = out_path("rotate-snapshot")
+    def check(after, before):
+        if not (after == before or (before < after and len(after - before) == 1)):
+            return f"repo rotate snapshot: key set {len(before)} -> {len(after)}"
+        state = metadata_complete(out, GUN, ["root"])
+        if state.startswith("incomplete"):
+            partial_outs.append(out)
+            return f"repo rotate snapshot --out {state}"
+        if state == "complete" and (len(after - before) != 1 or not os.listdir(os.path.join(out, "private"))):
+            return "repo rotate snapshot wrote its metadata but the new key is not in the vault and in OUT/private"
+        return None
+    return ["repo", "rotate", GUN, "snapshot", "--current", base_repo, "--out", out], {}, None, check
+def c_refresh():
+    out = out_path("refresh")
+    def check(after, before):
+        if after != before:
+            return "repo refresh changed the vault's keys"
+        state = metadata_complete(out, GUN, ["targets"])
+        if state.startswith("incomplete"):
+            partial_outs.append(out)
+            return f"repo refresh --out {state}"
+        return None
+    return ["repo", "refresh", GUN, "--roles", "targets", "--current", base_repo, "--out", out], {}, None, check
+def c_root_sign():
+    out = out_path("signed-root") + ".json"
+    src = os.path.join(base_repo, "tuf", GUN, "metadata", "root.json")
+    def check(after, before):
+        if after != before:
+            return "root sign changed the vault's keys"
+        if os.path.exists(out):
+            try:
+                json.load(open(out))
+            except Exception as e:
+                return f"root sign --out left an incomplete {out}: {e.__class__.__name__}"
+        return None
+    return ["root", "sign", src, "--key", root, "--out", out], {}, None, check
+
+# ---------------------------------------------------------------- TUF
+tuf_repo = os.path.join(work, "tuf-repo")
+tv(["tuf", "init", tuf_repo, "--root-key", root])
+tuf_payload = os.path.join(work, "payload.txt")
+with open(tuf_payload, "w") as f:
+    f.write("payload\n")
+tv(["tuf", "add-targets", tuf_repo, tuf_payload])
+
+def tuf_state(d):
+    """The repository's metadata, checked for consistency: (root version, error or None)."""
+    m = os.path.join(d, "metadata")
+    if not os.path.isdir(m):
+        return 0, "absent"
+    try:
+        docs = {}
+        for name in os.listdir(m):
+            if name.endswith(".json"):
+                docs[name] = json.load(open(os.path.join(m, name)))["signed"]
+        roots = [int(n.split(".")[0]) for n in docs if n.endswith(".root.json") and n.split(".")[0].isdigit()]
+        for role in ("targets", "snapshot", "timestamp"):
+            if role + ".json" not in docs:
+                return max(roots or [0]), f"no {role}.json"
+        snap, ts = docs["snapshot.json"], docs["timestamp.json"]
+        if ts["meta"]["snapshot.json"]["version"] != snap["version"]:
+            return max(roots), f"timestamp names snapshot v{ts['meta']['snapshot.json']['version']}, snapshot.json is v{snap['version']}"
+        for name, info in snap["meta"].items():
+            if name in docs and docs[name]["version"] != info["version"]:
+                return max(roots), f"snapshot names {name} v{info['version']}, the file is v{docs[name]['version']}"
+        return max(roots), None
+    except Exception as e:
+        return 0, f"incomplete ({e.__class__.__name__}: {e})"
+
+def tuf_check(name, keys_added=0):
+    version_before, err = tuf_state(tuf_repo)
+    def check(after, before):
+        version, err = tuf_state(tuf_repo)
+        if err:
+            partial_outs.append(tuf_repo)
+            return f"{name}: {err}"
+        added = len(after - before)
+        if not (after == before or (before < after and added == keys_added)):
+            return f"{name}: key set {len(before)} -> {len(after)}"
+        if version > version_before and added != keys_added:
+            return f"{name}: root v{version} written without its new vault key"
+        return None
+    return check
+
+def c_tuf_init():
+    d = out_path("tuf-init")
+    def check(after, before):
+        # The three new keys are sealed one by one before any file is written: killed in
+        # between, the vault may hold some of them unused (no metadata names them).
+        if not (before <= after and len(after - before) <= 3):
+            return f"tuf init: key set {len(before)} -> {len(after)}"
+        problem = None
+        if os.path.exists(os.path.join(d, "metadata")):
+            version, err = tuf_state(d)
+            if err or version != 1:
+                partial_outs.append(d)
+                problem = f"tuf init left {d}: {err or f'root v{version}'}"
+            elif len(after - before) != 3:
+                problem = "tuf init wrote its metadata without its three new vault keys"
+        for k in sorted(after - before):  # keep the vault small (these keys serve no other round)
+            tv(["key", "remove", k, "--yes"])
+        return problem
+    return ["tuf", "init", d, "--root-key", root], {}, None, check
+def c_tuf_add_targets():
+    path = out_path("t") + ".txt"
+    with open(path, "w") as f:
+        f.write(path + "\n")
+    return ["tuf", "add-targets", tuf_repo, path], {}, None, tuf_check("tuf add-targets")
+def c_tuf_remove_targets():
+    m = os.path.join(tuf_repo, "metadata", "targets.json")
+    names = sorted(json.load(open(m))["signed"]["targets"])
+    if len(names) < 2:
+        return c_tuf_add_targets()
+    return ["tuf", "remove-targets", tuf_repo, names[-1]], {}, None, tuf_check("tuf remove-targets")
+def c_tuf_delegate():
+    return ["tuf", "delegate", tuf_repo, f"team-{counter[0] % 3}", "--key", ci_pub, "--paths", "team/*"], {}, None, tuf_check("tuf delegate")
+def c_tuf_undelegate():
+    m = os.path.join(tuf_repo, "metadata", "targets.json")
+    roles = [r["name"] for r in json.load(open(m))["signed"].get("delegations", {}).get("roles", [])]
+    if not roles:
+        return c_tuf_delegate()
+    return ["tuf", "delegate", tuf_repo, roles[0], "--remove"], {}, None, tuf_check("tuf delegate --remove")
+def c_tuf_refresh():
+    return ["tuf", "refresh", tuf_repo], {}, None, tuf_check("tuf refresh")
+def c_tuf_rotate():
+    return ["tuf", "rotate", tuf_repo, "timestamp"], {}, None, tuf_check("tuf rotate", keys_added=1)
+def c_tuf_sign():
+    version, _ = tuf_state(tuf_repo)
+    path = os.path.join(tuf_repo, "metadata", f"{version}.root.json")
+    return ["tuf", "sign", path, "--key", root], {}, None, tuf_check("tuf sign")
+
 def adds_one(after, before):
     if after == before or (before < after and len(after - before) == 1):
         return None
@@ -248,8 +409,19 @@ COMMANDS = {
     "backup restore (new vault)": c_restore_fresh, "backup restore (merge)": c_restore_merge,
     "backup create --out": c_backup_create, "repo init --out": c_repo_init, "repo rotate targets --out": c_rotate,
     "delegation add --out": c_delegation, "key export --out": c_export,
+    "repo rotate root --out": c_rotate_root, "repo rotate snapshot --out": c_rotate_snapshot,
+    "repo refresh --out": c_refresh, "root sign --out": c_root_sign,
+    "tuf init": c_tuf_init, "tuf add-targets": c_tuf_add_targets, "tuf remove-targets": c_tuf_remove_targets,
+    "tuf delegate": c_tuf_delegate, "tuf delegate --remove": c_tuf_undelegate, "tuf refresh": c_tuf_refresh,
+    "tuf rotate": c_tuf_rotate, "tuf sign": c_tuf_sign,
 }
 partial_outs = []
+if args.only:
+    wanted = [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in wanted if n not in COMMANDS]
+    if unknown:
+        sys.exit(f"--only: unknown command(s) {unknown}; commands: {', '.join(COMMANDS)}")
+    COMMANDS = {n: COMMANDS[n] for n in wanted}
 
 # Calibrate: one complete run of each command gives its duration.
 duration = {}
@@ -279,7 +451,7 @@ for round_no in range(args.rounds):
     e = dict(ENV); e.update(env)
     p = subprocess.Popen([BIN, "--vault", vdir or vault, *argv], env=e, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(rng.uniform(0, duration[name] * args.window))
+    time.sleep(rng.uniform(duration[name] * args.start, duration[name] * args.window))
     if p.poll() is None:
         p.send_signal(signal.SIGKILL)
         stats[name][0] += 1
@@ -299,8 +471,8 @@ for round_no in range(args.rounds):
         print("FAILURE:", failures[-1], flush=True)
     # Keep the vault small: past 40 keys, remove the extra ones (a normal, unkilled remove).
     if len(after) > 40:
-        for k in sorted(after - {root, pw_key})[:20]:
-            tv(["key", "remove", k, "--yes"])
+        for k in sorted(removable())[:20]:
+            tv(remove_args(k))
     if (round_no + 1) % 100 == 0:
         print(f"{round_no + 1} rounds, {len(failures)} failures, {time.time() - start:.0f} s", flush=True)
 

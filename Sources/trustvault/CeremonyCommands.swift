@@ -183,22 +183,12 @@ extension TrustVault.Root {
             let context = CLIContext(global)
             cliCardSigners.options = card.unlock
             let ceremonies = Ceremonies(vault: try context.openVault(), secrets: context.secrets)
-            let bytes = try AtomicFile.read(file, kind: .metadata)
-            let env = try SignedMetadata(parsing: bytes, name: file)
-            let root = try Metadata.Root(json: env.signed, name: file)
+            // One read: what is shown is what is signed.
+            let request = try Ceremonies.readRootForSigning(file: file, previous: previous)
             printOut("Signing:")
-            for line in Ceremonies.describeRoot(env, root: root) { printOut(line) }
-            if let previous {
-                let prev = try SignedMetadata(parsing: try AtomicFile.read(previous, kind: .metadata), name: previous)
-                for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previous), to: root) { printOut(line) }
-            }
-            let previousFile = Ceremonies.previousRootFile(for: file, given: previous)
-            if previous == nil, let previousFile {
-                let prev = try SignedMetadata(parsing: try AtomicFile.read(previousFile, kind: .metadata), name: previousFile)
-                for line in Ceremonies.describeChanges(from: try Metadata.Root(json: prev.signed, name: previousFile), to: root) { printOut(line) }
-            }
+            for line in request.lines { printOut(line) }
             try requireWritableOutput(out ?? file, replacing: out == nil)
-            let result = try ceremonies.signRoot(file: file, keyID: key, previousFile: previousFile)
+            let result = try ceremonies.signRoot(request, keyID: key)
             if let out {
                 try createOutputFile(result.bytes, at: out, mode: 0o644)
             } else {

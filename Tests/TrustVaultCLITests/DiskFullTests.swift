@@ -26,7 +26,7 @@ struct DiskFullTests {
         let root = try v.generate("root")
         let pwKey = try v.generate("targets/pw")
         let gun = "example.com/full/base"
-        let (_, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
+        let (repoRoot, repo) = try CeremonyOfflineErrorTests.repository(v, dir, gun: gun)
         let removedLater = try v.generate("targets/removed-after-backup")  // so that a merge has a key to add
         let shares = dir.sub("shares")
         try FileManager.default.createDirectory(atPath: shares, withIntermediateDirectories: true)
@@ -38,6 +38,19 @@ struct DiskFullTests {
         let pubFile = dir.sub("ci.pub")
         #expect(try Run.program("/usr/bin/openssl", ["pkey", "-in", keyFile, "-pubout", "-out", pubFile]).status == 0)
         #expect(try v.run(["key", "remove", removedLater, "--yes"]).status == 0)
+        // A TUF repository with a target and a delegation, for the tuf ceremonies.
+        let tufBase = dir.sub("tuf-base")
+        let payload = dir.sub("payload.txt"), payload2 = dir.sub("payload2.txt")
+        try "payload\n".write(toFile: payload, atomically: true, encoding: .utf8)
+        try "payload 2\n".write(toFile: payload2, atomically: true, encoding: .utf8)
+        for args in [
+            ["tuf", "init", tufBase, "--root-key", root], ["tuf", "add-targets", tufBase, payload],
+            ["tuf", "delegate", tufBase, "team-x", "--key", pubFile, "--paths", "team-x/*"],
+        ] {
+            let r = try v.run(args)
+            #expect(r.status == 0, "\(r)")
+        }
+        let rootFile = repo + "/tuf/" + gun + "/metadata/root.json"
 
         // The tmpfs: the vault copied onto it, then filled to the last byte.
         let mount = dir.sub("full")
@@ -47,6 +60,8 @@ struct DiskFullTests {
         defer { _ = try? Run.program("/bin/umount", [mount]) }
         let vault = mount + "/vault"
         #expect(try Run.program("/bin/cp", ["-a", v.path, vault]).status == 0)
+        let tuf = mount + "/tuf"
+        #expect(try Run.program("/bin/cp", ["-a", tufBase, tuf]).status == 0)
         let fill = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: mount + "/filler", contents: nil); return mount + "/filler" }()))
         let chunk = Data(count: 4096)
         while (try? fill.write(contentsOf: chunk)) != nil {}
@@ -69,10 +84,27 @@ struct DiskFullTests {
             ("repo rotate targets (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
             ("repo rotate targets --out", ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", mount + "/rotated"]),
             ("delegation add --out", ["--vault", vault, "delegation", "add", gun, "targets/releases", "--key-file", pubFile, "--all-paths", "--current", repo, "--out", mount + "/deleg"]),
+            ("repo rotate root --out", ["--vault", vault, "repo", "rotate", gun, "root", "--current", repo, "--out", mount + "/rot-root"]),
+            ("repo rotate root (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "root", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
+            ("repo rotate snapshot --out", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", mount + "/rot-snap"]),
+            ("repo rotate snapshot (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
+            ("repo refresh --out", ["--vault", vault, "repo", "refresh", gun, "--roles", "targets", "--current", repo, "--out", mount + "/refresh"]),
+            ("root sign --out", ["--vault", vault, "root", "sign", rootFile, "--key", repoRoot, "--out", mount + "/signed-root.json"]),
+            ("tuf init", ["--vault", vault, "tuf", "init", mount + "/tuf-new", "--root-key", root]),
+            ("tuf init (only the vault full)", ["--vault", vault, "tuf", "init", dir.sub("tuf-elsewhere"), "--root-key", root]),
+            ("tuf add-targets", ["--vault", vault, "tuf", "add-targets", tuf, payload2]),
+            ("tuf remove-targets", ["--vault", vault, "tuf", "remove-targets", tuf, "payload.txt"]),
+            ("tuf delegate", ["--vault", vault, "tuf", "delegate", tuf, "team-a", "--key", pubFile, "--paths", "team-a/*"]),
+            ("tuf delegate --remove", ["--vault", vault, "tuf", "delegate", tuf, "team-x", "--remove"]),
+            ("tuf refresh", ["--vault", vault, "tuf", "refresh", tuf]),
+            ("tuf rotate", ["--vault", vault, "tuf", "rotate", tuf, "targets"]),
+            ("tuf rotate (only the vault full)", ["--vault", vault, "tuf", "rotate", tufBase, "targets"]),
+            ("tuf sign", ["--vault", vault, "tuf", "sign", tuf + "/metadata/1.root.json", "--key", root]),
             ("key export --out", ["--vault", vault, "key", "export", pwKey, "--out", mount + "/export.key"]),
             ("key remove", ["--vault", vault, "key", "remove", pwKey, "--yes"]),
         ]
         var table: [String] = []
+        let tufBaseFiles = Self.listing(tufBase)
         for (name, args) in commands {
             let before = treeFingerprint(vault, excluding: [".lock"])
             let files = Self.listing(mount)
@@ -90,6 +122,8 @@ struct DiskFullTests {
             #expect(!FileManager.default.fileExists(atPath: dir.sub("out-elsewhere")) && !FileManager.default.fileExists(atPath: dir.sub("rotated-elsewhere")),
                     "\(name): --out left behind")
             #expect(Self.listing(mount) == files, "\(name): stray output on the full disk: \(Set(Self.listing(mount)).symmetricDifference(files))")
+            #expect(!FileManager.default.fileExists(atPath: dir.sub("tuf-elsewhere")), "\(name): a TUF repository left behind")
+            #expect(Self.listing(tufBase) == tufBaseFiles, "\(name): the TUF repository beside the full vault changed")
         }
         print("full disk:\n" + table.joined(separator: "\n"))
         // Once space is back, the same vault works and every key opens.

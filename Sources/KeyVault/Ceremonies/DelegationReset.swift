@@ -71,8 +71,9 @@ extension Ceremonies {
             throw .verification("the fresh \(role).json would not verify: \(problem)")
         }
         output.notes = output.notes.filter { !$0.contains("not trusted: \(role).json") }
-        try write(result, to: stage(out), output: &output)
-        try finishOutput(&output, out: out, gun: gun, rootStatus: nil)
+        var plan = CeremonyPlan(gun: gun, current: current, result: result)
+        plan.recordsKeyStatus = false
+        try commit(plan, out: out, output: &output)
         return output
     }
 }

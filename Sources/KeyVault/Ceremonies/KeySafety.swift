@@ -70,7 +70,9 @@ extension Ceremonies {
     /// each held key plays (from `current` overlaid with the ceremony's files); keys that played a
     /// role before (in the book, in `current`, or named in `retired`) and play none now are retired
     /// for `gun`; the certificate IDs of held root keys in the new root.json.
-    func recordKeyStatus(_ result: TransitionResult, gun: String, retired: [String], current: MetadataSet? = nil) throws(TrustVaultError) {
+    func recordKeyStatus(
+        _ result: TransitionResult, gun: String, retired: [String], current: MetadataSet? = nil, in transaction: CeremonyTransaction? = nil
+    ) throws(TrustVaultError) {
         let held = Set(try vault.records().map(\.id))
         var after = current ?? MetadataSet(gun: gun)
         for (role, bytes) in result.files.files { after.files[role] = bytes }
@@ -82,12 +84,13 @@ extension Ceremonies {
             for key in root.keys(of: .root) where held.contains(key.displayID) { certs.append((key.displayID, key.id)) }
         }
         let time = Timestamp.now()
-        try vault.updateKeyStatus { book in
+        let change = { (book: inout KeyStatusBook) in
             book.record(gun: gun, roles: roles, time: time)
             let now = Set(roles.values.joined())
             for id in before where !now.contains(id) { book.repositories[gun]?.retired[id] = time }
             for (id, cert) in certs { book.rootCertificates[id, default: [:]][gun] = cert }
         }
+        if let transaction { try transaction.updateKeyStatus(change) } else { try vault.updateKeyStatus(change) }
     }
 
     /// After `root sign`: the root role of the repository the root.json is for (the CN of the
@@ -231,34 +234,4 @@ extension Ceremonies {
 
 extension String {
     fileprivate func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
-}
-
-extension Ceremonies {
-    /// Runs the last steps of a ceremony that may have added keys to the vault (recording, moving
-    /// the staged output into place). If one fails, the new keys leave the vault again and the
-    /// output goes too, so a failed ceremony leaves no key that no metadata names.
-    func keepingNoNewKey(
-        out: String, output: inout CeremonyOutput, _ body: (inout CeremonyOutput) throws(TrustVaultError) -> Void
-    ) throws(TrustVaultError) {
-        let createdOut = AtomicFile.firstMissingDirectory(out)
-        let bookBefore = try? vault.keyStatus()
-        do {
-            try body(&output)
-        } catch {
-            guard !output.newVaultKeys.isEmpty else { throw error }
-            if let bookBefore { try? vault.updateKeyStatus { $0 = bookBefore } }
-            for record in output.newVaultKeys { try? vault.remove(record) }
-            output.newVaultKeys = []
-            AtomicFile.removeCreatedTree(stage(out))
-            if let createdOut {
-                AtomicFile.removeCreatedTree(createdOut)
-            } else {
-                for f in output.metadataFiles where f.path.hasPrefix(out) { AtomicFile.removeCreatedTree(f.path) }
-                for f in output.privateKeyFiles where f.path.hasPrefix(out) { AtomicFile.removeCreatedTree(f.path) }
-            }
-            output.metadataFiles = []
-            output.privateKeyFiles = []
-            throw error
-        }
-    }
 }

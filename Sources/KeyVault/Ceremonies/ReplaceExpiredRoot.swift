@@ -70,9 +70,9 @@ extension Ceremonies {
         let result = try Transitions.replaceExpiredRoot(
             current: current, newCertificates: certificates, rootSigners: rootSigners, targetsSigner: targets,
             delegationSigners: delegationSigners, snapshotSigner: try snapshotSigner(root), window: window, expiries: expiries, now: now)
-        try write(result, to: stage(out), output: &output)
-        try recordKeyStatus(result, gun: gun, retired: [])
-        try moveStaged(out, output: &output)
+        var plan = CeremonyPlan(gun: gun, current: nil, result: result)
+        plan.onlineStep = .none
+        try commit(plan, out: out, output: &output)
         output.notes.insert(ExpiredRoot.serverRule(gun: gun, expiredOn: expiredOn), at: 0)
         output.notes.append(
             "this output replaces all of \(gun)'s trust data on the server (root v1, \(result.files.files.count - 1) other file(s));"

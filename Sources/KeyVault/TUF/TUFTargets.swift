@@ -1,0 +1,51 @@
+public import TrustCore
+internal import Formats
+public import Metadata
+
+/// `tuf add-targets` and `tuf remove-targets`.
+extension TUFCeremonies {
+    public func addTargets(dir: String, files: [String], pathPrefix: String?, role: String = "targets") throws(TrustVaultError) -> Output {
+        let state = try State(dir)
+        guard !files.isEmpty else { throw .invalid("give at least one FILE") }
+        var prefix = pathPrefix ?? ""
+        if !prefix.isEmpty, !prefix.hasSuffix("/") { prefix += "/" }
+        let current = try targetsRole(state, role)
+        var env = bumped(current.env, role: "targets")
+        var entries: [TUF1.Transitions.TargetFile] = []
+        var copies: [(String, [UInt8])] = []
+        var out = Output()
+        for f in files {
+            let bytes = try AtomicFile.read(f, kind: TUF1.targetFile)
+            let name = prefix + AtomicFile.fileName(of: f)
+            try Self.checkTargetName(name)
+            if let d = current.delegation, !d.covers(name) {
+                throw .invalid("target \(name) is outside the paths delegated to \(role) (\(d.paths.joined(separator: ", ")))",
+                               recovery: "choose a --path-prefix the delegation covers")
+            }
+            let info = TUF1.fileInfo(bytes)
+            entries.append(TUF1.Transitions.TargetFile(name: name, length: info.length, sha256: info.sha256))
+            copies.append((Self.targetPath(state.layout, name: name, sha256: info.sha256, consistent: state.root.consistentSnapshot), bytes))
+            out.notes.append("target \(name): \(info.length) bytes, sha256 \(info.sha256)")
+        }
+        env.signed = TUF1.Transitions.addingTargets(env.signed, entries)
+        // Target files are written first (metadata never names a file that is not there), and
+        // only once every signature is made (a wrong passphrase leaves DIR unchanged).
+        var plan = TUFPlan()
+        try publish(state, changed: [(role, env, current.keys, current.role)], preWrites: copies.map { ($0.0, $0.1) }, plan: &plan, out: &out)
+        try commit(plan, layout: state.layout, out: &out)
+        return out
+    }
+
+    public func removeTargets(dir: String, names: [String], role: String = "targets") throws(TrustVaultError) -> Output {
+        let state = try State(dir)
+        let current = try targetsRole(state, role)
+        var env = bumped(current.env, role: "targets")
+        env.signed = try TUF1.Transitions.removingTargets(env.signed, names, role: role)
+        var out = Output()
+        var plan = TUFPlan()
+        try publish(state, changed: [(role, env, current.keys, current.role)], plan: &plan, out: &out)
+        try commit(plan, layout: state.layout, out: &out)
+        out.notes.append("the target files stay in \(state.layout.targetsDir) (older snapshots may name them); delete them when no client needs them")
+        return out
+    }
+}
