@@ -120,6 +120,7 @@ public final class PCSCHarness: @unchecked Sendable {
     }
 
     public init() throws {
+        try TestTier.refusePeer(Self.pcscdPath)
         let missing = Self.missingPeers
         guard missing.isEmpty else {
             throw TrustVaultError(
