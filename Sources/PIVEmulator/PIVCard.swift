@@ -27,7 +27,7 @@ public final class PIVCard: @unchecked Sendable {
     enum Applet { case none, piv, management }
 
     private let lock = NSLock()
-    public private(set) var state: PIVCardState
+    public internal(set) var state: PIVCardState
     let stateFile: String?
 
     // Volatile state.

@@ -1,5 +1,5 @@
 public import TrustCore
-public import Formats
+internal import Formats
 internal import Crypto
 internal import Foundation
 
