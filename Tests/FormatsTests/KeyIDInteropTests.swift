@@ -8,7 +8,7 @@ import TrustCore
 struct KeyIDInteropTests {
     /// `notary key generate` prints the key ID it computed; OpenSSL extracts the public key from
     /// notary's encrypted key file; our ID for that public key must be the same.
-    @Test func ecdsaKeyIDEqualsNotarys() throws {
+    @Test(.tags(.interop), .interop) func ecdsaKeyIDEqualsNotarys() throws {
         let notary = try requireTool("notary", package: "notary")
         let openssl = try requireTool("openssl", package: "openssl")
         let dir = TemporaryDirectory("notary-keyid")

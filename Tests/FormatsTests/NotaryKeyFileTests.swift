@@ -97,7 +97,7 @@ struct NotaryKeyFileTests {
 
     /// Compares our file with one the real docker CLI wrote (docker uses notary's key store):
     /// same outer and inner structure, field by field, payloads aside.
-    @Test func matchesKeysWrittenByDockerAndNotary() throws {
+    @Test(.tags(.interop), .interop) func matchesKeysWrittenByDockerAndNotary() throws {
         let docker = try requireTool("docker", package: "docker.io")
         let f = try OpenSSLFixtures()
         let env = ["DOCKER_CONFIG": f.path("docker"), "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "docker pw"]

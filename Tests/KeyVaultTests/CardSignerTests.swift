@@ -7,7 +7,7 @@ import Testing
 import TrustCore
 
 /// `Vault.signer(for:)` with card records: what the ceremonies use, through the real pcscd.
-@Suite("Vault signers for card keys", .enabled(if: PCSCHarness.shouldRun), .serialized)
+@Suite("Vault signers for card keys", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun), .serialized)
 struct CardSignerTests {
     final class PINPrompt: @unchecked Sendable {
         let lock = NSLock()

@@ -23,9 +23,8 @@ struct OnlineFailFastTests {
     /// One token-auth https notary-server for every case: a closed port, an untrusted CA, a CA
     /// that did not issue the certificate, 401, 403 and 404 each fail in well under a second of
     /// waiting; publish twice; a stale publish; JSON from fetch and publish.
-    @Test func unfixableFailuresFailAtOnceAndHintsCarryTheFlags() throws {
+    @Test(.tags(.interop), .interop) func unfixableFailuresFailAtOnceAndHintsCarryTheFlags() throws {
         let peers = try TokenAuthPeers()
-        defer { peers.stop() }
         let gun = "registry.example.com/online/failfast"
         try peers.createRepository(gun)
         let work = peers.dir.path

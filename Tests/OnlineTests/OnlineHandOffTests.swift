@@ -15,7 +15,8 @@ struct OnlineCLI {
 }
 
 /// A token-auth notary-server (https, `auth: token`) trusting a loopback token issuer with a
-/// read-write account and a read-only one, plus a vault with a root key.
+/// read-write account and a read-only one (shared by every test that asks, see
+/// ``SharedServers``; each test its own GUN), plus a vault with a root key.
 final class TokenAuthPeers {
     let issuer: TokenIssuer
     let server: NotaryServer
@@ -37,25 +38,17 @@ final class TokenAuthPeers {
 
     init() throws {
         guard NotaryServer.isAvailable else { throw TestFailure("notary and notary-server are required (Debian package 'notary')") }
-        issuer = try TokenIssuer.start(accounts: [
+        let shared = try SharedServers.tokenAuth(accounts: [
             Self.officer.0: .init(password: Self.officer.1, actions: ["pull", "push", "*"]),
             Self.reader.0: .init(password: Self.reader.1, actions: ["pull"]),
         ])
-        do { server = try NotaryServer.start(issuer.notaryServerOptions) } catch {
-            issuer.stop()
-            throw error
-        }
+        (issuer, server) = (shared.issuer, shared.server)
         vault = dir.sub("vault")
         let initResult = try TrustVaultCLI.run(["--vault", vault, "init", "--kdf", "interactive"])
         guard initResult.status == 0 else { throw TestFailure("\(initResult)") }
         let key = try TrustVaultCLI.run(["--vault", vault, "key", "generate", "--role", "root"], environment: Self.vaultEnv)
         guard key.status == 0 else { throw TestFailure("\(key)") }
         rootKey = key.lastLine
-    }
-
-    func stop() {
-        server.stop()
-        issuer.stop()
     }
 
     func path(_ name: String) -> String { dir.sub(name) }
@@ -107,11 +100,10 @@ func expectOneError(_ r: ProcessResult, status: Int32, mentioning needles: [Stri
     for n in needles { #expect(r.stderr.contains(n), "stderr should mention \(n): \(r.stderr)", sourceLocation: sourceLocation) }
 }
 
-@Suite("trustvault-online against notary-server with token auth", .serialized)
+@Suite("trustvault-online against notary-server with token auth", .tags(.interop), .interop, .serialized)
 struct OnlineHandOffTests {
     @Test func initPublishRotateAndStaleUpload() throws {
         let peers = try TokenAuthPeers()
-        defer { peers.stop() }
         let gun = "registry.example.com/online/app"
         try peers.createRepository(gun)
 
@@ -183,7 +175,6 @@ struct OnlineHandOffTests {
 
     @Test func credentialsScopeAndTLSFailures() throws {
         let peers = try TokenAuthPeers()
-        defer { peers.stop() }
         let gun = "registry.example.com/online/creds"
         try peers.createRepository(gun)
         let before = try peers.serverState(gun, "before")
@@ -263,15 +254,14 @@ struct OnlineHandOffTests {
     }
 }
 
-@Suite("trustvault-online against an anonymous notary-server")
+@Suite("trustvault-online against an anonymous notary-server", .tags(.interop), .interop)
 struct OnlineAnonymousTests {
     /// No auth configured: fetch and publish work without credentials. A file the server accepted
     /// but stored in a non-notary encoding (a trailing newline, uploaded with curl) makes fetch
     /// fail verification and write nothing; publish refuses such a file before uploading.
     @Test func anonymousAccessAndVerificationBeforeWriting() throws {
         guard NotaryServer.isAvailable else { throw TestFailure("notary and notary-server are required (Debian package 'notary')") }
-        let server = try NotaryServer.start()
-        defer { server.stop() }
+        let server = try SharedServers.plain()
         let cli = OnlineCLI()
         let dir = TemporaryDirectory("online-anon")
         let gun = "example.com/online/anon"

@@ -8,7 +8,7 @@ import TrustCore
 /// Cost of a card signature after the PIN is verified: exactly one APDU exchange (GENERAL
 /// AUTHENTICATE), counted both by the session and by the emulator's own log. With
 /// `TRUSTVAULT_BENCH=1` it also prints the time per signature (Scripts/card-benchmark.sh).
-@Suite("Card signing cost", .enabled(if: PCSCHarness.shouldRun))
+@Suite("Card signing cost", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun))
 struct CardSigningBenchmark {
     @Test func oneAPDUPerSignatureAfterPIN() throws {
         let n = ProcessInfo.processInfo.environment["TRUSTVAULT_BENCH"] == "1" ? 200 : 20

@@ -6,7 +6,7 @@ import Testing
 import TrustCore
 
 /// trustvault's PC/SC code, unmodified, against the real pcscd with emulated cards behind vpcd.
-@Suite("SmartCard through the real pcscd", .enabled(if: PCSCHarness.shouldRun))
+@Suite("SmartCard through the real pcscd", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun))
 struct PCSCSessionTests {
     let pin = { () throws(TrustVaultError) -> SecretBytes in SecretBytes(copying: Array("24681357".utf8)) }
 

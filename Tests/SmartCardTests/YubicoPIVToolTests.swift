@@ -7,7 +7,7 @@ import TrustCore
 
 /// The emulator checked with the real yubico-piv-tool through the real pcscd, so it cannot drift
 /// from what real YubiKeys and their tools do.
-@Suite("piv-emulator against the real yubico-piv-tool", .enabled(if: PCSCHarness.shouldRun))
+@Suite("piv-emulator against the real yubico-piv-tool", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun))
 struct YubicoPIVToolTests {
     static func tool() throws -> String {
         guard let t = PCSCHarness.which("yubico-piv-tool") else {

@@ -1,8 +1,12 @@
 import Foundation
 
-/// A real `notary-server` on loopback for one test: memory storage, the local trust service,
-/// plain HTTP on a free 127.0.0.1 port by default; https with a test certificate and token
-/// authentication through ``Options``. Stopped by PID in ``stop()`` (and on deinit).
+/// A real `notary-server` on loopback: memory storage, the local trust service, plain HTTP on a
+/// free 127.0.0.1 port by default; https with a test certificate and token authentication
+/// through ``Options``. Stopped by PID in ``stop()`` (and on deinit).
+///
+/// Suites share one server per configuration through ``SharedServers`` (each test its own GUN);
+/// ``start(_:)`` is for a test that needs a server of its own (a guide that uses a fixed GUN).
+/// Every start is counted and logged (``startCount``).
 ///
 /// When the binary is missing, ``start()`` throws; with `CI=true` that is a failure, never a skip.
 public final class NotaryServer: @unchecked Sendable {
@@ -42,6 +46,7 @@ public final class NotaryServer: @unchecked Sendable {
     public static var isAvailable: Bool { Run.which("notary-server") != nil && Run.which("notary") != nil && Run.which("curl") != nil }
 
     public static func start(_ options: Options = Options()) throws -> NotaryServer {
+        try TestTier.refusePeer("notary-server")
         guard let binary = Run.which("notary-server") else {
             throw TestFailure("notary-server is not installed (Debian package 'notary'); CI must install it")
         }
@@ -63,7 +68,11 @@ public final class NotaryServer: @unchecked Sendable {
             try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
             let process = try Run.start(binary, ["-config", dir + "/config.json"])
             let server = NotaryServer(port: port, options: options, temporary: temporary, process: process)
-            if server.waitForHealth(timeout: 15) { return server }
+            if server.waitForHealth(timeout: 15) {
+                let count = startCounter.increment()
+                testLog("notary-server #\(count) started: pid \(process.pid), \(server.url)\(options.authJSON == nil ? "" : ", token auth")")
+                return server
+            }
             server.stop()
         }
         throw TestFailure("notary-server did not become healthy on loopback (see \(dir))")
@@ -92,8 +101,21 @@ public final class NotaryServer: @unchecked Sendable {
         return false
     }
 
-    /// Stops the server by its PID.
+    /// How many servers this test process has started (logged with each start).
+    public static var startCount: Int { startCounter.value }
+    static let startCounter = Counter()
+
+    /// Set by ``SharedServers``: ``stop()`` leaves a shared server running for the suites that
+    /// still use it; the process stops it by PID at exit (``stopShared()``).
+    var isShared = false
+
+    /// Stops the server by its PID (a shared server only at process exit).
     public func stop() {
+        guard !isShared else { return }
+        stopShared()
+    }
+
+    func stopShared() {
         guard !stopped else { return }
         stopped = true
         if process.process.isRunning {
@@ -157,6 +179,17 @@ public final class NotaryServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
+
+/// A count shared by concurrently running tests.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() -> Int { lock.withLock { count += 1; return count } }
+}
+
+/// A line on the test log (stderr), as `swift test` shows it.
+func testLog(_ line: String) { FileHandle.standardError.write(Data("[TestSupport] \(line)\n".utf8)) }
 
 /// Whether tests must fail (not skip) when a peer is missing.
 public var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }

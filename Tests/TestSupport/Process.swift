@@ -61,6 +61,7 @@ public final class RunningProcess: @unchecked Sendable {
     let errPath: String
 
     init(_ executable: String, _ arguments: [String], environment: [String: String], stdin: String?, directory: String?) throws {
+        try TestTier.refusePeer(executable)
         let tmp = FileManager.default.temporaryDirectory.path
         let id = UUID().uuidString
         outPath = "\(tmp)/tv-out-\(id)"

@@ -39,6 +39,7 @@ public final class PseudoTerminal: @unchecked Sendable {
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String] = [:], directory: String? = nil
     ) throws -> PseudoTerminal {
+        try TestTier.refusePeer(executable)
         let pty = try PTYFunctions.load()
         let master = pty.openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard master >= 0, pty.grantpt(master) == 0, pty.unlockpt(master) == 0, let name = pty.ptsname(master) else {

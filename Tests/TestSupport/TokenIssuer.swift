@@ -37,6 +37,7 @@ public final class TokenIssuer: @unchecked Sendable {
     public static var python: String { packageRoot + "/.venv-tools/bin/python3" }
 
     public static func start(accounts: [String: Account]) throws -> TokenIssuer {
+        try TestTier.refusePeer(python)
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw TestFailure("\(python) is missing; run Scripts/install-python-tools.sh (CI does)")
         }
@@ -74,7 +75,15 @@ public final class TokenIssuer: @unchecked Sendable {
         return NotaryServer.Options(tlsCertificate: tlsCertificate, tlsKey: tlsKey, tlsCA: caFile, authJSON: auth)
     }
 
+    /// Set by ``SharedServers``: ``stop()`` leaves a shared issuer running; the process stops it at exit.
+    var isShared = false
+
     public func stop() {
+        guard !isShared else { return }
+        stopShared()
+    }
+
+    func stopShared() {
         guard !stopped else { return }
         stopped = true
         if process.process.isRunning {

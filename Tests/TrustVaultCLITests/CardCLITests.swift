@@ -4,7 +4,7 @@ import TestSupport
 
 /// `trustvault card …` and card keys, end to end: the real binary, the real pcscd, our emulator
 /// behind vpcd, and yubico-piv-tool as an independent check.
-@Suite("trustvault CLI: PIV cards", .enabled(if: PCSCHarness.shouldRun))
+@Suite("trustvault CLI: PIV cards", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun))
 struct CardCLITests {
     static let serial: UInt32 = 20_261_122
     static let newValues = [

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Ceremonies signing with a root key that lives on a (emulated) PIV card, published with the
 /// real notary client to the real notary-server.
-@Suite("Ceremonies with card root keys", .enabled(if: PCSCHarness.shouldRun && notaryPeers), .serialized)
+@Suite("Ceremonies with card root keys", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun && notaryPeers), .serialized)
 struct CardCeremonyTests {
     @Test func rootKeyOnCardThenRepoInitPublishAndList() throws {
         let v = try CLIVault()

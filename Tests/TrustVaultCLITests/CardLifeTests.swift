@@ -6,7 +6,7 @@ import TestSupport
 /// PIN economy, the card's life and cards pulled mid-operation. Every test goes through the real
 /// pcscd + vpcd with the project's emulator; yubico-piv-tool, OpenSC's pkcs11-tool and ykman
 /// check the results independently.
-@Suite("trustvault CLI: card life at three firmware levels", .enabled(if: PCSCHarness.shouldRun), .serialized)
+@Suite("trustvault CLI: card life at three firmware levels", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun), .serialized)
 struct CardLifeTests {
     static let factory = [
         "TRUSTVAULT_PIN": "123456", "TRUSTVAULT_PUK": "12345678",

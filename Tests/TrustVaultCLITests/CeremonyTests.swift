@@ -12,8 +12,9 @@ struct Online {
     /// What the online operator sets for the key files the vault exported.
     static let notaryEnv = ["NOTARY_TARGETS_PASSPHRASE": exportPassphrase, "NOTARY_SNAPSHOT_PASSPHRASE": exportPassphrase]
 
+    /// On the process's shared plain server (``SharedServers``).
     init(gun: String) throws {
-        server = try NotaryServer.start()
+        server = try SharedServers.plain()
         self.gun = gun
     }
 
@@ -101,7 +102,7 @@ struct Online {
 
 let notaryPeers = NotaryServer.isAvailable || isCI
 
-@Suite("Ceremonies against the real notary-server and notary client", .enabled(if: notaryPeers), .serialized)
+@Suite("Ceremonies against the real notary-server and notary client", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
 struct CeremonyTests {
     @Test(arguments: [true, false])
     func offlineInitThenPublishWithoutRootKey(serverSnapshot: Bool) throws {

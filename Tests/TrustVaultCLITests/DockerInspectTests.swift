@@ -107,7 +107,7 @@ final class ServedRepository {
 
 let dockerPeers = (NotaryServer.isAvailable && Run.which("docker") != nil && Run.which("openssl") != nil) || isCI
 
-@Suite("inspect and verify against docker trust inspect and an https notary-server", .enabled(if: dockerPeers), .serialized)
+@Suite("inspect and verify against docker trust inspect and an https notary-server", .tags(.interop), .interop, .enabled(if: dockerPeers), .serialized)
 struct DockerInspectTests {
     /// One served repository for the whole check (building it takes a dozen notary publishes).
     @Test func inspectMatchesDockerRefusesUnverifiedDataAndEvaluatesPolicy() throws {

@@ -6,7 +6,7 @@ import TestSupport
 /// token auth) and the real notary client. Everything runs as a user types it, in one working
 /// directory with relative paths; the recovery is `docs/guide-expired-root-certificate.md`'s
 /// ```sh blocks, run as written (only the server URL and its test CA are filled in).
-@Suite("An expired root certificate: refused renewal, replaced trust data, fresh and old-trusting clients", .enabled(if: notaryPeers), .serialized)
+@Suite("An expired root certificate: refused renewal, replaced trust data, fresh and old-trusting clients", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
 final class ExpiredRootCertificateTests {
     let issuer: TokenIssuer
     let server: NotaryServer

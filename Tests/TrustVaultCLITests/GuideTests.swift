@@ -7,7 +7,7 @@ import TestSupport
 /// prompts answered at a terminal, against a real notary-server with token auth (https, its CA set
 /// up on the online machine as its operator would), the real notary client and docker; a page
 /// that makes a key on a card runs with the emulated card behind the real pcscd.
-@Suite("Guides run as written", .enabled(if: notaryPeers))
+@Suite("Guides run as written", .tags(.interop), .interop, .enabled(if: notaryPeers))
 struct GuideTests {
     /// Developer pages: their commands build and measure the source tree (CI runs those scripts).
     static let developerPages: Set<String> = ["benchmarks.md", "hostile-input-testing.md"]

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Keys in and out of the vault, checked against the real docker CLI, notary and OpenSSL.
-@Suite("trustvault CLI: key import and export with the real peers")
+@Suite("trustvault CLI: key import and export with the real peers", .tags(.interop), .interop)
 struct ImportExportTests {
     static let exportPass = "export-passphrase"
 
@@ -40,7 +40,7 @@ struct ImportExportTests {
     /// a `notary key export` bundle; passphrases through the NOTARY_* fallbacks.
     @Test func notaryInitKeysImportWithTheSameIDs() throws {
         let p = try Peers()
-        let server = try NotaryServer.start()
+        let server = try SharedServers.plain()
         let notaryEnv = [
             "NOTARY_ROOT_PASSPHRASE": "n-root", "NOTARY_TARGETS_PASSPHRASE": "n-targets",
             "NOTARY_SNAPSHOT_PASSPHRASE": "n-snapshot",
@@ -158,7 +158,7 @@ struct ImportExportTests {
     /// accepts an exported root key, and `notary publish` signs root.json with it.
     @Test func notaryInitAndPublishWithAnExportedRootKey() throws {
         let p = try Peers()
-        let server = try NotaryServer.start()
+        let server = try SharedServers.plain()
         let v = try CLIVault()
         let root = try v.generate("root")
         var env = CLIVault.env

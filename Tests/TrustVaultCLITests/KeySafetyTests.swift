@@ -8,13 +8,12 @@ import TestSupport
 /// trust data), and no shared root collapsed unawares (root rotations that remove other holders'
 /// keys or lower the threshold, `trustvault-online publish` refusing an under-signed root.json).
 /// Commands run as a user types them: relative paths, in the test's working directory.
-@Suite("Key safety: no key lost by accident, no shared root collapsed unawares", .enabled(if: notaryPeers), .serialized)
+@Suite("Key safety: no key lost by accident, no shared root collapsed unawares", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
 final class KeySafetyTests {
     let server: NotaryServer
     let emptyDockerConfig = TemporaryDirectory("docker-config-empty")
 
-    init() throws { server = try NotaryServer.start() }
-    deinit { server.stop() }
+    init() throws { server = try SharedServers.plain() }
 
     /// `trustvault --vault V ARGS` in the test's directory (relative paths as typed).
     func tv(_ v: CLIVault, _ o: Online, _ args: [String], env: [String: String] = Online.env) throws -> ProcessResult {

@@ -7,7 +7,7 @@ import TestSupport
 /// (`Tests/Fixtures/tuf-real/`, sources in its README) and repositories python-tuf's Metadata API
 /// writes (`Tests/TUFPeers/make_repository.py`) — each judged beside python-tuf 7's client.
 /// Every test runs as a user types: in a working directory, with relative paths.
-@Suite(.serialized) struct RealTUFRepositoryTests {
+@Suite(.tags(.interop), .interop, .serialized) struct RealTUFRepositoryTests {
     static let fixtures = PythonTUF.packageRoot + "/Tests/Fixtures/tuf-real"
     /// sigstore's timestamp.json in the fixture expires 2026-08-28; its root 15 on 2026-11-20.
     static let sigstoreDay = "2026-08-22 12:00:00"

@@ -3,12 +3,11 @@ import Testing
 import TestSupport
 
 /// A repository's life against one real notary-server (shared by the suite; each test its own GUN).
-@Suite("Repository life: threshold roots, expiry, dead ends, purge", .enabled(if: notaryPeers), .serialized)
+@Suite("Repository life: threshold roots, expiry, dead ends, purge", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
 final class RepositoryLifeTests {
     let server: NotaryServer
 
-    init() throws { server = try NotaryServer.start() }
-    deinit { server.stop() }
+    init() throws { server = try SharedServers.plain() }
 
     func online(_ gun: String) -> Online { Online(server: server, gun: gun) }
 

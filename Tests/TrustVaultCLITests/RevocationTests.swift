@@ -6,13 +6,12 @@ import TestSupport
 /// removed delegation whose file the server keeps, a CI key replaced and purged. After every
 /// step the repository is fetched with `trustvault-online fetch`, verified and inspected, and the
 /// tags trustvault shows are the tags the real notary client lists.
-@Suite("Revocation: removed and replaced signers, read as notary clients do, reset", .enabled(if: notaryPeers), .serialized)
+@Suite("Revocation: removed and replaced signers, read as notary clients do, reset", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
 final class RevocationTests {
     let server: NotaryServer
     let dockerConfig = TemporaryDirectory("revocation-docker-config")
 
-    init() throws { server = try NotaryServer.start() }
-    deinit { server.stop() }
+    init() throws { server = try SharedServers.plain() }
 
     /// `trustvault-online fetch GUN --server URL --out DIR` (a fresh directory each time).
     func fetch(_ o: Online, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (dir: String, result: ProcessResult) {

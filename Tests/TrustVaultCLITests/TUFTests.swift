@@ -100,7 +100,7 @@ extension CLIVault {
 
 let tufPeers = PythonTUF.isAvailable || isCI
 
-@Suite("TUF 1.0 repositories judged by python-tuf 7", .enabled(if: tufPeers), .serialized)
+@Suite("TUF 1.0 repositories judged by python-tuf 7", .tags(.interop), .interop, .enabled(if: tufPeers), .serialized)
 struct TUFTests {
     /// Three holders, 2-of-3 root; python-tuf's Updater refreshes and downloads; a half-signed
     /// 2.root.json is refused by python-tuf and by `tuf verify`, then completed by a second holder
