@@ -143,6 +143,7 @@ struct ThreeCardRootTests {
             // 1 of 3: python-tuf refuses, tuf verify names what is missing.
             let oneOfThree = try PythonTUF.script("tuf_metadata_api.py", ["verify-root", d.path("repo/metadata/1.root.json")])
             #expect(oneOfThree.status == 1 && oneOfThree.stdout.contains("refused: UnsignedMetadataError"), "\(oneOfThree)")
+            print("python-tuf, 1.root.json at 1 of 3: " + oneOfThree.stdout.trimmingCharacters(in: .newlines))
             let missing = try d.sh(nil, "trustvault tuf verify repo", status: 1)
             #expect(missing.stderr.contains("1.root.json: 1 valid signature(s)") && missing.stderr.contains("2 required"), "\(missing)")
             #expect(missing.errorLines.count == 1 && !missing.stdout.contains("Verified"), "\(missing)")
@@ -150,6 +151,7 @@ struct ThreeCardRootTests {
             let needs = initR.stdout.split(separator: "\n").first { $0.contains("1.root.json needs") } ?? ""
             let notSigned = needs.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
                 .filter { $0.count == 12 && $0.allSatisfy(\.isHexDigit) }
+            print("tuf verify at 1 of 3: " + missing.stderr.trimmingCharacters(in: .newlines))
             #expect(notSigned.count == 2 && notSigned.allSatisfy { missing.stderr.contains($0) } && missing.stderr.contains("not signed by:"),
                     "\(initR)\n\(missing)")
 
@@ -186,6 +188,14 @@ struct ThreeCardRootTests {
             mark = Date()
             let kc2 = try d.cardKey(h, carol, serial: d.carolNewCard)
             try d.sh(carol, "trustvault key export \(kc2) --format public --out carol-2.pem")
+            // The new card key is not in version 1: refused before the PIN is sent, file unchanged.
+            let before = try Data(contentsOf: URL(fileURLWithPath: d.path("repo/metadata/1.root.json")))
+            let vaultBefore = treeFingerprint(d.path("vault-carol"), excluding: [".lock"])
+            let notListed = try d.sh(carol, "trustvault tuf sign repo/metadata/1.root.json --key \(kc2)", .card, status: nil)
+            expectFailure(notListed, status: 64, mentioning: "not one of the root role's keys")
+            #expect(treeFingerprint(d.path("vault-carol"), excluding: [".lock"]) == vaultBefore)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: d.path("repo/metadata/1.root.json"))) == before)
+            try d.expectFullPINTries(h)
             try d.insert(h, alice.card)
             let rot = try d.sh(alice, "trustvault tuf rotate repo root --new-key \(ka) --new-key bob.pem --new-key carol-2.pem --threshold 2", .card)
             #expect(rot.stdout.contains("root threshold of version 1: 1 of 2; of version 2: 1 of 2"), "\(rot)")
@@ -195,6 +205,7 @@ struct ThreeCardRootTests {
             // Half-signed: python-tuf's client stays at version 1, tuf verify says where it stops.
             let half = try PythonTUF.client(server, trustedRoot: d.path("trusted-1.root.json"), cache: cache)
             #expect(half.status == 1 && half.stdout.contains("refused"), "\(half)")
+            print("python-tuf client, 2.root.json signed by Alice only: " + half.stdout.trimmingCharacters(in: .newlines))
             let halfTV = try d.sh(nil, "trustvault tuf verify repo --root trusted-1.root.json", status: 1)
             #expect(halfTV.stderr.contains("a client stops at root version 1"), "\(halfTV)")
 
@@ -210,6 +221,7 @@ struct ThreeCardRootTests {
             let followed = try PythonTUF.client(server, trustedRoot: d.path("trusted-1.root.json"), cache: cache,
                                                 target: "app/app-1.0.tar.gz", out: d.path("dl2"))
             #expect(followed.status == 0 && followed.stdout.contains("root version 2"), "a client that trusted v1 follows to v2: \(followed)")
+            print("python-tuf client after Bob's signature: " + followed.stdout.split(separator: "\n").joined(separator: "; "))
             let chain = try d.sh(nil, "trustvault tuf verify repo --root trusted-1.root.json")
             #expect(chain.stdout.contains("2.root.json: signed by root version 1's keys and by its own"), "\(chain)")
         }
@@ -261,6 +273,8 @@ struct ThreeCardRootTests {
             #expect(early.status != 0 && early.errorLines.count == 1, "\(early)")
             let rejected = try server.upload(gun: gun, files: [("root", d.path("v1/\(meta)/root.json")), ("targets", d.path("v1/\(meta)/targets.json"))])
             #expect(rejected.status == 400, "notary-server must refuse a 1-of-3-signed root: \(rejected)")
+            print("trustvault-online publish at 1 of 3: " + early.stderr.trimmingCharacters(in: .newlines))
+            print("notary-server, root at 1 of 3: HTTP \(rejected.status) \(rejected.body.trimmingCharacters(in: .newlines))")
             let none = try d.sh(nil, "notary -s \(url) -d nobody list \(gun)", status: nil)
             #expect(none.status != 0 || !none.stdout.contains("v1"), "\(none)")
 
@@ -292,7 +306,10 @@ struct ThreeCardRootTests {
             // Half-signed: refused locally and by the real server; the client stays at v1.
             let halfPublish = try d.sh(nil, "trustvault-online publish rot --server \(url)", status: nil)
             #expect(halfPublish.status != 0 && halfPublish.errorLines.count == 1, "\(halfPublish)")
-            #expect(try server.upload(gun: gun, files: [("root", d.path("rot/\(meta)/root.json"))]).status == 400)
+            let halfUpload = try server.upload(gun: gun, files: [("root", d.path("rot/\(meta)/root.json"))])
+            #expect(halfUpload.status == 400, "\(halfUpload)")
+            print("notary-server, v2 at 1 of 2 old and 1 of 2 new: HTTP \(halfUpload.status) \(halfUpload.body.trimmingCharacters(in: .newlines))")
+            #expect(try d.sh(nil, "notary -s \(url) -d client list \(gun)").stdout.contains("v1 "))
 
             try d.insert(h, alice.card)
             let signA = try d.sh(alice, "trustvault root sign rot/\(meta)/root.json --key \(ka) --server \(url)", .card)
@@ -311,6 +328,7 @@ struct ThreeCardRootTests {
             let fresh = try d.sh(nil, "notary -s \(url) -d fresh list \(gun)")
             #expect(fresh.stdout.split(separator: "\n").contains { $0.hasPrefix("v1 ") }, "\(fresh)")
             try d.sh(nil, "trustvault-online fetch \(gun) --server \(url) --out after")
+            print("notary list (client that trusted v1) after the rotation: " + list2.stdout.split(separator: "\n").joined(separator: " | "))
             let verify = try d.sh(nil, "trustvault verify after --gun \(gun) --root trusted-v1-root.json")
             #expect(verify.stdout.contains("chains to the trusted root v1"), "\(verify)")
             // Carol's vault retired her first card key.
