@@ -8,6 +8,9 @@ public import Testing
 ///   faketime. `Scripts/test.sh --fast` runs it (`TRUSTVAULT_TEST_TIER=fast`).
 /// - The **interop tier** is every suite or test marked `.tags(.interop), .interop`: it runs
 ///   against the real peers and is skipped in the fast tier.
+/// - The **durability runs** (`.tags(.durability), .durability`: kill -9 at random moments and a
+///   full disk under every writing command) need no peer but run the built binaries hundreds of
+///   times; the fast tier skips them too, `Scripts/test.sh` runs them.
 ///
 /// In the fast tier every harness refuses to start a peer (``refusePeer(_:)``): a test that
 /// needs one and is not marked fails, naming the peer, instead of quietly using it.
@@ -38,6 +41,9 @@ public enum TestTier {
 }
 
 extension Tag {
+    /// Kill -9 and full-disk runs of every writing command; skipped by the fast tier.
+    @Tag public static var durability: Self
+
     /// Runs against a real peer (notary-server, notary, docker, pcscd and the card tools,
     /// python-tuf, faketime); skipped by the fast tier.
     @Tag public static var interop: Self
@@ -48,5 +54,11 @@ extension Trait where Self == ConditionTrait {
     /// together with the tag: `@Suite("…", .tags(.interop), .interop)`.
     public static var interop: Self {
         .enabled(if: !TestTier.isFast, "interop tier (against real peers): skipped by Scripts/test.sh --fast")
+    }
+
+    /// The durability runs' condition: disabled in the fast tier. Used together with the tag:
+    /// `@Suite("…", .tags(.durability), .durability)`.
+    public static var durability: Self {
+        .enabled(if: !TestTier.isFast, "durability run (kill -9, full disk): skipped by Scripts/test.sh --fast")
     }
 }

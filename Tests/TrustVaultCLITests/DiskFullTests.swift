@@ -6,7 +6,7 @@ import TestSupport
 /// (EX_IOERR) with one `error:` line, the vault byte-for-byte unchanged, and nothing left behind
 /// on the full file system (no temporary file, no half-written --out). Needs root to mount the
 /// tmpfs (CI runs as root); without it the test fails, it does not skip.
-@Suite("Full disk: every writing command", .serialized)
+@Suite("Full disk: every writing command", .tags(.durability), .durability, .serialized)
 struct DiskFullTests {
     /// Lists every entry (hidden ones too) under `root` with its size: stray output shows up here.
     static func listing(_ root: String) -> [String] {

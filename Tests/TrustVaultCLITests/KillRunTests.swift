@@ -5,7 +5,7 @@ import TestSupport
 /// A CI-sized sample of Scripts/kill-runs.py: `kill -9` at random moments across every writing
 /// command, the vault checked after every round (see the script). The 1000-round figures come
 /// from running the script by hand (docs/benchmarks.md).
-@Suite("kill -9 across every writing command")
+@Suite("kill -9 across every writing command", .tags(.durability), .durability)
 struct KillRunTests {
     @Test func randomKillsNeverLeaveAHalfWrittenVaultOrOutput() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -61,7 +61,7 @@ private struct RSTUFDesk {
 private func strings(_ any: Any?) -> [String] { (any as? [Any])?.compactMap { $0 as? String } ?? [] }
 private func sub(_ any: Any?, _ key: String) -> [String: Any] { (any as? [String: Any])?[key] as? [String: Any] ?? [:] }
 
-@Suite("RSTUF's offline ceremonies judged by repository-service-tuf and python-tuf 7", .enabled(if: tufPeers), .serialized)
+@Suite("RSTUF's offline ceremonies judged by repository-service-tuf and python-tuf 7", .tags(.interop), .interop, .enabled(if: tufPeers), .serialized)
 struct RSTUFTests {
     /// 2-of-3 bootstrap: two root keys in this vault (ECDSA, Ed25519), Carol's public key from a
     /// file; RSTUF's CeremonyPayload reproduces the payload, python-tuf finds both thresholds met,

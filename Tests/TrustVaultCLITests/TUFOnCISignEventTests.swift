@@ -6,7 +6,7 @@ import TestSupport
 /// repository and the event are made by the `tuf-on-ci-sign` package's own `SignerRepository`
 /// (Tests/TUFPeers/tuf_on_ci_event.py); the verdicts come from that code (what each owner must
 /// still sign) and from python-tuf 7 (thresholds, a client following the new root).
-@Suite("tuf-on-ci signing events judged by tuf-on-ci-sign and python-tuf", .enabled(if: TUFOnCIEvent.isAvailable || isCI), .serialized)
+@Suite("tuf-on-ci signing events judged by tuf-on-ci-sign and python-tuf", .tags(.interop), .interop, .enabled(if: TUFOnCIEvent.isAvailable || isCI), .serialized)
 struct TUFOnCISignEventTests {
     /// A vault key listed as @alice signs root (as a new-root key and a previous-root key) and
     /// targets; tuf-on-ci then needs nothing more from @alice and still needs @bob, @carol and

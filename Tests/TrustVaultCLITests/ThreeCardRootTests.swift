@@ -10,7 +10,7 @@ import TestSupport
 /// in one working directory (the USB stick that travels between the machines) with relative
 /// paths, as typed. A card is in the reader only while its holder works (each holder's machine
 /// has its own reader; here they take turns at one): the emulated card keeps its state in between.
-@Suite("Three holders, three PIV cards: a 2-of-3 root for TUF and for Notary", .enabled(if: PCSCHarness.shouldRun), .serialized)
+@Suite("Three holders, three PIV cards: a 2-of-3 root for TUF and for Notary", .tags(.interop), .interop, .enabled(if: PCSCHarness.shouldRun), .serialized)
 struct ThreeCardRootTests {
     /// One key holder: a vault and the card secrets they chose at `card setup`.
     struct Holder {
