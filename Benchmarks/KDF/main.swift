@@ -29,8 +29,9 @@ func peakRSSMiB() -> Double {
 func notaryGuess(passphrase: [UInt8], salt: [UInt8], iv: [UInt8], body: [UInt8]) -> Bool {
     var key = [UInt8](repeating: 0, count: 32)
     _ = passphrase.withUnsafeBufferPointer { p in
-        PKCS5_PBKDF2_HMAC_SHA1(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(p.count),
-                               salt, Int32(salt.count), 2048, 32, &key)
+        PKCS5_PBKDF2_HMAC_SHA1(
+            UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(p.count),
+            salt, Int32(salt.count), 2048, 32, &key)
     }
     guard let ctx = EVP_CIPHER_CTX_new() else { return false }
     defer { EVP_CIPHER_CTX_free(ctx) }
@@ -60,8 +61,10 @@ let notaryTotal = seconds {
 let notaryGuessSeconds = notaryTotal / Double(notaryRounds)
 
 print("trustvault KDF benchmark (libsodium \(Sodium.version), \(ProcessInfo.processInfo.activeProcessorCount) cores)")
-print(String(format: "notary key file guess (PBKDF2-HMAC-SHA1 x2048 + AES-256-CBC): %.3f ms  (mean of %d)",
-             notaryGuessSeconds * 1000, notaryRounds))
+print(
+    String(
+        format: "notary key file guess (PBKDF2-HMAC-SHA1 x2048 + AES-256-CBC): %.3f ms  (mean of %d)",
+        notaryGuessSeconds * 1000, notaryRounds))
 print("")
 print("profile       Argon2id          unlock (right)   one wrong guess   guess / notary guess   peak RSS")
 // The default profile as `trustvault init` records it on this machine (calibrated here, now).
@@ -72,8 +75,9 @@ var calibratedGuess = 0.0
 var calibratedUnlock = 0.0
 for (label, profile) in profiles {
     let vault = try Vault.create(at: "\(base)/\(label)", profile: profile)
-    let record = try vault.add(PrivateKey.generate(.ecdsa), role: "targets", gun: "bench/app",
-                               passphrase: Passphrase("the right passphrase"))
+    let record = try vault.add(
+        PrivateKey.generate(.ecdsa), role: "targets", gun: "bench/app",
+        passphrase: Passphrase("the right passphrase"))
     let runs = quick ? 1 : (profile == .sensitive ? 3 : 5)
     var unlock: [Double] = []
     var guess: [Double] = []
@@ -85,13 +89,20 @@ for (label, profile) in profiles {
     let g = median(guess)
     if label == "calibrated" { (calibratedUnlock, calibratedGuess) = (u, g) }
     let name = label.padding(toLength: 12, withPad: " ", startingAt: 0)
-    print(name + String(format: "  %d passes %4d MiB   %8.0f ms        %8.0f ms         %10.0fx          %6.0f MiB",
-                 profile.opsLimit, profile.memLimit >> 20, u * 1000, g * 1000, g / notaryGuessSeconds, peakRSSMiB()))
+    print(
+        name
+            + String(
+                format: "  %d passes %4d MiB   %8.0f ms        %8.0f ms         %10.0fx          %6.0f MiB",
+                profile.opsLimit, profile.memLimit >> 20, u * 1000, g * 1000, g / notaryGuessSeconds, peakRSSMiB()))
 }
 
 print("")
-print(String(format: "init's calibration: %d passes over 512 MiB (estimated %.2f s per unlock; notary guess %.3f ms in its own measurement)",
-             calibration.profile.opsLimit, calibration.unlockSeconds, calibration.notaryGuessSeconds * 1000))
+print(
+    String(
+        format: "init's calibration: %d passes over 512 MiB (estimated %.2f s per unlock; notary guess %.3f ms in its own measurement)",
+        calibration.profile.opsLimit, calibration.unlockSeconds, calibration.notaryGuessSeconds * 1000))
 let ratio = calibratedGuess / notaryGuessSeconds
-print(String(format: "goal: one guess >= 1000x a notary key-file guess with unlock <= 2 s -> %.0fx, unlock %.2f s: ",
-             ratio, calibratedUnlock) + (ratio >= 1000 && calibratedUnlock <= 2 ? "met" : "NOT met"))
+print(
+    String(
+        format: "goal: one guess >= 1000x a notary key-file guess with unlock <= 2 s -> %.0fx, unlock %.2f s: ",
+        ratio, calibratedUnlock) + (ratio >= 1000 && calibratedUnlock <= 2 ? "met" : "NOT met"))

@@ -73,7 +73,7 @@ public struct KDFCalibration: Sendable {
         let file = try NotaryKeyFile.encrypt(pkcs8: pkcs8, passphrase: Passphrase("the owner's passphrase"))
         var perGuess: [Double] = []
         for batch in 0..<batches {
-            let total = seconds {
+            let total = try seconds {
                 for guess in 0..<guessesPerBatch {
                     _ = try? OpenSSLCrypto.decryptPKCS8(file, passphrase: Passphrase("guess \(batch)-\(guess)"))
                 }
@@ -115,14 +115,6 @@ public struct KDFCalibration: Sendable {
         try body()
         let elapsed = clock.now - start
         let (s, attoseconds) = elapsed.components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-
-    private static func seconds(_ body: () -> Void) -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        body()
-        let (s, attoseconds) = (clock.now - start).components
         return Double(s) + Double(attoseconds) / 1e18
     }
 }

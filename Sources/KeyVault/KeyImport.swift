@@ -46,7 +46,8 @@ extension Vault {
     ) throws(TrustVaultError) -> KeyImportOutcome {
         let provider = ImportPassphrases(secrets: secrets)
         let report = KeyImportReader.read(
-            paths, defaults: defaults, now: now, passphrase: { request throws(TrustVaultError) in
+            paths, defaults: defaults, now: now,
+            passphrase: { request throws(TrustVaultError) in
                 try provider.passphrase(request)
             })
         var outcome = KeyImportOutcome()
@@ -105,7 +106,9 @@ extension Vault {
                 role: role, gun: item.gun, publicKey: item.entry.privateKey.publicKey,
                 certificatePEM: item.entry.certificate?.pemString, location: .vault, created: Timestamp.now())
             let kdf = role == "root" ? profile.atLeast(.moderate) : profile
-            if kdf.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("sealing key \(index + 1) of \(toAdd.count) (\(role)\(item.gun.map { ", " + $0 } ?? ""), \(record.id.prefix(12)))…") }
+            if kdf.memLimit > KDFProfile.interactive.memLimit {
+                StepProgress.note("sealing key \(index + 1) of \(toAdd.count) (\(role)\(item.gun.map { ", " + $0 } ?? ""), \(record.id.prefix(12)))…")
+            }
             let sealed = try SealedKey.seal(
                 item.entry.privateKey.exportSecret(), record: record, passphrase: passphrase, profile: kdf)
             prepared.append((record, sealed))

@@ -83,8 +83,9 @@ public struct KeyRecord: Sendable, Hashable {
         let role = try field("role")
         let algorithmName = try field("algorithm")
         guard let algorithm = KeyAlgorithm(rawValue: algorithmName) else {
-            throw .unsupported("\(file): unknown key algorithm \"\(algorithmName)\"",
-                               recovery: "this vault was written by a newer trustvault; upgrade")
+            throw .unsupported(
+                "\(file): unknown key algorithm \"\(algorithmName)\"",
+                recovery: "this vault was written by a newer trustvault; upgrade")
         }
         guard let pub = Data(base64Encoded: try field("public_key")) else {
             throw .corrupt("\(file): the public key is not valid base64")
@@ -100,15 +101,17 @@ public struct KeyRecord: Sendable, Hashable {
         }
         // Every public field is checked on read, with the same rules as when it was written.
         guard role != "timestamp", KeyRole.isValid(role) else {
-            throw .corrupt("\(file): the key record's role \"\(Escape.visible(String(role.prefix(80))))\" is not valid",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file): the key record's role \"\(Escape.visible(String(role.prefix(80))))\" is not valid",
+                recovery: "restore this key from a backup (trustvault backup restore)")
         }
         var gun: String? = nil
         if let g = json["gun"], !g.isNull {
             guard let s = g.stringValue else { throw .corrupt("\(file): \"gun\" is not a string") }
             do { try KeyRole.checkGUN(s) } catch {
-                throw .corrupt("\(file): the key record's GUN is not valid: \(error.message)",
-                               recovery: "restore this key from a backup (trustvault backup restore)")
+                throw .corrupt(
+                    "\(file): the key record's GUN is not valid: \(error.message)",
+                    recovery: "restore this key from a backup (trustvault backup restore)")
             }
             gun = s
         }
@@ -120,8 +123,9 @@ public struct KeyRecord: Sendable, Hashable {
                 throw .corrupt("\(file): the key record's certificate is not valid: \(error.message)")
             }
             guard let leaf = certs.first, leaf.publicKey == nil || leaf.certifies(publicKey) else {
-                throw .corrupt("\(file): the key record's certificate is missing or is not for its key",
-                               recovery: "restore this key from a backup (trustvault backup restore)")
+                throw .corrupt(
+                    "\(file): the key record's certificate is missing or is not for its key",
+                    recovery: "restore this key from a backup (trustvault backup restore)")
             }
             cert = s
         }
@@ -140,8 +144,9 @@ public struct KeyRecord: Sendable, Hashable {
         guard RFC3339.isValid(created) else {
             throw .corrupt("\(file): the key record's \"created\" is not an RFC 3339 time")
         }
-        self.init(role: role, gun: gun, publicKey: publicKey, certificatePEM: cert, location: location,
-                  created: created)
+        self.init(
+            role: role, gun: gun, publicKey: publicKey, certificatePEM: cert, location: location,
+            created: created)
     }
 
     /// A card serial is a decimal number; a slot is a PIV key reference (9a, 9c, 9d, 9e, 82–95).

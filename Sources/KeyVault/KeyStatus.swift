@@ -138,17 +138,19 @@ public struct KeyStatusBook: Sendable, Equatable {
         .obj([
             "format": .string(Self.format),
             "version": .integer(2),
-            "repositories": .object(repositories.map { gun, repo in
-                var fields: [JSONValue.Member] = [
-                    .init("roles", .object(repo.roles.map { .init($0.key, .array($0.value.sorted().map(JSONValue.string))) })),
-                    .init("retired", .object(repo.retired.map { .init($0.key, .string($0.value)) })),
-                ]
-                if let time = repo.time { fields.append(.init("time", .string(time))) }
-                return .init(gun, .object(fields))
-            }),
-            "root_certificates": .object(rootCertificates.map { id, byGUN in
-                .init(id, .object(byGUN.map { .init($0.key, .string($0.value)) }))
-            }),
+            "repositories": .object(
+                repositories.map { gun, repo in
+                    var fields: [JSONValue.Member] = [
+                        .init("roles", .object(repo.roles.map { .init($0.key, .array($0.value.sorted().map(JSONValue.string))) })),
+                        .init("retired", .object(repo.retired.map { .init($0.key, .string($0.value)) })),
+                    ]
+                    if let time = repo.time { fields.append(.init("time", .string(time))) }
+                    return .init(gun, .object(fields))
+                }),
+            "root_certificates": .object(
+                rootCertificates.map { id, byGUN in
+                    .init(id, .object(byGUN.map { .init($0.key, .string($0.value)) }))
+                }),
             "card_reset": .object(cardReset.map { .init($0.key, .obj(["serial": .string($0.value.serial), "time": .string($0.value.time)])) }),
         ])
     }
@@ -159,8 +161,9 @@ public struct KeyStatusBook: Sendable, Equatable {
     init(parsing bytes: [UInt8], file: String) throws(TrustVaultError) {
         let json: JSONValue
         do { json = try JSONValue(parsing: bytes) } catch {
-            throw .corrupt("\(file) is not valid JSON (\(error.message)), so it is damaged or not made by trustvault",
-                           recovery: "move the file away: it only records which repositories use the vault's keys, for 'key list' and 'key remove'")
+            throw .corrupt(
+                "\(file) is not valid JSON (\(error.message)), so it is damaged or not made by trustvault",
+                recovery: "move the file away: it only records which repositories use the vault's keys, for 'key list' and 'key remove'")
         }
         let version = json["version"]?.intValue
         guard json["format"]?.stringValue == Self.format, version == 1 || version == 2 else {

@@ -121,7 +121,7 @@ extension Vault {
             let passphrase = try secrets.passphrase(for: purpose)
             do {
                 return try unlock(record, passphrase: passphrase)
-            } catch where error.code == .wrongPassphrase {
+            } catch  where error.code == .wrongPassphrase {
                 throw .wrongPassphrase(
                     "\(variable): \(error.message)",
                     recovery: "set \(variable) to that key's passphrase, or give the key its own with \(KeyDescription.variable(forKeyID: record.id))")
@@ -136,7 +136,7 @@ extension Vault {
             let typed = Passphrase(try prompter(again + SecretSource.promptText(for: purpose, creating: false), false, 1))
             do {
                 return try unlock(record, passphrase: typed)
-            } catch where error.code == .wrongPassphrase {
+            } catch  where error.code == .wrongPassphrase {
                 continue
             }
         }

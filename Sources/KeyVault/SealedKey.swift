@@ -52,16 +52,18 @@ struct SealedKey: Sendable {
         var sealed = SealedKey(opsLimit: profile.opsLimit, memLimit: profile.memLimit, salt: salt, nonce: [], ciphertext: [])
         let (nonce, ciphertext) = SecretSeal.seal(
             secret, key: key, associatedData: associatedData(record: record, kdf: sealed.kdfJSON))
-        sealed = SealedKey(opsLimit: profile.opsLimit, memLimit: profile.memLimit, salt: salt, nonce: nonce,
-                           ciphertext: ciphertext)
+        sealed = SealedKey(
+            opsLimit: profile.opsLimit, memLimit: profile.memLimit, salt: salt, nonce: nonce,
+            ciphertext: ciphertext)
         return sealed
     }
 
     func open(record: KeyRecord, passphrase: Passphrase, file: String) throws(TrustVaultError) -> SecretBytes {
         guard !passphrase.isEmpty else { throw .wrongPassphrase("the passphrase for key \(record.id.prefix(12)) is empty") }
         let key = try SecretSeal.deriveKey(passphrase: passphrase, salt: salt, opsLimit: opsLimit, memLimit: memLimit)
-        guard let secret = SecretSeal.open(
-            ciphertext, nonce: nonce, key: key, associatedData: Self.associatedData(record: record, kdf: kdfJSON))
+        guard
+            let secret = SecretSeal.open(
+                ciphertext, nonce: nonce, key: key, associatedData: Self.associatedData(record: record, kdf: kdfJSON))
         else {
             throw .wrongPassphrase(
                 "the passphrase does not unlock \(record.role) key \(record.id.prefix(12)) (or \(file) was modified)",
@@ -81,16 +83,18 @@ struct SealedKey: Sendable {
     init(json: JSONValue, file: String) throws(TrustVaultError) {
         func b64(_ v: JSONValue?, _ name: String) throws(TrustVaultError) -> [UInt8] {
             guard let s = v?.stringValue, let d = Data(base64Encoded: s) else {
-                throw .corrupt("\(file): the sealed \(name) is missing or not base64",
-                               recovery: "restore this key from a backup (trustvault backup restore)")
+                throw .corrupt(
+                    "\(file): the sealed \(name) is missing or not base64",
+                    recovery: "restore this key from a backup (trustvault backup restore)")
             }
             return Array(d)
         }
         guard json["kdf"]?["algorithm"]?.stringValue == "argon2id13",
             json["cipher"]?.stringValue == "xchacha20poly1305-ietf"
         else {
-            throw .unsupported("\(file): unknown KDF or cipher in the sealed key",
-                               recovery: "this key was written by a newer trustvault; upgrade")
+            throw .unsupported(
+                "\(file): unknown KDF or cipher in the sealed key",
+                recovery: "this key was written by a newer trustvault; upgrade")
         }
         // Only trustvault's own profiles: a tampered record must not cost minutes and GiBs.
         let profile = try KDFProfile.stored(
@@ -102,8 +106,9 @@ struct SealedKey: Sendable {
         guard salt.count == SecretSeal.saltBytes, nonce.count == SecretSeal.nonceBytes,
             ciphertext.count > SecretSeal.tagBytes
         else {
-            throw .corrupt("\(file): the sealed key is truncated",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file): the sealed key is truncated",
+                recovery: "restore this key from a backup (trustvault backup restore)")
         }
         self.init(opsLimit: ops, memLimit: mem, salt: salt, nonce: nonce, ciphertext: ciphertext)
     }

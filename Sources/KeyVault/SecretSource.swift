@@ -49,10 +49,13 @@ public struct SecretSource: Sendable {
         case .key(let role): ["TRUSTVAULT_\(envRoleName(role))_PASSPHRASE"]
         case .unlock(let key): ["TRUSTVAULT_\(envRoleName(key.role))_PASSPHRASE"]
         case .importFile(let role, _):
-            ["TRUSTVAULT_IMPORT_PASSPHRASE"] + (role.map { role in
-                ["NOTARY_\(envRoleName(role))_PASSPHRASE",
-                 role == "root" ? "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE" : "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"]
-            } ?? ["DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"])
+            ["TRUSTVAULT_IMPORT_PASSPHRASE"]
+                + (role.map { role in
+                    [
+                        "NOTARY_\(envRoleName(role))_PASSPHRASE",
+                        role == "root" ? "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE" : "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                    ]
+                } ?? ["DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"])
         case .export: ["TRUSTVAULT_EXPORT_PASSPHRASE"]
         case .backup: ["TRUSTVAULT_BACKUP_PASSPHRASE"]
         case .newPassphrase: ["TRUSTVAULT_NEW_PASSPHRASE"]
@@ -90,8 +93,9 @@ public struct SecretSource: Sendable {
         let names = Self.variables(for: purpose)
         if let (name, value) = try environmentValue(for: purpose) {
             guard !value.isEmpty else {
-                throw TrustVaultError(.missingSecret, "\(name) is set but empty",
-                                      recovery: "set it to the secret, or unset it to be prompted")
+                throw TrustVaultError(
+                    .missingSecret, "\(name) is set but empty",
+                    recovery: "set it to the secret, or unset it to be prompted")
             }
             if Self.isNewPassphrase(purpose, creating: creating), value.utf8.count < Self.minimumPassphraseLength {  // as the prompt counts
                 throw TrustVaultError(
@@ -157,9 +161,10 @@ extension Vault {
         case .card(let serial, _):
             do {
                 return try cardSigners.signer(for: record, secrets: secrets)
-            } catch where (error.code == .notFound || error.code == .refused) && cardWasReset(record) {
+            } catch  where (error.code == .notFound || error.code == .refused) && cardWasReset(record) {
                 throw TrustVaultError(
-                    error.code, "\(error.message); card \(serial) was reset after this key was made (key list: card reset), so key \(record.id.prefix(12))… is gone",
+                    error.code,
+                    "\(error.message); card \(serial) was reset after this key was made (key list: card reset), so key \(record.id.prefix(12))… is gone",
                     recovery: "use another holder's copy of the key, or replace it (see docs/recovery.md, \"Lost or broken card\")")
             }
         }

@@ -50,17 +50,20 @@ public final class Vault: Sendable {
         let path = normalise(path)
         if AtomicFile.exists(path) {
             if AtomicFile.exists(path + "/vault.json") {
-                throw TrustVaultError(.alreadyExists, "a vault already exists at \(path)",
-                                      recovery: "use it, or pass --vault DIR to create another one")
+                throw TrustVaultError(
+                    .alreadyExists, "a vault already exists at \(path)",
+                    recovery: "use it, or pass --vault DIR to create another one")
             }
             guard AtomicFile.isDirectory(path), (try AtomicFile.list(path)).isEmpty else {
-                throw TrustVaultError(.alreadyExists, "\(path) exists and is not an empty directory",
-                                      recovery: "choose another --vault directory")
+                throw TrustVaultError(
+                    .alreadyExists, "\(path) exists and is not an empty directory",
+                    recovery: "choose another --vault directory")
             }
         }
         let parent = AtomicFile.parent(of: path)
         try AtomicFile.makeDirectories(parent)
-        let staging = parent + "/" + AtomicFile.temporaryPrefix + AtomicFile.fileName(of: path) + "-"
+        let staging =
+            parent + "/" + AtomicFile.temporaryPrefix + AtomicFile.fileName(of: path) + "-"
             + Hex.encode(Sodium.randomBytes(6))
         try AtomicFile.makeDirectory(staging)
         do throws(TrustVaultError) {
@@ -101,8 +104,9 @@ public final class Vault: Sendable {
         }
         // Permission denied is not "not a vault": only a missing vault.json is.
         if try !AtomicFile.existsChecked(path + "/vault.json", what: "cannot open the vault \(path)") {
-            throw .notFound("\(path) is not a trustvault vault (no vault.json)",
-                            recovery: "create one with 'trustvault init', or pass the right --vault DIR")
+            throw .notFound(
+                "\(path) is not a trustvault vault (no vault.json)",
+                recovery: "create one with 'trustvault init', or pass the right --vault DIR")
         }
         try checkPermissions(path)
         let file = path + "/vault.json"
@@ -115,27 +119,31 @@ public final class Vault: Sendable {
     static func readManifest(_ bytes: [UInt8], file: String) throws(TrustVaultError) -> (profile: KDFProfile, created: String) {
         let manifest: JSONValue
         do { manifest = try JSONValue(parsing: bytes) } catch {
-            throw .corrupt("\(file) is damaged: \(error.message)",
-                           recovery: "restore the vault from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file) is damaged: \(error.message)",
+                recovery: "restore the vault from a backup (trustvault backup restore)")
         }
         guard manifest["format"]?.stringValue == vaultFormat else {
             throw .corrupt("\(file) is not a trustvault vault manifest")
         }
         guard let version = manifest["version"]?.intValue, version == formatVersion else {
-            throw .unsupported("\(file) has format version \(manifest["version"]?.intValue ?? 0)",
-                               recovery: "this trustvault reads version \(formatVersion); upgrade trustvault")
+            throw .unsupported(
+                "\(file) has format version \(manifest["version"]?.intValue ?? 0)",
+                recovery: "this trustvault reads version \(formatVersion); upgrade trustvault")
         }
         let profile = try KDFProfile.stored(
             opsLimit: manifest["kdf"]?["opslimit"]?.intValue, memLimit: manifest["kdf"]?["memlimit"]?.intValue, in: file)
         guard manifest["kdf"]?["profile"]?.stringValue == profile.name,
             manifest["kdf"]?["algorithm"]?.stringValue == "argon2id13"
         else {
-            throw .corrupt("\(file) names an unknown KDF profile or algorithm, so it is damaged or not made by trustvault",
-                           recovery: "restore the vault from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file) names an unknown KDF profile or algorithm, so it is damaged or not made by trustvault",
+                recovery: "restore the vault from a backup (trustvault backup restore)")
         }
         guard let created = manifest["created"]?.stringValue, RFC3339.isValid(created) else {
-            throw .corrupt("\(file) has no valid \"created\" time (RFC 3339)",
-                           recovery: "restore the vault from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file) has no valid \"created\" time (RFC 3339)",
+                recovery: "restore the vault from a backup (trustvault backup restore)")
         }
         return (profile, created)
     }
@@ -211,10 +219,13 @@ public final class Vault: Sendable {
         _ key: PrivateKey, role: String, gun: String?, certificatePEM: String? = nil, passphrase: Passphrase
     ) throws(TrustVaultError) -> KeyRecord {
         let gun = try KeyRole.normalise(role: role, gun: gun)
-        let record = KeyRecord(role: role, gun: gun, publicKey: key.publicKey, certificatePEM: certificatePEM,
-                               location: .vault, created: Timestamp.now())
+        let record = KeyRecord(
+            role: role, gun: gun, publicKey: key.publicKey, certificatePEM: certificatePEM,
+            location: .vault, created: Timestamp.now())
         let kdf = role == "root" ? profile.atLeast(.moderate) : profile
-        if kdf.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("sealing the new \(role) key\(gun.map { " for " + $0 } ?? "") (\(record.id.prefix(12)))…") }
+        if kdf.memLimit > KDFProfile.interactive.memLimit {
+            StepProgress.note("sealing the new \(role) key\(gun.map { " for " + $0 } ?? "") (\(record.id.prefix(12)))…")
+        }
         let sealed = try SealedKey.seal(key.exportSecret(), record: record, passphrase: passphrase, profile: kdf)
         try withLock { () throws(TrustVaultError) in
             try write(record: record, sealed: sealed, create: true)
@@ -229,8 +240,9 @@ public final class Vault: Sendable {
         publicKey: PublicKey, role: String, gun: String?, certificatePEM: String?, serial: String, slot: String
     ) throws(TrustVaultError) -> KeyRecord {
         let gun = try KeyRole.normalise(role: role, gun: gun)
-        let record = KeyRecord(role: role, gun: gun, publicKey: publicKey, certificatePEM: certificatePEM,
-                               location: .card(serial: serial, slot: slot), created: Timestamp.now())
+        let record = KeyRecord(
+            role: role, gun: gun, publicKey: publicKey, certificatePEM: certificatePEM,
+            location: .card(serial: serial, slot: slot), created: Timestamp.now())
         try withLock { () throws(TrustVaultError) in
             try write(record: record, sealed: nil, create: true)
             audit("add-card-key", ["id": .string(record.id), "role": .string(role), "card": .string(serial)])
@@ -241,12 +253,15 @@ public final class Vault: Sendable {
     /// Decrypts a vault key. Throws `.wrongPassphrase` when the passphrase does not open it.
     public func unlock(_ record: KeyRecord, passphrase: Passphrase) throws(TrustVaultError) -> PrivateKey {
         guard case .vault = record.location else {
-            throw .invalid("key \(record.id.prefix(12)) lives on a card (\(record.location))",
-                           recovery: "insert the card; card keys sign on the card")
+            throw .invalid(
+                "key \(record.id.prefix(12)) lives on a card (\(record.location))",
+                recovery: "insert the card; card keys sign on the card")
         }
         let (stored, sealed) = try loadFile(recordPath(record.id))
         guard let sealed else { throw .corrupt("\(recordPath(record.id)) has no sealed private key") }
-        if sealed.memLimit > KDFProfile.interactive.memLimit { StepProgress.note("unlocking the \(stored.role) key\(stored.gun.map { " for " + $0 } ?? "") (\(stored.id.prefix(12)))…") }
+        if sealed.memLimit > KDFProfile.interactive.memLimit {
+            StepProgress.note("unlocking the \(stored.role) key\(stored.gun.map { " for " + $0 } ?? "") (\(stored.id.prefix(12)))…")
+        }
         let secret = try sealed.open(record: stored, passphrase: passphrase, file: recordPath(record.id))
         let key = try PrivateKey(algorithm: stored.algorithm, secret: secret)
         guard key.publicKey == stored.publicKey else {
@@ -300,9 +315,10 @@ public final class Vault: Sendable {
         ])
         let bytes = document.canonicalBytes + [0x0A]
         if create {
-            do { try AtomicFile.create(bytes, at: recordPath(record.id)) } catch where error.code == .alreadyExists {
-                throw TrustVaultError(.alreadyExists, "key \(record.id) is already in the vault",
-                                      recovery: "see 'trustvault key list'")
+            do { try AtomicFile.create(bytes, at: recordPath(record.id)) } catch  where error.code == .alreadyExists {
+                throw TrustVaultError(
+                    .alreadyExists, "key \(record.id) is already in the vault",
+                    recovery: "see 'trustvault key list'")
             }
         } else {
             try AtomicFile.write(bytes, to: recordPath(record.id))
@@ -343,8 +359,9 @@ final class VaultLock {
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else {
                 close(fd)
-                throw TrustVaultError(.busy, "another trustvault process is using the vault (\(path))",
-                                      recovery: "wait for it to finish and retry")
+                throw TrustVaultError(
+                    .busy, "another trustvault process is using the vault (\(path))",
+                    recovery: "wait for it to finish and retry")
             }
             usleep(20_000)
         }

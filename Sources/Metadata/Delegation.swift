@@ -36,7 +36,6 @@ public struct Delegation<D: MetadataDialect>: Sendable, Hashable {
     /// Whether a target path falls under this role's paths, by the dialect's rule.
     public func covers(_ target: String) -> Bool { paths.contains { D.pathMatches(pattern: $0, path: target) } }
 
-
     /// The entry as written: the named members, then the unknown ones as read.
     func json(paths pathsValue: JSONValue?, terminating: Bool) -> JSONValue {
         var v = JSONValue.obj(["keyids": .array(role.keyIDs.map { .string($0) }), "name": .string(name), "threshold": .integer(Int64(role.threshold))])

@@ -94,7 +94,9 @@ extension Transitions {
             }
             throw .notFound(
                 "\(parentName).json does not delegate to \(role), so no key can sign a fresh file for it",
-                recovery: "its old file stays on the server but is not trusted and counts for nothing; to use the role again, add it with 'trustvault delegation add \(current.gun) \(role) --cert FILE --all-paths' (upload), then reset it")
+                recovery:
+                    "its old file stays on the server but is not trusted and counts for nothing; to use the role again, add it with 'trustvault delegation add \(current.gun) \(role) --cert FILE --all-paths' (upload), then reset it"
+            )
         }
         return d
     }
@@ -116,7 +118,8 @@ extension Transitions {
         guard Set(signers.map(\.keyID)).count >= d.threshold else {
             throw .invalid(
                 "\(role) needs \(d.threshold) of its keys to sign; \(Set(signers.map(\.keyID)).count) given",
-                recovery: "pass --key once for each key held in this vault (its keys: \(review.currentKeys.map { String($0.prefix(12)) }.joined(separator: ", ")))")
+                recovery:
+                    "pass --key once for each key held in this vault (its keys: \(review.currentKeys.map { String($0.prefix(12)) }.joined(separator: ", ")))")
         }
         let old = try current.targets(role)
         var kept: [TargetEntry] = []
@@ -125,7 +128,9 @@ extension Transitions {
                 let have = review.tags.map(\.name)
                 throw .notFound(
                     "\(role).json has no tag \"\(tag)\"",
-                    recovery: have.isEmpty ? "it has no tags: use --keep-none" : "its tags: \(have.joined(separator: ", ")); 'trustvault delegation review' lists them with their signers")
+                    recovery: have.isEmpty
+                        ? "it has no tags: use --keep-none"
+                        : "its tags: \(have.joined(separator: ", ")); 'trustvault delegation review' lists them with their signers")
             }
             guard d.covers(tag) else {
                 throw .invalid("\"\(tag)\" is outside \(role)'s delegated paths \(d.paths)", recovery: "keep only tags the role may sign")
@@ -146,7 +151,9 @@ extension Transitions {
         notes.append(kept.isEmpty ? "kept: no tag" : "kept (re-signed now): " + kept.map(\.name).joined(separator: ", "))
         if !dropped.isEmpty { notes.append("dropped (they never count again unless signed anew): " + dropped.joined(separator: ", ")) }
         if !review.subroles.isEmpty {
-            notes.append("the old file's delegations (\(review.subroles.joined(separator: ", "))) are not carried over; their files are not trusted until delegated again")
+            notes.append(
+                "the old file's delegations (\(review.subroles.joined(separator: ", "))) are not carried over; their files are not trusted until delegated again"
+            )
         }
         let (_, root) = try current.root()
         let changed = MetadataSet(gun: current.gun, files: [role: env.encoded(canonical: canonical)])

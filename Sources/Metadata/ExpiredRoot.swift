@@ -103,7 +103,8 @@ extension Transitions {
                             : "run this where the role's keys are, or remove the role first with 'trustvault delegation remove \(current.gun) \(role)'")
                 }
                 if expires <= limit {
-                    notes.append("\(role).json expires on \(expires.display) and its key is not in this vault: carried over as it is; refresh it where the key is")
+                    notes.append(
+                        "\(role).json expires on \(expires.display) and its key is not in this vault: carried over as it is; refresh it where the key is")
                 }
                 changed.files[role] = bytes
                 continue
@@ -117,8 +118,11 @@ extension Transitions {
             changed.files[role] = out.encoded(canonical: canonical)
             notes.append("\(role).json re-signed (it expired or expires within the window)")
         }
-        guard changed.files["targets"] != nil else { throw .notFound("targets.json is not in the current metadata", recovery: "fetch the repository again with --allow-expired") }
+        guard changed.files["targets"] != nil else {
+            throw .notFound("targets.json is not in the current metadata", recovery: "fetch the repository again with --allow-expired")
+        }
         if snapshotSigner == nil { notes.append("the server holds the snapshot key and makes snapshot.json itself") }
-        return try finish(current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes, rootStatus: status, expiries: expiries)
+        return try finish(
+            current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes, rootStatus: status, expiries: expiries)
     }
 }

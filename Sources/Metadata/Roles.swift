@@ -30,8 +30,9 @@ func commonFields(_ json: JSONValue, type: String, name: String) throws(TrustVau
     guard version >= 1 else { throw .verification("\(name): version \(version) is below 1") }
     // Range-checked here, before any ceremony adds 1 to it (`NumberRules.maximumVersion`).
     guard version <= maximumMetadataVersion else {
-        throw .verification("\(name): version \(version) is out of range (at most \(maximumMetadataVersion))",
-                            recovery: "this metadata was not made by notary or trustvault; fetch the repository's real metadata")
+        throw .verification(
+            "\(name): version \(version) is out of range (at most \(maximumMetadataVersion))",
+            recovery: "this metadata was not made by notary or trustvault; fetch the repository's real metadata")
     }
     return (Int(version), expires)
 }

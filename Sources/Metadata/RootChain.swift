@@ -42,7 +42,8 @@ public enum RootChain {
                 try env.verify(role: previous.role(.root), keys: previous.keys, name: name, canonical: canonical)
             } catch {
                 throw .verification(
-                    "step v\(previous.version) → v\(version): \(name) is not signed by \(previous.role(.root).threshold) of the v\(previous.version) root keys: \(error.message)")
+                    "step v\(previous.version) → v\(version): \(name) is not signed by \(previous.role(.root).threshold) of the v\(previous.version) root keys: \(error.message)"
+                )
             }
             do {
                 try env.verify(role: root.role(.root), keys: root.keys, name: name, canonical: canonical)

@@ -88,12 +88,13 @@ public struct SigningPolicy: Sendable, Hashable {
                 "digest": digest.map { .string($0) } ?? .null,
                 "releasedIn": releasedIn.map { .string($0) } ?? .null,
                 "met": .bool(isMet),
-                "teams": .array(teams.map {
-                    .obj([
-                        "signers": .array($0.signers.map { .string($0) }), "met": .bool($0.isMet),
-                        "signedBy": .array($0.signedBy.map { .string($0) }), "unknown": .array($0.unknown.map { .string($0) }),
-                    ])
-                }),
+                "teams": .array(
+                    teams.map {
+                        .obj([
+                            "signers": .array($0.signers.map { .string($0) }), "met": .bool($0.isMet),
+                            "signedBy": .array($0.signedBy.map { .string($0) }), "unknown": .array($0.unknown.map { .string($0) }),
+                        ])
+                    }),
             ])
         }
     }

@@ -48,7 +48,9 @@ public struct RootSignatureStatus: Sendable {
         return status
     }
 
-    static func words(_ n: Int) -> String { ["no", "one", "two", "three", "four", "five"].indices.contains(n) ? ["no", "one", "two", "three", "four", "five"][n] : "\(n)" }
+    static func words(_ n: Int) -> String {
+        ["no", "one", "two", "three", "four", "five"].indices.contains(n) ? ["no", "one", "two", "three", "four", "five"][n] : "\(n)"
+    }
 
     /// "new root v2: 1 of 2 signatures; previous root v1: 1 of 2 — needs one more from …".
     public var summary: String {
@@ -60,7 +62,8 @@ public struct RootSignatureStatus: Sendable {
         }
         if let previousVersion, previousHave < previousNeed {
             needs.append(
-                "\(Self.words(previousNeed - previousHave)) more from \(previousMissing.map { String($0.prefix(12)) }.joined(separator: ", ")) (root keys of v\(previousVersion))")
+                "\(Self.words(previousNeed - previousHave)) more from \(previousMissing.map { String($0.prefix(12)) }.joined(separator: ", ")) (root keys of v\(previousVersion))"
+            )
         }
         return needs.isEmpty ? text + " — complete" : text + " — needs " + needs.joined(separator: " and ")
     }

@@ -137,7 +137,9 @@ public enum Transitions {
         snapshotKey: TUFKey, snapshotOnServer: Bool, timestampKey: TUFKey, now: TUFTime = .now()
     ) throws(TrustVaultError) -> TransitionResult {
         let certPEM: String
-        if let rootCertificatePEM { certPEM = rootCertificatePEM } else {
+        if let rootCertificatePEM {
+            certPEM = rootCertificatePEM
+        } else {
             certPEM = try RootCertificate.make(gun: gun, signer: rootSigner, now: now.date)
         }
         let rootKey = try TUFKey(certificatePEM: certPEM)
@@ -219,7 +221,9 @@ public enum Transitions {
         snapshotSigner: (any SigningKey)?, now: TUFTime = .now()
     ) throws(TrustVaultError) -> TransitionResult {
         let certPEM: String
-        if let newCertificatePEM { certPEM = newCertificatePEM } else {
+        if let newCertificatePEM {
+            certPEM = newCertificatePEM
+        } else {
             certPEM = try RootCertificate.make(gun: current.gun, signer: newRoot, now: now.date)
         }
         return try rotateRoot(

@@ -109,9 +109,10 @@ public struct VerifiedRepository: Sendable {
     public var expiriesJSON: JSONValue {
         .obj([
             "gun": .string(gun),
-            "expiries": .array(expiries.map {
-                .obj(["role": .string($0.role), "version": .integer(Int64($0.version)), "expires": .string($0.expires.rfc3339)])
-            }),
+            "expiries": .array(
+                expiries.map {
+                    .obj(["role": .string($0.role), "version": .integer(Int64($0.version)), "expires": .string($0.expires.rfc3339)])
+                }),
             "rootKeys": .array(rootKeys.map { .obj(["id": .string($0.listedID), "canonicalID": .string($0.canonicalID)]) }),
             "rootThreshold": .integer(Int64(root.role(.root).threshold)),
             "warnings": .array(report.warnings.map { .string($0) }),

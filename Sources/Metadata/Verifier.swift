@@ -149,8 +149,10 @@ public enum Verifier {
                     // A stuck role (reported by checkDelegations): notary's client fails its file on
                     // the threshold and skips it; a ceremony repairs the role.
                     if set.files[d.name] != nil {
-                        report.untrusted.append(UntrustedFile(
-                            role: d.name, reason: "\(parentName).json gives it threshold \(d.threshold) with \(d.keyIDs.count) key(s), so no file can verify"))
+                        report.untrusted.append(
+                            UntrustedFile(
+                                role: d.name,
+                                reason: "\(parentName).json gives it threshold \(d.threshold) with \(d.keyIDs.count) key(s), so no file can verify"))
                     }
                     continue
                 }
@@ -356,7 +358,9 @@ public enum Verifier {
             }
             throw .verification(
                 "\(label): the certificate expired on \(notAfter.display)",
-                recovery: "renew it with '\(renewCommand(gun))'; once every root certificate has expired, add --replace-expired-root (docs/guide-expired-root-certificate.md)")
+                recovery:
+                    "renew it with '\(renewCommand(gun))'; once every root certificate has expired, add --replace-expired-root (docs/guide-expired-root-certificate.md)"
+            )
         }
         guard notBefore <= now.adding(days: 1) else {
             throw .verification("\(label): the certificate is not valid before \(notBefore.display)")

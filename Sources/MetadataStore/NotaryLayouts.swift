@@ -36,8 +36,9 @@ extension RepositoryStore {
             guard let inner = InputFile.realPath(targetsDir), let outer = InputFile.realPath(base),
                 inner.hasPrefix(outer + "/")
             else {
-                throw .invalid("\(targetsDir) is a symlink that leads out of \(base)",
-                               recovery: "copy the delegations' metadata into the directory instead of linking to it")
+                throw .invalid(
+                    "\(targetsDir) is a symlink that leads out of \(base)",
+                    recovery: "copy the delegations' metadata into the directory instead of linking to it")
             }
             for entry in try InputFile.walk(targetsDir, maximumDepth: 16, maximumEntries: 10_000)
             where !entry.isDirectory && entry.relativePath.hasSuffix(".json") {
@@ -121,7 +122,9 @@ extension RepositoryStore {
             let role = String(name.dropLast(5))
             if role == "timestamp" { skipped.append(name); continue }
             guard ["root", "targets", "snapshot"].contains(role) else {
-                throw .corrupt("\(path): \(Self.shown(name)) is not a role file notary-server accepts", recovery: "remove it; the fragment holds root.json, targets.json, snapshot.json and targets/<name>.json")
+                throw .corrupt(
+                    "\(path): \(Self.shown(name)) is not a role file notary-server accepts",
+                    recovery: "remove it; the fragment holds root.json, targets.json, snapshot.json and targets/<name>.json")
             }
             byRole[role] = try AtomicFile.read(path, kind: .metadata)
         }

@@ -11,9 +11,12 @@ extension RepositoryStore {
     public func refuseNonEmpty() throws(TrustVaultError) {
         let out = dir
         guard AtomicFile.exists(out) else { return }
-        guard AtomicFile.isDirectory(out) else { throw TrustVaultError(.alreadyExists, "--out \(out) exists and is not a directory", recovery: "choose a new --out directory") }
+        guard AtomicFile.isDirectory(out) else {
+            throw TrustVaultError(.alreadyExists, "--out \(out) exists and is not a directory", recovery: "choose a new --out directory")
+        }
         guard try AtomicFile.list(out).isEmpty else {
-            throw TrustVaultError(.alreadyExists, "--out \(out) is not empty", recovery: "choose a new or empty --out directory; fetch never mixes old and new files")
+            throw TrustVaultError(
+                .alreadyExists, "--out \(out) is not empty", recovery: "choose a new or empty --out directory; fetch never mixes old and new files")
         }
     }
 

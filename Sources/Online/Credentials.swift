@@ -51,7 +51,8 @@ public struct CredentialSources: Sendable {
             guard let data = Data(base64Encoded: auth.trimmingCharacters(in: .whitespaces)),
                 let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
             else {
-                throw .invalid("NOTARY_AUTH is not the base64 of user:password", recovery: "set it as notary expects: NOTARY_AUTH=$(printf %s 'user:password' | base64)")
+                throw .invalid(
+                    "NOTARY_AUTH is not the base64 of user:password", recovery: "set it as notary expects: NOTARY_AUTH=$(printf %s 'user:password' | base64)")
             }
             return ServerCredentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]), source: "NOTARY_AUTH")
         }
@@ -96,7 +97,8 @@ public struct CredentialSources: Sendable {
             }
             guard let auth = entry.value["auth"]?.stringValue, !auth.isEmpty else { continue }
             guard let data = Data(base64Encoded: auth), let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else {
-                throw .corrupt("\(path): the \"auth\" of \(Shown.text(entry.key)) is not the base64 of user:password", recovery: "run 'docker login \(host)' again")
+                throw .corrupt(
+                    "\(path): the \"auth\" of \(Shown.text(entry.key)) is not the base64 of user:password", recovery: "run 'docker login \(host)' again")
             }
             return ServerCredentials(
                 username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
@@ -135,7 +137,8 @@ public struct CredentialSources: Sendable {
         guard process.terminationStatus == 0 else {
             if text.lowercased().contains("credentials not found") { return nil }
             throw TrustVaultError(
-                .wrongPassphrase, "the credential helper \(program) failed for \(serverKey) (exit \(process.terminationStatus)): \(Shown.text(String(text.prefix(200))))",
+                .wrongPassphrase,
+                "the credential helper \(program) failed for \(serverKey) (exit \(process.terminationStatus)): \(Shown.text(String(text.prefix(200))))",
                 recovery: "run 'docker login \(serverKey)' again, or use NOTARY_AUTH or --username")
         }
         guard let json = try? JSONValue(parsing: Array(out)), let user = json["Username"]?.stringValue, let secret = json["Secret"]?.stringValue else {

@@ -59,7 +59,8 @@ extension NotarySession {
             files.append(("existing-root.json", existing))
             let version = (try? SignedMetadata(parsing: existing, name: "root.json"))?.signed["version"]?.intValue.map { " (root.json v\($0))" } ?? ""
             summary.warnings.append(
-                "\(server) already holds trust data for \(gun)\(version), saved as existing-root.json: 'trustvault repo init' refuses it unless --replace-existing; to change the repository, fetch without --keys-only")
+                "\(server) already holds trust data for \(gun)\(version), saved as existing-root.json: 'trustvault repo init' refuses it unless --replace-existing; to change the repository, fetch without --keys-only"
+            )
         }
         summary.written = try RepositoryStore(out).writeWhole(files)
         return summary
@@ -97,7 +98,9 @@ extension NotarySession {
             version -= 1
         }
         if root.version > 1, let served = try await getFile("\(root.version).root.json"), served != rootBytes {
-            throw .verification("\(server) serves a root.json that differs from its \(root.version).root.json", recovery: "try again; if it persists the server's data is inconsistent")
+            throw .verification(
+                "\(server) serves a root.json that differs from its \(root.version).root.json",
+                recovery: "try again; if it persists the server's data is inconsistent")
         }
         let versions = chain.keys.sorted()
         for (older, newer) in zip(versions, versions.dropFirst()) {
@@ -120,7 +123,8 @@ extension NotarySession {
                     summary.warnings.append("\(server) has no \(name).json although snapshot.json lists it; its tags are left out")
                     continue
                 }
-                throw .notFound("\(server) has no \(name).json although snapshot.json lists it", recovery: "try again; if it persists the server's data is inconsistent")
+                throw .notFound(
+                    "\(server) has no \(name).json although snapshot.json lists it", recovery: "try again; if it persists the server's data is inconsistent")
             }
             set.files[name] = bytes
             summary.delegations.append(name)
@@ -133,7 +137,8 @@ extension NotarySession {
             throw .verification(
                 "the metadata \(server) serves for \(gun) does not verify: \(first); nothing was written",
                 recovery: repairable
-                    ? count + "it is authentic but expired or stuck: fetch it anyway with --allow-expired and repair it offline (docs/guide-expired-root-certificate.md)"
+                    ? count
+                        + "it is authentic but expired or stuck: fetch it anyway with --allow-expired and repair it offline (docs/guide-expired-root-certificate.md)"
                     : count + "the repository needs repair before an offline ceremony can build on it")
         }
         summary.warnings += report.warnings + report.untrusted.map(\.line)
@@ -158,7 +163,8 @@ extension NotarySession {
             throw .verification("the server's \(newerVersion).root.json or \(olderVersion).root.json carries another version number")
         }
         let canonical = newEnv.canonicalSigned
-        try newEnv.verify(role: oldRoot.role(.root), keys: oldRoot.keys, name: "\(newerVersion).root.json (against \(olderVersion).root.json)", canonical: canonical)
+        try newEnv.verify(
+            role: oldRoot.role(.root), keys: oldRoot.keys, name: "\(newerVersion).root.json (against \(olderVersion).root.json)", canonical: canonical)
         try newEnv.verify(role: newRoot.role(.root), keys: newRoot.keys, name: "\(newerVersion).root.json", canonical: canonical)
     }
 }

@@ -28,7 +28,9 @@ public struct UploadFragment: Sendable {
                     "\(meta)/\(role).json is not in notary's exact encoding (whitespace, escaping or a trailing newline); the server would accept it and every client would then reject the repository",
                     recovery: "upload the files exactly as trustvault wrote them")
             }
-            guard !env.signatures.isEmpty else { throw .verification("\(meta)/\(role).json carries no signature", recovery: "sign it first (trustvault root sign for root.json)") }
+            guard !env.signatures.isEmpty else {
+                throw .verification("\(meta)/\(role).json carries no signature", recovery: "sign it first (trustvault root sign for root.json)")
+            }
             fragment.files.append((role, bytes))
         }
         return fragment
@@ -53,7 +55,9 @@ extension NotarySession {
         let boundary = "trustvault-" + (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
         var body: [UInt8] = []
         for f in fragment.files {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(f.role)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            body += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(f.role)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8
+            )
             body += f.bytes
             body += Array("\r\n".utf8)
         }
@@ -75,7 +79,9 @@ extension NotarySession {
             let version = Self.version(of: f.bytes, role: f.role)
             summary.uploaded.append((f.role, version))
             guard let served = try await getFile(f.role + ".json") else {
-                throw .verification("the server accepted the upload but serves no \(f.role).json for \(gun)", recovery: "fetch the repository and check it with 'trustvault verify'")
+                throw .verification(
+                    "the server accepted the upload but serves no \(f.role).json for \(gun)",
+                    recovery: "fetch the repository and check it with 'trustvault verify'")
             }
             guard served == f.bytes else {
                 throw .verification(
@@ -116,7 +122,8 @@ extension NotarySession {
         }
         guard !moved.isEmpty else { return base }
         return TrustVaultError(
-            base.code, "the server refused the upload: \(gun) changed on the server after this change was made (\(moved.joined(separator: "; "))); nothing was changed",
+            base.code,
+            "the server refused the upload: \(gun) changed on the server after this change was made (\(moved.joined(separator: "; "))); nothing was changed",
             recovery: base.recovery)
     }
 
@@ -131,7 +138,8 @@ extension NotarySession {
             message = String(response.bodyText.prefix(300))
         }
         let said = Shown.text([code, message, detail].filter { !$0.isEmpty }.joined(separator: ": "))
-        let fetchAgain = "fetch again: run 'trustvault-online fetch \(gun) \(serverArguments ?? "--server " + server) --out NEWDIR', redo the change offline with --current NEWDIR, and publish the new --out"
+        let fetchAgain =
+            "fetch again: run 'trustvault-online fetch \(gun) \(serverArguments ?? "--server " + server) --out NEWDIR', redo the change offline with --current NEWDIR, and publish the new --out"
         let lower = (message + " " + detail).lowercased()
         if code == "VERSION" || lower.contains("must increment the version") || lower.contains("version") && lower.contains("old") {
             return TrustVaultError(
@@ -141,17 +149,25 @@ extension NotarySession {
         if lower.contains("no snapshot was included") {
             return TrustVaultError(
                 .refused, "the server refused the upload: it holds no snapshot key for \(gun) and the upload has no snapshot.json (\(said))",
-                recovery: "a repository whose snapshot key is offline is published with 'notary publish' (the printed command), or made with --snapshot-key from 'trustvault-online fetch --keys-only'")
+                recovery:
+                    "a repository whose snapshot key is offline is published with 'notary publish' (the printed command), or made with --snapshot-key from 'trustvault-online fetch --keys-only'"
+            )
         }
-        if lower.contains("errbadroot") || lower.contains("trusted root") || lower.contains("root") && (lower.contains("signature") || lower.contains("threshold")) {
+        if lower.contains("errbadroot") || lower.contains("trusted root")
+            || lower.contains("root") && (lower.contains("signature") || lower.contains("threshold"))
+        {
             return TrustVaultError(
                 .refused, "the server refused root.json: its signatures do not meet the thresholds of the server's current root and of its own (\(said))",
-                recovery: "collect the missing root signatures with 'trustvault root sign'; if the server's root is not the one the change was built on, \(fetchAgain)")
+                recovery:
+                    "collect the missing root signatures with 'trustvault root sign'; if the server's root is not the one the change was built on, \(fetchAgain)"
+            )
         }
         if lower.contains("signature") || lower.contains("threshold") || lower.contains("errbadtargets") || lower.contains("errbadsnapshot") {
             return TrustVaultError(
                 .refused, "the server refused the upload: a signature or threshold does not hold against the root it trusts (\(said))",
-                recovery: "check the fragment with 'trustvault verify OUT --gun \(gun)'; if the server's root differs from the one the change was built on, \(fetchAgain)")
+                recovery:
+                    "check the fragment with 'trustvault verify OUT --gun \(gun)'; if the server's root differs from the one the change was built on, \(fetchAgain)"
+            )
         }
         return TrustVaultError(
             .refused, "the server refused the upload (HTTP \(response.status)\(said.isEmpty ? "" : ", " + said)); nothing was changed",

@@ -49,7 +49,8 @@ extension NotarySession {
         let serverRoot = try Root(json: serverEnv.signed, name: "the server's root.json")
         guard let expiredOn = ExpiredRoot.allCertificatesExpired(serverRoot, now: now) else {
             let until = serverRoot.keys(of: .root).compactMap(\.certificateNotAfter).max()?.display ?? "?"
-            throw TrustVaultError(.refused, 
+            throw TrustVaultError(
+                .refused,
                 "\(server) holds \(gun) with a root certificate valid until \(until): its trust data is not replaced while the server accepts a renewal; nothing was deleted",
                 recovery: "renew it with 'trustvault repo refresh \(gun) --current DIR --out DIR' and publish that without --replace-trust-data")
         }
@@ -61,9 +62,12 @@ extension NotarySession {
         }
         let oldKeys = Set(serverRoot.keys(of: .root).map(\.displayID)), newKeys = Set(newRoot.keys(of: .root).map(\.displayID))
         guard oldKeys == newKeys else {
-            throw TrustVaultError(.refused, 
+            throw TrustVaultError(
+                .refused,
                 "\(fragment.directory)/root.json holds other root keys (\(newKeys.sorted().map { String($0.prefix(12)) }.joined(separator: ", "))) than \(gun) on \(server) (\(oldKeys.sorted().map { String($0.prefix(12)) }.joined(separator: ", "))); nothing was deleted",
-                recovery: "--replace-trust-data keeps the root keys and renews their certificates; make the replacement with 'trustvault repo refresh \(gun) --current DIR --out DIR --replace-expired-root'")
+                recovery:
+                    "--replace-trust-data keeps the root keys and renews their certificates; make the replacement with 'trustvault repo refresh \(gun) --current DIR --out DIR --replace-expired-root'"
+            )
         }
         return ReplacedTrustData(oldRootVersion: serverRoot.version, expiredOn: expiredOn)
     }
@@ -75,7 +79,8 @@ extension NotarySession {
             let url = tufURL("")
             let r = try await request("DELETE", url, purpose: "deleting \(gun)'s trust data (needs the '*' action on the repository)")
             guard r.status == 200 || r.status == 204 else {
-                throw TrustVaultError(.refused, 
+                throw TrustVaultError(
+                    .refused,
                     "DELETE \(url) answered HTTP \(r.status): \(Shown.text(String(r.bodyText.prefix(300)))); nothing was changed",
                     recovery: "the account needs administrative ('*') access to \(gun); ask the registry's administrator")
             }
@@ -86,7 +91,9 @@ extension NotarySession {
             throw TrustVaultError(
                 error.code,
                 "\(gun)'s old trust data was deleted on \(server), but publishing the replacement failed: \(error.message)",
-                recovery: "nothing is lost: the replacement is in \(fragment.directory) and the old data in your --current copy; run the same publish command again (it skips the delete)")
+                recovery:
+                    "nothing is lost: the replacement is in \(fragment.directory) and the old data in your --current copy; run the same publish command again (it skips the delete)"
+            )
         }
     }
 
@@ -101,7 +108,8 @@ extension NotarySession {
         else { return plain }
         return TrustVaultError(
             .refused, "the server refused the upload (INVALID_UPDATE): " + ExpiredRoot.serverRule(gun: gun, expiredOn: expiredOn) + "; nothing was changed",
-            recovery: "replace the trust data: 'trustvault-online fetch \(gun) --server \(server) --out DIR --allow-expired', offline 'trustvault repo refresh \(gun) --current DIR --out OUT --replace-expired-root',"
+            recovery:
+                "replace the trust data: 'trustvault-online fetch \(gun) --server \(server) --out DIR --allow-expired', offline 'trustvault repo refresh \(gun) --current DIR --out OUT --replace-expired-root',"
                 + " then 'trustvault-online publish OUT --server \(server) --replace-trust-data' (docs/guide-expired-root-certificate.md)")
     }
 }

@@ -39,7 +39,8 @@ extension UploadFragment {
         throw TrustVaultError(
             .verificationFailed,
             "\(path) lacks root signatures: \(status.summary); nothing was sent to the server",
-            recovery: "each missing root key holder (\(missing.map { String($0.prefix(12)) }.joined(separator: ", "))) runs: trustvault root sign \(path) --key KEYID"
+            recovery:
+                "each missing root key holder (\(missing.map { String($0.prefix(12)) }.joined(separator: ", "))) runs: trustvault root sign \(path) --key KEYID"
                 + (previousRoot == nil || AtomicFile.exists(local) ? "" : " --previous ROOT-NOW-IN-FORCE.json") + ", then publish again")
     }
 }

@@ -71,10 +71,13 @@ public final class NotarySession: @unchecked Sendable {
         var s = server
         while s.hasSuffix("/") { s.removeLast() }
         guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", url.host != nil else {
-            throw .invalid("--server \(Shown.text(server)) is not an http(s) URL", recovery: "pass the notary server's base URL, e.g. --server https://notary.example.com")
+            throw .invalid(
+                "--server \(Shown.text(server)) is not an http(s) URL", recovery: "pass the notary server's base URL, e.g. --server https://notary.example.com")
         }
         guard url.query == nil, url.fragment == nil, url.user == nil else {
-            throw .invalid("--server \(Shown.text(server)) must not carry a query, fragment or credentials", recovery: "credentials come from NOTARY_AUTH, docker login or --username")
+            throw .invalid(
+                "--server \(Shown.text(server)) must not carry a query, fragment or credentials",
+                recovery: "credentials come from NOTARY_AUTH, docker login or --username")
         }
         self.server = s
         self.gun = gun
@@ -97,9 +100,11 @@ public final class NotarySession: @unchecked Sendable {
 
     /// A word as a shell reads it back: bare when it is plain, else in single quotes.
     public static func shellWord(_ word: String) -> String {
-        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { c in
-            (c.value < 128 && (CharacterSet.alphanumerics.contains(c) || "-_./:@%+=,".unicodeScalars.contains(c)))
-        }
+        let plain =
+            !word.isEmpty
+            && word.unicodeScalars.allSatisfy { c in
+                (c.value < 128 && (CharacterSet.alphanumerics.contains(c) || "-_./:@%+=,".unicodeScalars.contains(c)))
+            }
         return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
@@ -124,7 +129,8 @@ public final class NotarySession: @unchecked Sendable {
         if let lastAuthorization { sent.append(("Authorization", lastAuthorization)) }
         let first = try await transport.send(method, url, headers: sent, body: body, limit: limit)
         guard first.status == 401 else { return first }
-        guard let challenge = first.header("WWW-Authenticate").compactMap(Challenge.parse).first(where: { $0.scheme == "bearer" || $0.scheme == "basic" }) else {
+        guard let challenge = first.header("WWW-Authenticate").compactMap(Challenge.parse).first(where: { $0.scheme == "bearer" || $0.scheme == "basic" })
+        else {
             throw TrustVaultError(.wrongPassphrase, "\(server) answered 401 to \(purpose) without a usable WWW-Authenticate challenge")
         }
         if let scope = challenge.parameters["scope"], let cached = tokens[scope], "Bearer " + cached == lastAuthorization {
@@ -185,10 +191,12 @@ public final class NotarySession: @unchecked Sendable {
         }
         guard answer.status == 200 else {
             throw TrustVaultError(
-                .serviceUnavailable, "the token service \(Shown.text(realm)) answered HTTP \(answer.status) for \(purpose): \(Shown.text(String(answer.bodyText.prefix(200))))",
+                .serviceUnavailable,
+                "the token service \(Shown.text(realm)) answered HTTP \(answer.status) for \(purpose): \(Shown.text(String(answer.bodyText.prefix(200))))",
                 recovery: "try again later; if it persists, the registry's token service is failing")
         }
-        guard let json = try? JSONValue(parsing: answer.body), let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty else {
+        guard let json = try? JSONValue(parsing: answer.body), let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty
+        else {
             throw .corrupt("the token service \(Shown.text(realm)) answered without a token")
         }
         tokens[scope] = token
@@ -214,7 +222,9 @@ public final class NotarySession: @unchecked Sendable {
         return TrustVaultError(
             .wrongPassphrase,
             "account '\(Shown.text(creds.username))' (from \(creds.source)) is not allowed to \(verb) \(gun) on \(server) (needed for \(purpose); scope \(Shown.text(scope)))",
-            recovery: "ask the registry's administrator for \(verb == "read" ? "pull" : actions.joined(separator: ",")) access to \(gun), or use an account that has it")
+            recovery:
+                "ask the registry's administrator for \(verb == "read" ? "pull" : actions.joined(separator: ",")) access to \(gun), or use an account that has it"
+        )
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -57,7 +57,8 @@ final class Transport: Sendable {
                     recovery: "pass the PEM file of the CA that issued the server's TLS certificate")
             }
             guard !certificates.isEmpty else {
-                throw .corrupt("--tlscacert \(caFile) holds no PEM certificate", recovery: "pass the PEM file of the CA that issued the server's TLS certificate")
+                throw .corrupt(
+                    "--tlscacert \(caFile) holds no PEM certificate", recovery: "pass the PEM file of the CA that issued the server's TLS certificate")
             }
             tls.trustRoots = .certificates(certificates)
         }
@@ -95,7 +96,9 @@ final class Transport: Sendable {
                 reason = failure.transientReason
             }
             let pause = Self.pauses[min(attempt - 1, Self.pauses.count - 1)]
-            notice("waiting \(Self.seconds(pause)) before asking \(Self.hostOf(url)) again for \(Self.pathOf(url)): \(reason) (try \(attempt + 1) of \(Self.attempts))")
+            notice(
+                "waiting \(Self.seconds(pause)) before asking \(Self.hostOf(url)) again for \(Self.pathOf(url)): \(reason) (try \(attempt + 1) of \(Self.attempts))"
+            )
             try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
             attempt += 1
         }
@@ -160,11 +163,15 @@ final class Transport: Sendable {
         let text = String(describing: error)
         if error is NIOSSLError || text.contains("handshakeFailed") || text.contains("NIOSSL") || text.contains("BoringSSL") {
             let reason =
-                text.contains("CERTIFICATE_VERIFY_FAILED") ? "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
-                : text.contains("ERR_SSL_SERVER_CERT_HOSTNAME") || text.lowercased().contains("hostname") ? "the server's certificate is for another name"
-                : "the TLS handshake failed (\(Shown.text(text, limit: 160)))"
+                text.contains("CERTIFICATE_VERIFY_FAILED")
+                ? "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
+                : text.contains("ERR_SSL_SERVER_CERT_HOSTNAME") || text.lowercased().contains("hostname")
+                    ? "the server's certificate is for another name"
+                    : "the TLS handshake failed (\(Shown.text(text, limit: 160)))"
             let recovery =
-                caFile.map { "\($0) (\(caSource)) does not hold the CA that issued \(Self.hostOf(url))'s certificate; pass --tlscacert FILE with the right CA file (PEM), as for notary --tlscacert" }
+                caFile.map {
+                    "\($0) (\(caSource)) does not hold the CA that issued \(Self.hostOf(url))'s certificate; pass --tlscacert FILE with the right CA file (PEM), as for notary --tlscacert"
+                }
                 ?? "pass --tlscacert FILE with the CA that issued the server's certificate, as for notary --tlscacert"
             return Failure(
                 error: TrustVaultError(.serviceUnavailable, "TLS with \(url) failed: \(reason)", recovery: recovery),
@@ -172,7 +179,8 @@ final class Transport: Sendable {
         }
         if let e = error as? HTTPClientError, e == .connectTimeout || e == .readTimeout || e == .deadlineExceeded {
             return Failure(
-                error: TrustVaultError(.serviceUnavailable, "\(method) \(url) timed out", recovery: "check --server and that the server is reachable from this machine"),
+                error: TrustVaultError(
+                    .serviceUnavailable, "\(method) \(url) timed out", recovery: "check --server and that the server is reachable from this machine"),
                 transient: true, transientReason: "the last try timed out")
         }
         let lower = text.lowercased()
@@ -184,10 +192,13 @@ final class Transport: Sendable {
             && ((error as? HTTPClientError) == .remoteConnectionClosed || lower.contains("connection reset") || lower.contains("econnreset")
                 || lower.contains("broken pipe"))
         let reason =
-            refused ? "connection refused"
-            : unresolved ? "the host name does not resolve"
-            : reset ? "the connection was closed before an answer came"
-            : Shown.text(text, limit: 160)
+            refused
+            ? "connection refused"
+            : unresolved
+                ? "the host name does not resolve"
+                : reset
+                    ? "the connection was closed before an answer came"
+                    : Shown.text(text, limit: 160)
         return Failure(
             error: TrustVaultError(
                 .serviceUnavailable, "cannot reach \(url): \(reason)",

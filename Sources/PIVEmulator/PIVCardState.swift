@@ -18,7 +18,8 @@ public struct PIVCardState: Codable, Sendable, Equatable {
 
     public static let factoryPIN: [UInt8] = Array("123456".utf8)
     public static let factoryPUK: [UInt8] = Array("12345678".utf8)
-    public static let factoryManagementKey: [UInt8] = Array((1...8).map { UInt8($0) }) + (1...8).map { UInt8($0) }
+    public static let factoryManagementKey: [UInt8] =
+        Array((1...8).map { UInt8($0) }) + (1...8).map { UInt8($0) }
         + (1...8).map { UInt8($0) }
 
     public var serial: UInt32

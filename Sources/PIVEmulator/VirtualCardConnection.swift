@@ -110,7 +110,8 @@ public final class VirtualCardConnection {
                 }
                 continue
             }
-            let matches = dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
+            let matches =
+                dropOnSign && payload.count > 3 && payload[1] == 0x87 && payload[3] != 0x9B
                 || dropOnINS != nil && payload.count > 3 && payload[1] == dropOnINS && (dropOnP2 == nil || payload[3] == dropOnP2)
             if matches && !dropAfterProcessing {
                 log?("dropping the connection on a command")

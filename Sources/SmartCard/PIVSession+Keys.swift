@@ -40,8 +40,9 @@ extension PIVSession {
         if touchPolicy != 0 { template += TLV.encode(0xAB, [touchPolicy]) }
         let r = try send(ins: 0x47, p1: 0x00, p2: slot.rawValue, data: TLV.encode(0xAC, template))
         if r.sw == 0x6A80 {
-            throw .unsupported("\(place) cannot generate Ed25519 keys (YubiKey firmware 5.7 or later can)",
-                               recovery: "use --algorithm ecdsa (P-256)")
+            throw .unsupported(
+                "\(place) cannot generate Ed25519 keys (YubiKey firmware 5.7 or later can)",
+                recovery: "use --algorithm ecdsa (P-256)")
         }
         guard r.sw == 0x9000 else { throw cardError("key generation in slot \(slot)", r.sw) }
         guard let outer = TLV.parse(r.data), let inner = TLV.find([0x7F, 0x49], in: outer).flatMap(TLV.parse),

@@ -55,7 +55,8 @@ extension PIVSession {
         if sw == 0x6983 {
             return TrustVaultError(
                 .wrongPIN, "the \(what) of \(place) is blocked",
-                recovery: what == "PIN" ? "unblock it with the PUK: trustvault card unblock-pin" : "the card can only be reset: trustvault card reset (its keys are lost)")
+                recovery: what == "PIN"
+                    ? "unblock it with the PUK: trustvault card unblock-pin" : "the card can only be reset: trustvault card reset (its keys are lost)")
         }
         let left = Int(sw & 0x0F)
         return TrustVaultError(

@@ -61,7 +61,7 @@ public enum AtomicFile {
     public static func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(TrustVaultError) {
         for current in prefixes(of: path) {
             if isDirectory(current) { continue }
-            do { try makeDirectory(current, mode: mode) } catch where error.code == .alreadyExists {}
+            do { try makeDirectory(current, mode: mode) } catch  where error.code == .alreadyExists {}
         }
     }
 

@@ -89,8 +89,9 @@ public enum InputFile {
         var st = stat()
         if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
             guard let target = realPath(path), let base = realPath(directory), target.hasPrefix(base + "/") else {
-                throw .invalid("\(Escape.visible(path)) is a symlink that leads out of \(Escape.visible(directory))",
-                               recovery: "copy the file into the directory instead of linking to it")
+                throw .invalid(
+                    "\(Escape.visible(path)) is a symlink that leads out of \(Escape.visible(directory))",
+                    recovery: "copy the file into the directory instead of linking to it")
             }
         }
         return try read(path, kind: kind)
@@ -161,8 +162,9 @@ public enum InputFile {
                 let rel = relative.isEmpty ? name : relative + "/" + name
                 let full = root + "/" + rel
                 guard out.count < maximumEntries else {
-                    throw .invalid("\(Escape.visible(root)) holds more than \(maximumEntries) files",
-                                   recovery: "give the directory itself, not a parent of it")
+                    throw .invalid(
+                        "\(Escape.visible(root)) holds more than \(maximumEntries) files",
+                        recovery: "give the directory itself, not a parent of it")
                 }
                 var st = stat()
                 guard lstat(full, &st) == 0 else { throw AtomicFile.errnoError("cannot read \(full)", path: full) }
@@ -175,17 +177,20 @@ public enum InputFile {
                     try visit(rel, depth: depth + 1)
                 case S_IFLNK:
                     guard let target = realPath(full) else {
-                        throw .invalid("\(Escape.visible(full)) is a symlink that leads nowhere (dangling or a loop)",
-                                       recovery: "remove the symlink or put the file itself there")
+                        throw .invalid(
+                            "\(Escape.visible(full)) is a symlink that leads nowhere (dangling or a loop)",
+                            recovery: "remove the symlink or put the file itself there")
                     }
                     guard target.hasPrefix(base + "/") else {
-                        throw .invalid("\(Escape.visible(full)) is a symlink that leads out of \(Escape.visible(root))",
-                                       recovery: "copy the file into the directory instead of linking to it")
+                        throw .invalid(
+                            "\(Escape.visible(full)) is a symlink that leads out of \(Escape.visible(root))",
+                            recovery: "copy the file into the directory instead of linking to it")
                     }
                     var tst = stat()
                     guard stat(full, &tst) == 0, (tst.st_mode & S_IFMT) == S_IFREG else {
-                        throw .invalid("\(Escape.visible(full)) is a symlink to something other than a regular file",
-                                       recovery: "trustvault follows symlinks only to files inside the directory it reads")
+                        throw .invalid(
+                            "\(Escape.visible(full)) is a symlink to something other than a regular file",
+                            recovery: "trustvault follows symlinks only to files inside the directory it reads")
                     }
                     out.append(Entry(relativePath: rel, isDirectory: false))
                 default:

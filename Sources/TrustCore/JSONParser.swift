@@ -251,7 +251,6 @@ private struct JSONParser {
     }
 }
 
-
 /// An object key compared and hashed by its UTF-8 bytes (Swift `String` equality would merge
 /// canonically equivalent keys), hashing the bytes in one call.
 private struct KeyBytes: Hashable {

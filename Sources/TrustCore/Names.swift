@@ -29,8 +29,9 @@ public enum Names {
             gun.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
             !gun.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
         else {
-            throw .invalid("\"\(Escape.visible(String(gun.prefix(80))))\(gun.count > 80 ? "…" : "")\" is not a valid GUN",
-                           recovery: "use a repository name such as docker.io/org/app")
+            throw .invalid(
+                "\"\(Escape.visible(String(gun.prefix(80))))\(gun.count > 80 ? "…" : "")\" is not a valid GUN",
+                recovery: "use a repository name such as docker.io/org/app")
         }
     }
 }

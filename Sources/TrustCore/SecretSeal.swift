@@ -21,7 +21,9 @@ package enum SecretSeal {
             memLimit >= UInt64(crypto_pwhash_MEMLIMIT_MIN), memLimit <= KDFProfile.maximumMemLimit,
             opsLimit * (memLimit >> 20) <= KDFProfile.maximumWork
         else {
-            throw .corrupt("the Argon2id parameters (opslimit \(opsLimit), memlimit \(memLimit)) exceed the strongest trustvault profile, so they are damaged or not made by trustvault")
+            throw .corrupt(
+                "the Argon2id parameters (opslimit \(opsLimit), memlimit \(memLimit)) exceed the strongest trustvault profile, so they are damaged or not made by trustvault"
+            )
         }
         var status: Int32 = 0
         let key = SecretBytes(count: keyBytes) { out in

@@ -55,4 +55,3 @@ public enum Terminal {
         return line.withUnsafeBytes { raw in SecretBytes(copying: raw.prefix(length)) }
     }
 }
-

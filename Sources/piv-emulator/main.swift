@@ -54,14 +54,18 @@ while !args.isEmpty {
         dropAfter = a == "--drop-after-ins"
         args.removeFirst()
     case "-h", "--help":
-        print("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
+        print(
+            "usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]"
+        )
         exit(0)
     default:
         positional.append(a)
     }
 }
 guard positional.count == 3, let port = UInt16(positional[1]), let serial = UInt32(positional[2]) else {
-    fail("usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]")
+    fail(
+        "usage: piv-emulator STATE_FILE PORT SERIAL [--version X.Y.Z] [--host H] [--log FILE] [--nfc-atr] [--drop-on-sign] [--drop-on-ins HEX[:P2]] [--drop-after-ins HEX[:P2]]"
+    )
 }
 signal(SIGPIPE, SIG_IGN)
 do {

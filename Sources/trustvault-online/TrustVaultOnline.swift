@@ -80,7 +80,9 @@ struct Fetch: AsyncParsableCommand {
     @Flag(help: "Fetch only the server's timestamp.key and snapshot.key (for repo init).")
     var keysOnly = false
 
-    @Flag(help: "Write authentic metadata even if it has expired (files or root certificates) or is incomplete, with a warning per problem, for an offline repair.")
+    @Flag(
+        help:
+            "Write authentic metadata even if it has expired (files or root certificates) or is incomplete, with a warning per problem, for an offline repair.")
     var allowExpired = false
 
     func validate() throws {
@@ -102,11 +104,15 @@ struct Fetch: AsyncParsableCommand {
                 let summary = try await session.fetchKeys(out: out)
                 for f in summary.written { printOut("wrote \(f)") }
                 for w in summary.warnings { printOut("warning: \(w)") }
-                printOut("next, offline: trustvault repo init \(gun) --root-key KEYID --timestamp-key \(out)/timestamp.key --snapshot-key \(out)/snapshot.key --out OUT")
+                printOut(
+                    "next, offline: trustvault repo init \(gun) --root-key KEYID --timestamp-key \(out)/timestamp.key --snapshot-key \(out)/snapshot.key --out OUT"
+                )
             } else {
                 let summary = try await session.fetchMetadata(out: out, allowExpired: allowExpired)
                 let versions = ["root", "targets", "snapshot", "timestamp"].compactMap { r in summary.versions[r].map { "\(r) v\($0)" } }
-                printOut("fetched \(gun): \(versions.joined(separator: ", ")); \(summary.delegations.count) delegation(s); root chain v\(summary.rootVersions.first ?? 0)…v\(summary.rootVersions.last ?? 0) verified")
+                printOut(
+                    "fetched \(gun): \(versions.joined(separator: ", ")); \(summary.delegations.count) delegation(s); root chain v\(summary.rootVersions.first ?? 0)…v\(summary.rootVersions.last ?? 0) verified"
+                )
                 for w in summary.warnings { printOut("warning: \(w)") }
                 printOut("wrote \(summary.written.count) files into \(out)")
                 printOut("next, offline: pass --current \(out) to the ceremony")
@@ -184,7 +190,8 @@ extension Publish {
     func replace(_ fragment: UploadFragment, _ session: NotarySession) async throws(TrustVaultError) -> PublishSummary {
         let checked = try await session.checkReplacement(fragment)
         if let version = checked.oldRootVersion {
-            let what = "\(session.server) holds \(fragment.gun) with root v\(version), whose certificates all expired (the last on \(checked.expiredOn?.display ?? "?")): the server refuses every update to it"
+            let what =
+                "\(session.server) holds \(fragment.gun) with root v\(version), whose certificates all expired (the last on \(checked.expiredOn?.display ?? "?")): the server refuses every update to it"
             if !yes {
                 guard Terminal.isAvailable else {
                     throw TrustVaultError.invalid(

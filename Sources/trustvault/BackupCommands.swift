@@ -145,7 +145,9 @@ extension TrustVault.Backup {
             if report.createdVault {
                 printOut("Restored a new vault at \(report.vaultPath) with \(report.added.count) key\(report.added.count == 1 ? "" : "s").")
             } else {
-                printOut("Merged into \(report.vaultPath): \(report.added.count) key\(report.added.count == 1 ? "" : "s") added, \(report.alreadyPresent.count) already present.")
+                printOut(
+                    "Merged into \(report.vaultPath): \(report.added.count) key\(report.added.count == 1 ? "" : "s") added, \(report.alreadyPresent.count) already present."
+                )
                 for path in report.keptExisting { printOut("  kept the vault's own \(path)") }
             }
             printOut("Key passphrases are those the keys had when the backup was made.")
@@ -159,8 +161,9 @@ private func unlock(file: String, shares: [String], context: CLIContext) throws(
     if !shares.isEmpty { return .shares(shares) }
     let header = try KeyVault.Backup.header(of: file)
     if case let .shares(k, n) = header.keyMode {
-        throw TrustVaultError(.missingSecret, "\(file) is split into \(n) shares; \(k) are needed and none was given",
-                              recovery: "pass \(k) share files with --share FILE")
+        throw TrustVaultError(
+            .missingSecret, "\(file) is split into \(n) shares; \(k) are needed and none was given",
+            recovery: "pass \(k) share files with --share FILE")
     }
     return .passphrase(try context.secrets.passphrase(for: .backup))
 }
@@ -202,11 +205,12 @@ private func backupJSON(_ contents: BackupContents, file: String, unlockedWith: 
         "opened_with": .string(unlockedWith),
         "files": .integer(Int64(contents.paths.count)),
         "audit_log": .bool(contents.hasAuditLog),
-        "keys": .array(contents.keys.map { k in
-            .obj([
-                "id": .string(k.id), "role": .string(k.role), "gun": k.gun.map(JSONValue.string) ?? .null,
-                "algorithm": .string(k.algorithm.rawValue), "location": .string(k.location.description),
-            ])
-        }),
+        "keys": .array(
+            contents.keys.map { k in
+                .obj([
+                    "id": .string(k.id), "role": .string(k.role), "gun": k.gun.map(JSONValue.string) ?? .null,
+                    "algorithm": .string(k.algorithm.rawValue), "location": .string(k.location.description),
+                ])
+            }),
     ])
 }

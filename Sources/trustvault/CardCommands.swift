@@ -7,8 +7,10 @@ extension TrustVault {
     struct Card: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "PIV cards (YubiKey and compatible) seen through pcscd.",
-            subcommands: [List.self, Status.self, Setup.self, VerifyPIN.self, ChangePIN.self, ChangePUK.self, UnblockPIN.self,
-                          Reset.self, Attest.self, Certificate.self])
+            subcommands: [
+                List.self, Status.self, Setup.self, VerifyPIN.self, ChangePIN.self, ChangePUK.self, UnblockPIN.self,
+                Reset.self, Attest.self, Certificate.self,
+            ])
     }
 }
 
@@ -127,9 +129,15 @@ extension TrustVault.Card {
             let report = try CardProcedures.status(serial: serial.map(parseSerial), vault: vault, env: context.cards())
             printOut("Serial:          \(report.info.serial.map(String.init) ?? "unknown")")
             printOut("Reader:          \(report.info.reader)")
-            printOut("Firmware:        \(report.info.version?.description ?? "unknown")\(report.hasMetadata ? "" : " (no GET METADATA: slot contents known only from certificates and vault records)")")
+            printOut(
+                "Firmware:        \(report.info.version?.description ?? "unknown")\(report.hasMetadata ? "" : " (no GET METADATA: slot contents known only from certificates and vault records)")"
+            )
             printOut("PIN:             \(describe(report.pin))")
-            if let puk = report.puk { printOut("PUK:             \(describe(puk))") } else { printOut("PUK:             unknown (the card cannot report it without spending a try)") }
+            if let puk = report.puk {
+                printOut("PUK:             \(describe(puk))")
+            } else {
+                printOut("PUK:             unknown (the card cannot report it without spending a try)")
+            }
             if let mk = report.managementKey {
                 printOut("Management key:  \(mk.algorithm)\(mk.isDefault == true ? ", FACTORY DEFAULT (run card setup)" : "")")
             }
@@ -157,7 +165,8 @@ extension TrustVault.Card {
                 }
                 if r.certificateMismatch { parts.append("CERTIFICATE DOES NOT MATCH THE KEY") }
                 if let rec = r.record {
-                    parts.append("vault: \(rec.role) key\(rec.publicKey == r.publicKey || r.publicKey == nil ? "" : " \(rec.id.prefix(12))… (NOT THE KEY IN THE SLOT)")")
+                    parts.append(
+                        "vault: \(rec.role) key\(rec.publicKey == r.publicKey || r.publicKey == nil ? "" : " \(rec.id.prefix(12))… (NOT THE KEY IN THE SLOT)")")
                 }
                 printOut(label + parts.joined(separator: ", "))
             }
@@ -192,7 +201,9 @@ extension TrustVault.Card {
         @Option(help: "Algorithm of the new management key: 3des, aes128, aes192, aes256 (default: keep the card's).")
         var managementKeyAlgorithm: ManagementKeyChoice?
 
-        @Option(name: .customLong("management-key-out"), help: "With --random-management-key: also save the new key (hex) to this new file (0600) before it is sent to the card.")
+        @Option(
+            name: .customLong("management-key-out"),
+            help: "With --random-management-key: also save the new key (hex) to this new file (0600) before it is sent to the card.")
         var managementKeyOut: String?
 
         @Flag(help: "Spend the last PIN or PUK try.")
@@ -294,7 +305,9 @@ extension TrustVault.Card {
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reset a card's PIV application: every key and certificate is destroyed; PIN, PUK and management key return to factory values.",
-            discussion: "Asks for confirmation on a terminal; otherwise needs --yes. Blocks the PIN and PUK first, as the card requires. This vault's records of keys on the card are marked lost in its audit log.")
+            discussion:
+                "Asks for confirmation on a terminal; otherwise needs --yes. Blocks the PIN and PUK first, as the card requires. This vault's records of keys on the card are marked lost in its audit log."
+        )
         @Option(help: "The card's serial.") var serial: String
         @Flag(help: "Do not ask.") var yes = false
         @OptionGroup var global: GlobalOptions
@@ -303,8 +316,9 @@ extension TrustVault.Card {
             let serial = try parseSerial(serial)
             if !yes {
                 guard let answer = context.confirm("Destroy every key on card \(serial)?") else {
-                    throw TrustVaultError(.refused, "card reset destroys every key on card \(serial) and needs confirmation",
-                                          recovery: "run it in a terminal, or pass --yes")
+                    throw TrustVaultError(
+                        .refused, "card reset destroys every key on card \(serial) and needs confirmation",
+                        recovery: "run it in a terminal, or pass --yes")
                 }
                 guard answer else { throw TrustVaultError(.refused, "card \(serial) was not reset") }
             }
@@ -374,7 +388,9 @@ extension TrustVault.Card {
 
         struct Write: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Store a certificate for a slot's key: --cert FILE (e.g. the repository's root certificate from `root cert`), or a new self-signed one (needs the PIN).")
+                abstract:
+                    "Store a certificate for a slot's key: --cert FILE (e.g. the repository's root certificate from `root cert`), or a new self-signed one (needs the PIN)."
+            )
             @OptionGroup var target: CardSlotOptions
             @Option(help: "The certificate (PEM) to store; it must be for the slot's key.") var cert: String?
             @Flag(help: "Replace a different certificate already in the slot.") var overwrite = false
@@ -384,9 +400,12 @@ extension TrustVault.Card {
                 let context = CLIContext(global)
                 let vault = try context.openVault()
                 let (serial, slot) = try target.parsed()
-                let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self) }
-                _ = try CardProcedures.writeCertificate(serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
-                                                        vault: vault, env: context.cards(safety.unlock))
+                let pem = try cert.map { (path: String) throws(TrustVaultError) -> String in
+                    String(decoding: try AtomicFile.read(path, kind: .publicKey), as: UTF8.self)
+                }
+                _ = try CardProcedures.writeCertificate(
+                    serial: serial, slot: slot, certificatePEM: pem, overwrite: overwrite,
+                    vault: vault, env: context.cards(safety.unlock))
                 printOut("Certificate written to slot \(slot) of card \(serial).")
             }
         }

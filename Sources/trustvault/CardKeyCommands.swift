@@ -12,13 +12,17 @@ enum CardKeys {
             role: role, gun: gun, algorithm: algorithm, serial: try parseSerial(serialText), slot: try parseSlot(slotText),
             pinPolicy: policies.pin, touchPolicy: policies.touch, overwrite: policies.overwrite)
         let outcome = try CardProcedures.generateKey(request, vault: vault, env: context.cards(options))
-        printOut("Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(request.serial) slot \(request.slot) (PIN policy \(outcome.pinPolicy), touch policy \(outcome.touchPolicy.name))\(outcome.certificatePEM != nil ? " with a self-signed certificate (CN=\(CardProcedures.certificateName(role: role)))" : "")")
+        printOut(
+            "Generated \(algorithm == .ed25519 ? "Ed25519" : "P-256") \(role) key on card \(request.serial) slot \(request.slot) (PIN policy \(outcome.pinPolicy), touch policy \(outcome.touchPolicy.name))\(outcome.certificatePEM != nil ? " with a self-signed certificate (CN=\(CardProcedures.certificateName(role: role)))" : "")"
+        )
         for note in outcome.notes { printOut("Note: \(note)") }
         printOut(outcome.record.id)
     }
 
-    static func copy(_ context: CLIContext, vault: Vault, keyID: String, serial serialText: String, slot slotText: String?,
-                     policies: CardKeyPolicyOptions, options: CardUnlockOptions) throws(TrustVaultError) {
+    static func copy(
+        _ context: CLIContext, vault: Vault, keyID: String, serial serialText: String, slot slotText: String?,
+        policies: CardKeyPolicyOptions, options: CardUnlockOptions
+    ) throws(TrustVaultError) {
         let serial = try parseSerial(serialText)
         let slot = try parseSlot(slotText)
         let outcome = try CardProcedures.copyKey(
@@ -94,8 +98,9 @@ extension TrustVault.Key {
         func run() throws {
             let context = CLIContext(global)
             let vault = try context.openVault()
-            let record = try CardProcedures.registerKey(serial: try parseSerial(card), slot: try parseSlot(slot), role: role, gun: gun,
-                                                        vault: vault, env: context.cards())
+            let record = try CardProcedures.registerKey(
+                serial: try parseSerial(card), slot: try parseSlot(slot), role: role, gun: gun,
+                vault: vault, env: context.cards())
             let certificatePEM = record.certificatePEM
             let serial = card
             let slot = try parseSlot(slot)

@@ -19,7 +19,9 @@ func report(_ output: CeremonyOutput, out: String) {
 struct PendingOption: ParsableArguments {
     @Option(
         name: .customLong("pending"),
-        help: ArgumentHelp("The --out of an earlier ceremony not uploaded yet: build on it; the new output carries its files (upload only the new one). Repeat in order.", valueName: "dir"))
+        help: ArgumentHelp(
+            "The --out of an earlier ceremony not uploaded yet: build on it; the new output carries its files (upload only the new one). Repeat in order.",
+            valueName: "dir"))
     var pending: [String] = []
 }
 
@@ -79,15 +81,23 @@ extension TrustVault.Repo {
         @Argument(help: "The repository, e.g. docker.io/org/app.") var gun: String
         @Option(
             name: .customLong("root-key"),
-            help: ArgumentHelp("A root key: a vault key ID, or a root certificate file from another holder ('trustvault root cert'). Repeat for several holders.", valueName: "k"))
+            help: ArgumentHelp(
+                "A root key: a vault key ID, or a root certificate file from another holder ('trustvault root cert'). Repeat for several holders.",
+                valueName: "k"))
         var rootKeys: [String]
         @Option(name: .customLong("root-threshold"), help: "How many root keys must sign root.json (default 1).") var rootThreshold: Int = 1
-        @Option(name: .customLong("expires"), help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y (root, targets, snapshot, delegations).", valueName: "role=duration"))
+        @Option(
+            name: .customLong("expires"),
+            help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y (root, targets, snapshot, delegations).", valueName: "role=duration"))
         var expires: [String] = []
-        @Option(name: .customLong("timestamp-key"), help: ArgumentHelp("The server's …/_trust/tuf/timestamp.key file.", valueName: "file")) var timestampKey: String
-        @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot.key file: the server signs snapshots.", valueName: "file")) var snapshotKey: String?
+        @Option(name: .customLong("timestamp-key"), help: ArgumentHelp("The server's …/_trust/tuf/timestamp.key file.", valueName: "file")) var timestampKey:
+            String
+        @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot.key file: the server signs snapshots.", valueName: "file"))
+        var snapshotKey: String?
         @Option(help: ArgumentHelp("Output directory (a notary trust-dir fragment).", valueName: "dir")) var out: String
-        @Flag(name: .customLong("replace-existing"), help: "Make new trust data although the GUN already has some (made by this vault, or on the server per the fetched keys' existing-root.json).")
+        @Flag(
+            name: .customLong("replace-existing"),
+            help: "Make new trust data although the GUN already has some (made by this vault, or on the server per the fetched keys' existing-root.json).")
         var replaceExisting = false
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
@@ -125,14 +135,20 @@ extension TrustVault.Repo {
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
         @Option(
             name: .customLong("new-key"),
-            help: ArgumentHelp("root: each key of the new root role (a vault key ID, a current root key's ID, or a holder's root certificate file); default one new vault key. targets: the new vault key; default a new key.", valueName: "k"))
+            help: ArgumentHelp(
+                "root: each key of the new root role (a vault key ID, a current root key's ID, or a holder's root certificate file); default one new vault key. targets: the new vault key; default a new key.",
+                valueName: "k"))
         var newKeys: [String] = []
         @Option(help: "root: how many of the new root keys must sign (default: the current threshold, at most the number of keys).") var threshold: Int?
-        @Option(name: .customLong("remove-key"), help: ArgumentHelp("root: a current root key held by another key holder that the new root leaves out (repeat for each); needed to remove it.", valueName: "keyid"))
+        @Option(
+            name: .customLong("remove-key"),
+            help: ArgumentHelp(
+                "root: a current root key held by another key holder that the new root leaves out (repeat for each); needed to remove it.", valueName: "keyid"))
         var removeKeys: [String] = []
         @Flag(name: .customLong("lower-threshold"), help: "root: needed when the new root threshold is lower than the current one.")
         var lowerThreshold = false
-        @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot key file (snapshot rotation).", valueName: "file")) var snapshotKey: String?
+        @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The server's snapshot key file (snapshot rotation).", valueName: "file"))
+        var snapshotKey: String?
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
 
@@ -175,7 +191,10 @@ extension TrustVault.Root {
         @Argument(help: "The root.json to sign.") var file: String
         @Option(help: ArgumentHelp("The root key ID in the vault.", valueName: "keyid")) var key: String
         @Option(help: ArgumentHelp("Write the signed file here instead of replacing FILE.", valueName: "file")) var out: String?
-        @Option(help: ArgumentHelp("The root.json now in force: shows the keys added and removed, and counts its threshold (default: previous-root.json beside the ceremony's fragment).", valueName: "file")) var previous: String?
+        @Option(
+            help: ArgumentHelp(
+                "The root.json now in force: shows the keys added and removed, and counts its threshold (default: previous-root.json beside the ceremony's fragment).",
+                valueName: "file")) var previous: String?
         @OptionGroup var serverOption: ServerOption
         @OptionGroup var card: CardSafetyOptions
 
@@ -207,7 +226,8 @@ extension TrustVault.Root {
                 if let set = try? MetadataSet.load(directory: outDir, gun: gun) {
                     let base = outDir + "/tuf/" + gun + "/metadata/"
                     let files = set.files.keys.sorted(by: MetadataSet.uploadOrder).map { (role: $0, path: base + $0 + ".json") }
-                    let step = Ceremonies.onlineStep(out: outDir, gun: gun, files: files, rootStatus: result.status, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
+                    let step = Ceremonies.onlineStep(
+                        out: outDir, gun: gun, files: files, rootStatus: result.status, server: serverOption.server, tlsCAFile: serverOption.tlscacert)
                     printOut("")
                     printOut("On the online machine, run:")
                     for c in step.commands { printOut("  \(c)") }
@@ -247,7 +267,8 @@ extension TrustVault.Delegation {
 
         func run() throws {
             let ceremonies = try CLIContext(global).ceremonies(server: change.serverOption, pending: change.pendingOption)
-            let sources = certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
+            let sources =
+                certs.map { Ceremonies.DelegationKeySource.certificate(path: $0) }
                 + keyFiles.map { .publicKeyFile(path: $0) } + keys.map { .vaultKey(id: $0) }
             let output = try ceremonies.addDelegation(
                 gun: gun, role: role, keys: sources, paths: paths, allPaths: allPaths, threshold: threshold,
@@ -294,7 +315,8 @@ extension TrustVault.Repo {
         @Option(help: ArgumentHelp("The repository's current metadata.", valueName: "dir")) var current: String
         @OptionGroup var pendingOption: PendingOption
         @Option(help: ArgumentHelp("Output directory.", valueName: "dir")) var out: String
-        @Option(help: ArgumentHelp("Re-sign exactly these roles (root, targets, snapshot, targets/<name>), comma-separated.", valueName: "r,…")) var roles: String?
+        @Option(help: ArgumentHelp("Re-sign exactly these roles (root, targets, snapshot, targets/<name>), comma-separated.", valueName: "r,…")) var roles:
+            String?
         @Option(help: ArgumentHelp("Re-sign what expires within this time (default 182d).", valueName: "duration")) var within: String?
         @Option(name: .customLong("expires"), help: ArgumentHelp("A lifetime other than notary's default, e.g. targets=1y.", valueName: "role=duration"))
         var expires: [String] = []
@@ -305,7 +327,8 @@ extension TrustVault.Repo {
 
         func run() throws {
             if replaceExpiredRoot, roles != nil {
-                throw TrustVaultError.invalid("--roles cannot be combined with --replace-expired-root", recovery: "the replacement carries every role; leave out --roles")
+                throw TrustVaultError.invalid(
+                    "--roles cannot be combined with --replace-expired-root", recovery: "the replacement carries every role; leave out --roles")
             }
             var policy = ExpiryPolicy.notary
             for e in expires { try policy.set(e) }
@@ -313,7 +336,8 @@ extension TrustVault.Repo {
             let roleList = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
             if let roleList, roleList.isEmpty { throw TrustVaultError.invalid("--roles is empty", recovery: "for example --roles targets,targets/releases") }
             let ceremonies = try CLIContext(global).ceremonies(server: serverOption, pending: pendingOption, card: card)
-            let output = replaceExpiredRoot
+            let output =
+                replaceExpiredRoot
                 ? try ceremonies.replaceExpiredRoot(gun: gun, currentDir: current, out: out, window: window, expiries: policy)
                 : try ceremonies.refresh(gun: gun, currentDir: current, out: out, roles: roleList, window: window, expiries: policy)
             report(output, out: out)
@@ -363,7 +387,8 @@ extension TrustVault.Delegation {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
-        @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key: String
+        @Option(name: .customLong("key"), help: ArgumentHelp("The key to remove (canonical or TUF ID, or a unique prefix).", valueName: "keyid")) var key:
+            String
         @Flag(name: .customLong("remove-emptied-roles"), help: "Remove roles whose only key this is.") var removeEmptiedRoles = false
         @OptionGroup var change: ChangeOptions
 

@@ -62,9 +62,10 @@ extension TrustVault.Delegation {
             if r.tags.isEmpty {
                 out.append("No tags in \(r.role).json")
             } else {
-                out.append(r.isTrusted
-                    ? "Tags in \(r.role).json (they count now):"
-                    : "UNVERIFIED tags in \(r.role).json (listed for review only; none of them counts):")
+                out.append(
+                    r.isTrusted
+                        ? "Tags in \(r.role).json (they count now):"
+                        : "UNVERIFIED tags in \(r.role).json (listed for review only; none of them counts):")
                 out.append("")
                 out += GoTabWriter.table(
                     ["TAG", "DIGEST (SHA-256)", "SIZE"], r.tags.map { [$0.name, $0.digest, String($0.length)] }
@@ -86,9 +87,10 @@ extension TrustVault.Delegation {
                 "expires": r.expires.map { .string($0.rfc3339) } ?? .null,
                 "trusted": .bool(r.isTrusted),
                 "untrustedReason": r.untrustedReason.map { .string($0) } ?? .null,
-                "signatures": .array(r.signatures.map {
-                    .obj(["keyid": .string($0.keyID), "canonicalID": $0.canonicalID.map { .string($0) } ?? .null, "status": .string($0.status.rawValue)])
-                }),
+                "signatures": .array(
+                    r.signatures.map {
+                        .obj(["keyid": .string($0.keyID), "canonicalID": $0.canonicalID.map { .string($0) } ?? .null, "status": .string($0.status.rawValue)])
+                    }),
                 "tags": .array(r.tags.map { .obj(["name": .string($0.name), "sha256": .string($0.digest), "length": .integer($0.length)]) }),
                 "subroles": .array(r.subroles.map { .string($0) }),
             ])
@@ -111,8 +113,10 @@ extension TrustVault.Delegation {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The repository.") var gun: String
         @Argument(help: "targets/<name>.") var role: String
-        @Option(name: .customLong("key"), help: ArgumentHelp("A current key of the role held in this vault (repeat up to its threshold).", valueName: "keyid")) var keys: [String] = []
-        @Option(name: .customLong("keep"), help: ArgumentHelp("A tag of the current file to keep (re-signed now). Repeat.", valueName: "tag")) var keep: [String] = []
+        @Option(name: .customLong("key"), help: ArgumentHelp("A current key of the role held in this vault (repeat up to its threshold).", valueName: "keyid"))
+        var keys: [String] = []
+        @Option(name: .customLong("keep"), help: ArgumentHelp("A tag of the current file to keep (re-signed now). Repeat.", valueName: "tag")) var keep:
+            [String] = []
         @Flag(name: .customLong("keep-none"), help: "Keep no tag: the role starts empty.") var keepNone = false
         @OptionGroup var change: ChangeOptions
         @OptionGroup var card: CardSafetyOptions
@@ -120,7 +124,9 @@ extension TrustVault.Delegation {
         func validate() throws {
             if keys.isEmpty { throw ValidationError("give --key: a current key of \(role) held in this vault") }
             if keepNone && !keep.isEmpty { throw ValidationError("--keep and --keep-none exclude each other") }
-            if !keepNone && keep.isEmpty { throw ValidationError("say which tags to keep: --keep TAG (repeat) or --keep-none; 'trustvault delegation review' lists them") }
+            if !keepNone && keep.isEmpty {
+                throw ValidationError("say which tags to keep: --keep TAG (repeat) or --keep-none; 'trustvault delegation review' lists them")
+            }
         }
 
         func run() throws {

@@ -55,8 +55,9 @@ extension TrustVault.Key {
             let algorithm = algorithm.algorithm
             let gun = try KeyRole.normalise(role: role, gun: gun)
             if let card {
-                try CardKeys.generate(context, vault: vault, role: role, gun: gun, algorithm: algorithm,
-                                      serial: card, slot: slot, policies: policies, options: safety.unlock)
+                try CardKeys.generate(
+                    context, vault: vault, role: role, gun: gun, algorithm: algorithm,
+                    serial: card, slot: slot, policies: policies, options: safety.unlock)
                 return
             }
             if slot != nil { throw ValidationError("--slot needs --card") }
@@ -125,8 +126,10 @@ extension TrustVault.Key {
             }
             if wide {
                 let rows = records.map { r in
-                    [r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id), repositories(r),
-                     certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+                    [
+                        r.role, r.gun ?? "", r.id, r.algorithm.rawValue, r.location.description, status.state(of: r.id), repositories(r),
+                        certs(r).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "),
+                    ]
                 }
                 printTable(header: ["ROLE", "GUN", "KEY ID", "ALGORITHM", "LOCATION", "STATUS", "REPOSITORIES", "ROOT CERTIFICATE IDS"], rows: rows)
                 return
@@ -220,7 +223,9 @@ extension TrustVault.Key {
     struct Passwd: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a key's passphrase.",
-            discussion: "The current passphrase comes from TRUSTVAULT_PASSPHRASE_<first 12 characters of the key ID> or the role's variable, the new one (at least 8 characters) from TRUSTVAULT_NEW_PASSPHRASE (or prompts).")
+            discussion:
+                "The current passphrase comes from TRUSTVAULT_PASSPHRASE_<first 12 characters of the key ID> or the role's variable, the new one (at least 8 characters) from TRUSTVAULT_NEW_PASSPHRASE (or prompts)."
+        )
 
         @OptionGroup var global: GlobalOptions
 
@@ -265,7 +270,10 @@ extension TrustVault.Key {
             let vault = try context.openVault()
             let record = try vault.record(matching: keyID)
             let uses = try vault.checkRemoval(of: record, named: repository)
-            let still = uses.isEmpty ? "" : " \(uses.map(\.listing).joined(separator: ", ")) still list\(uses.count == 1 ? "s" : "") it: \(uses.map(\.impossible).joined(separator: ", ")) becomes impossible here."
+            let still =
+                uses.isEmpty
+                ? ""
+                : " \(uses.map(\.listing).joined(separator: ", ")) still list\(uses.count == 1 ? "s" : "") it: \(uses.map(\.impossible).joined(separator: ", ")) becomes impossible here."
             if !yes {
                 guard let answer = context.confirm("Remove \(record.role) key \(record.id)?\(still) It cannot be undone without a backup.") else {
                     throw TrustVaultError(.invalidArgument, "removing a key needs confirmation", recovery: "add --yes to confirm without a terminal")
@@ -277,7 +285,9 @@ extension TrustVault.Key {
             }
             try vault.remove(record)
             printOut("Removed \(record.role) key \(record.id)")
-            for use in uses { printOut("note: \(use.gun) still lists it (\(use.roles.joined(separator: ", "))); this vault can no longer do: \(use.impossible)") }
+            for use in uses {
+                printOut("note: \(use.gun) still lists it (\(use.roles.joined(separator: ", "))); this vault can no longer do: \(use.impossible)")
+            }
         }
     }
 }

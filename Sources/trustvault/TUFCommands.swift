@@ -44,8 +44,10 @@ extension TrustVault {
                 (N.root.json, timestamp.json, snapshot.json, targets.json, <role>.json) and DIR/targets/ \
                 the target files. See docs/guide-tuf-offline-root.md.
                 """,
-            subcommands: [TufInit.self, TufSign.self, TufVerify.self, TufAddTargets.self, TufRemoveTargets.self,
-                          TufRotate.self, TufDelegate.self, TufRefresh.self, TufSignEvent.self, TufRSTUF.self])
+            subcommands: [
+                TufInit.self, TufSign.self, TufVerify.self, TufAddTargets.self, TufRemoveTargets.self,
+                TufRotate.self, TufDelegate.self, TufRefresh.self, TufSignEvent.self, TufRSTUF.self,
+            ])
     }
 }
 
@@ -67,7 +69,8 @@ struct TufInit: ParsableCommand {
     @Option(name: .customLong("targets-key"), help: ArgumentHelp("The targets key.", valueName: "K")) var targetsKey: String?
     @Option(name: .customLong("snapshot-key"), help: ArgumentHelp("The snapshot key.", valueName: "K")) var snapshotKey: String?
     @Option(name: .customLong("timestamp-key"), help: ArgumentHelp("The timestamp key.", valueName: "K")) var timestampKey: String?
-    @Option(help: ArgumentHelp("Lifetime of a role's metadata, e.g. root=365d, timestamp=1d (repeatable).", valueName: "ROLE=DURATION")) var expires: [String] = []
+    @Option(help: ArgumentHelp("Lifetime of a role's metadata, e.g. root=365d, timestamp=1d (repeatable).", valueName: "ROLE=DURATION")) var expires: [String] =
+        []
     @Flag(name: .customLong("consistent-snapshot"), help: "Version-prefixed metadata and hash-prefixed target files.") var consistentSnapshot = false
     @Option(help: ArgumentHelp("Name recorded with new vault keys (default tuf/<dir name>).", valueName: "name")) var name: String?
     @OptionGroup var card: CardSafetyOptions
@@ -131,12 +134,13 @@ struct TufVerify: ParsableCommand {
         var verifier = TUF1.Verifier(directory: dir)
         let report = verifier.verify(trustedRoot: trusted)
         if json {
-            printOut(JSONValue.obj([
-                "directory": .string(dir), "valid": .bool(report.problems.isEmpty),
-                "passed": .array(report.passed.map(JSONValue.string)),
-                "warnings": .array(report.warnings.map(JSONValue.string)),
-                "problems": .array(report.problems.map(JSONValue.string)),
-            ]).canonicalString)
+            printOut(
+                JSONValue.obj([
+                    "directory": .string(dir), "valid": .bool(report.problems.isEmpty),
+                    "passed": .array(report.passed.map(JSONValue.string)),
+                    "warnings": .array(report.warnings.map(JSONValue.string)),
+                    "problems": .array(report.problems.map(JSONValue.string)),
+                ]).canonicalString)
         } else {
             for line in report.passed { printOut("ok: \(line)") }
             for w in report.warnings { printOut("warning: \(w)") }
@@ -144,7 +148,9 @@ struct TufVerify: ParsableCommand {
         if let first = report.problems.first {
             if !json { for p in report.problems.dropFirst() { writeError("problem: \(p)") } }
             throw TrustVaultError.verification(
-                first, recovery: report.problems.count > 1 ? "\(report.problems.count) problems in total; the others are \(json ? "in the JSON report" : "listed above")" : nil)
+                first,
+                recovery: report.problems.count > 1
+                    ? "\(report.problems.count) problems in total; the others are \(json ? "in the JSON report" : "listed above")" : nil)
         }
         if !json { printOut("Verified: \(dir)") }
     }
@@ -240,7 +246,8 @@ struct TufRefresh: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The repository directory.") var dir: String
-    @Option(help: ArgumentHelp("Roles to refresh, comma-separated (root, targets, snapshot, timestamp, delegated names).", valueName: "roles")) var roles: String?
+    @Option(help: ArgumentHelp("Roles to refresh, comma-separated (root, targets, snapshot, timestamp, delegated names).", valueName: "roles")) var roles:
+        String?
     @Option(help: ArgumentHelp("New lifetimes, e.g. timestamp=1d (repeatable).", valueName: "ROLE=DURATION")) var expires: [String] = []
     @OptionGroup var card: CardSafetyOptions
 

@@ -34,7 +34,8 @@ struct RSTUFCeremonyCommand: ParsableCommand {
     @Option(name: .customLong("root-key"), help: ArgumentHelp("A root key (repeat for several holders).", valueName: "K")) var rootKeys: [String] = []
     @Option(name: .customLong("root-threshold"), help: ArgumentHelp("Root signatures required.", valueName: "n")) var rootThreshold: Int
     @Option(name: .customLong("online-key"), help: ArgumentHelp("The public key of RSTUF's online signer.", valueName: "pubfile")) var onlineKey: String
-    @Option(name: .customLong("online-key-uri"), help: ArgumentHelp("Where the worker finds the online key (default fn:KEYID, a key file).", valueName: "uri")) var onlineKeyURI: String?
+    @Option(name: .customLong("online-key-uri"), help: ArgumentHelp("Where the worker finds the online key (default fn:KEYID, a key file).", valueName: "uri"))
+    var onlineKeyURI: String?
     @Option(help: ArgumentHelp("Lifetime of a role in days, e.g. root=365d, bins=1d (repeatable).", valueName: "ROLE=DURATION")) var expires: [String] = []
     @Option(help: ArgumentHelp("Number of hash bins RSTUF delegates targets to (default 256).", valueName: "n")) var bins: Int?
     @Option(help: ArgumentHelp("The payload file to write (must not exist).", valueName: "file")) var out: String
@@ -69,7 +70,8 @@ struct RSTUFUpdateCommand: ParsableCommand {
     @Option(name: .customLong("remove-key"), help: ArgumentHelp("A root key to remove (repeatable).", valueName: "K")) var removeKeys: [String] = []
     @Option(help: ArgumentHelp("Root signatures required (default: unchanged, at most the number of keys).", valueName: "n")) var threshold: Int?
     @Option(name: .customLong("online-key"), help: ArgumentHelp("A new online key's public key.", valueName: "pubfile")) var onlineKey: String?
-    @Option(name: .customLong("online-key-uri"), help: ArgumentHelp("Where the worker finds the new online key (default fn:KEYID).", valueName: "uri")) var onlineKeyURI: String?
+    @Option(name: .customLong("online-key-uri"), help: ArgumentHelp("Where the worker finds the new online key (default fn:KEYID).", valueName: "uri"))
+    var onlineKeyURI: String?
     @Option(help: ArgumentHelp("Lifetime of the new root in whole days (default 365d).", valueName: "duration")) var expires: String?
     @Option(help: ArgumentHelp("The payload file to write (must not exist).", valueName: "file")) var out: String
     @OptionGroup var card: CardSafetyOptions

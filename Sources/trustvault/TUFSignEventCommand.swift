@@ -32,29 +32,34 @@ struct TufSignEvent: ParsableCommand {
         let signEvent = TUFSignEvent(vault: try context.openVault(), secrets: context.secrets)
         let event = Self.trimmed(self.event), previous = Self.trimmed(self.previous)
         if json, !yes {
-            throw TrustVaultError.invalid("--json prints the review with the result, so it needs --yes",
-                                          recovery: "review the changes without --json first, then run again with --json --yes")
+            throw TrustVaultError.invalid(
+                "--json prints the review with the result, so it needs --yes",
+                recovery: "review the changes without --json first, then run again with --json --yes")
         }
         let plan = try signEvent.plan(event: event, previous: previous, key: key)
         if json {
             let result = try signEvent.sign(plan)
             func strings(_ list: [String]) -> JSONValue { .array(list.map(JSONValue.string)) }
-            printOut(JSONValue.obj([
-                "event": .string(event), "previous": .string(previous), "key": .string(plan.record.id),
-                "location": .string(plan.record.location.description), "owners": strings(plan.owners),
-                "changes": strings(plan.lines), "signed": strings(plan.rolesToSign), "written": strings(result.written),
-                "summary": strings(result.summary), "missing": strings(result.missing), "notes": strings(plan.notes + result.notes),
-                "complete": .bool(result.missing.isEmpty),
-            ]).canonicalString)
+            printOut(
+                JSONValue.obj([
+                    "event": .string(event), "previous": .string(previous), "key": .string(plan.record.id),
+                    "location": .string(plan.record.location.description), "owners": strings(plan.owners),
+                    "changes": strings(plan.lines), "signed": strings(plan.rolesToSign), "written": strings(result.written),
+                    "summary": strings(result.summary), "missing": strings(result.missing), "notes": strings(plan.notes + result.notes),
+                    "complete": .bool(result.missing.isEmpty),
+                ]).canonicalString)
             return
         }
-        printOut("Signing event \(event) (known-good: \(previous)), key \(plan.record.id.prefix(12)) (\(plan.record.location))\(plan.owners.isEmpty ? "" : " listed as \(plan.owners.joined(separator: ", "))"):")
+        printOut(
+            "Signing event \(event) (known-good: \(previous)), key \(plan.record.id.prefix(12)) (\(plan.record.location))\(plan.owners.isEmpty ? "" : " listed as \(plan.owners.joined(separator: ", "))"):"
+        )
         for line in plan.lines { printOut("  \(line)") }
         for n in plan.notes { printOut("note: \(n)") }
         if !plan.alreadySigned && !yes {
             guard let answer = context.confirm("Sign \(plan.rolesToSign.joined(separator: ", ")) with key \(plan.record.id.prefix(12))?") else {
-                throw TrustVaultError(.refused, "signing \(plan.rolesToSign.joined(separator: ", ")) needs confirmation; nothing was signed",
-                                      recovery: "run it in a terminal, or pass --yes after reviewing the changes")
+                throw TrustVaultError(
+                    .refused, "signing \(plan.rolesToSign.joined(separator: ", ")) needs confirmation; nothing was signed",
+                    recovery: "run it in a terminal, or pass --yes after reviewing the changes")
             }
             guard answer else { throw TrustVaultError(.refused, "nothing was signed; \(event) is unchanged") }
         }

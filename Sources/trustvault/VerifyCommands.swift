@@ -25,9 +25,11 @@ extension TrustVault {
         @Option(help: "The repository.") var gun: String
         @Option(help: ArgumentHelp("A previously trusted root.json the metadata must chain to.", valueName: "file")) var root: String?
         @Option(help: ArgumentHelp("A tag to check: it must be released (signed in targets or targets/releases).", valueName: "tag")) var tag: String?
-        @Option(name: .customLong("require-signer"), help: ArgumentHelp(
-            "One team: signer names, comma-separated, any one of which must have signed --tag in its own role. Repeat for more teams.",
-            valueName: "name[,name…]")) var requireSigner: [String] = []
+        @Option(
+            name: .customLong("require-signer"),
+            help: ArgumentHelp(
+                "One team: signer names, comma-separated, any one of which must have signed --tag in its own role. Repeat for more teams.",
+                valueName: "name[,name…]")) var requireSigner: [String] = []
         @Flag(help: "Print a JSON report for scripts (errors still go to stderr with a non-zero exit).") var json = false
 
         func validate() throws {
@@ -81,7 +83,9 @@ extension TrustVault {
                         "\(gun):\(tag) is not released: neither targets nor targets/releases signed it",
                         recovery: "'trustvault inspect \(dir) --gun \(gun)' lists the released tags")
                 }
-                let unmet = result.teams.enumerated().filter { !$0.element.isMet }.map { "team \($0.offset + 1) (\($0.element.signers.joined(separator: ", ")))" }
+                let unmet = result.teams.enumerated().filter { !$0.element.isMet }.map {
+                    "team \($0.offset + 1) (\($0.element.signers.joined(separator: ", ")))"
+                }
                 if !unmet.isEmpty {
                     throw TrustVaultError.verification(
                         "signing policy not met for \(gun):\(tag): no signature from \(unmet.joined(separator: "; "))",

@@ -240,14 +240,16 @@ struct KeyFileReaderTests {
         #expect(report.entries.first?.role == "targets/ci")
         // notary's PKCS#8 (OID 1.3.6.1.4.1.11591.15.1) as a plain PRIVATE KEY block
         let pkcs8 = PEM.encode(PEMBlock(type: "PRIVATE KEY", bytes: try PrivateKeyDER.notaryPKCS8(key).withUnsafeBytes { Array($0) }))
-        #expect(KeyFileReader.read(bytes: Array(pkcs8.utf8), source: "p", passphrase: noPassphrase).entries.first?.keyID
-            == key.publicKey.keyID)
+        #expect(
+            KeyFileReader.read(bytes: Array(pkcs8.utf8), source: "p", passphrase: noPassphrase).entries.first?.keyID
+                == key.publicKey.keyID)
         // A damaged copy (the two public keys differ) is refused.
         var bad = raw
         bad[95] ^= 1
         let badText = PEM.encode(PEMBlock(type: "ED25519 PRIVATE KEY", bytes: bad))
-        #expect(KeyFileReader.read(bytes: Array(badText.utf8), source: "b", passphrase: noPassphrase).refusals.first?.error.code
-            == .corruptData)
+        #expect(
+            KeyFileReader.read(bytes: Array(badText.utf8), source: "b", passphrase: noPassphrase).refusals.first?.error.code
+                == .corruptData)
     }
 
     @Test func standardPKCS8OutputIsReadByOpenSSL() throws {

@@ -13,19 +13,25 @@ struct KeyIDInteropTests {
         let openssl = try requireTool("openssl", package: "openssl")
         let dir = TemporaryDirectory("notary-keyid")
         for i in 0..<3 {
-            let r = try Run.program(notary, ["-d", dir.sub("trust"), "key", "generate", "ecdsa", "--role", "targets/ci\(i)"],
-                                    environment: ["NOTARY_DELEGATION_PASSPHRASE": "notary-pass"])
+            let r = try Run.program(
+                notary, ["-d", dir.sub("trust"), "key", "generate", "ecdsa", "--role", "targets/ci\(i)"],
+                environment: ["NOTARY_DELEGATION_PASSPHRASE": "notary-pass"])
             #expect(r.status == 0, "\(r)")
             let id = try #require(r.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
             #expect(id.count == 64)
             // Strip notary's PEM headers so OpenSSL reads the PKCS#8 block.
             let keyFile = try String(contentsOfFile: dir.sub("trust/private/\(id).key"), encoding: .utf8)
-            let stripped = keyFile.split(separator: "\n", omittingEmptySubsequences: true)
+            let stripped =
+                keyFile.split(separator: "\n", omittingEmptySubsequences: true)
                 .filter { !$0.contains(": ") }.joined(separator: "\n") + "\n"
             try stripped.write(toFile: dir.sub("k\(i).pem"), atomically: true, encoding: .utf8)
             let der = dir.sub("k\(i).der")
-            let o = try Run.program(openssl, ["pkey", "-in", dir.sub("k\(i).pem"), "-passin", "pass:notary-pass",
-                                              "-pubout", "-outform", "DER", "-out", der])
+            let o = try Run.program(
+                openssl,
+                [
+                    "pkey", "-in", dir.sub("k\(i).pem"), "-passin", "pass:notary-pass",
+                    "-pubout", "-outform", "DER", "-out", der,
+                ])
             #expect(o.status == 0, "\(o)")
             let spki = try [UInt8](Data(contentsOf: URL(fileURLWithPath: der)))
             #expect(try PublicKey(spkiDER: spki).keyID == id)

@@ -12,10 +12,11 @@ struct NotaryKeyFileTests {
         let text = try NotaryKeyFile.text(
             for: key, role: "targets", gun: "example.com/app", includePath: true, passphrase: Passphrase("export pw"))
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(Array(lines[0...4]) == [
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----", "gun: example.com/app", "path: \(key.publicKey.keyID)",
-            "role: targets", "",
-        ])
+        #expect(
+            Array(lines[0...4]) == [
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----", "gun: example.com/app", "path: \(key.publicKey.keyID)",
+                "role: targets", "",
+            ])
         let report = KeyFileReader.read(bytes: Array(text.utf8), source: "x", passphrase: fixedPassphrase("export pw"))
         let entry = try #require(report.entries.first)
         #expect(entry.keyID == key.publicKey.keyID)
@@ -125,15 +126,17 @@ struct NotaryKeyFileTests {
         #expect(try f.asn1Outline(derFile: "theirs-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
         // And with a key file the real notary wrote (`notary key generate` into a trust dir).
         let notary = try requireTool("notary", package: "notary")
-        let gen = try Run.program(notary, ["-d", f.path("notary"), "key", "generate", "ecdsa", "--role", "targets/ci"],
-                                  environment: ["NOTARY_DELEGATION_PASSPHRASE": "notary pw"])
+        let gen = try Run.program(
+            notary, ["-d", f.path("notary"), "key", "generate", "ecdsa", "--role", "targets/ci"],
+            environment: ["NOTARY_DELEGATION_PASSPHRASE": "notary pw"])
         #expect(gen.status == 0, "\(gen)")
         let notaryFile = try #require(try FileManager.default.contentsOfDirectory(atPath: f.path("notary/private")).first)
         let notaryBlock = try #require(try PEM.parse(try f.read("notary/private/" + notaryFile), source: notaryFile).first)
         try f.write("notary.der", notaryBlock.bytes)
         #expect(try f.asn1Outline(derFile: "notary.der") == f.asn1Outline(derFile: "mine.der"))
-        try f.write("notary-inner.der",
-                    try OpenSSLCrypto.decryptPKCS8(notaryBlock.bytes, passphrase: Passphrase("notary pw")).withUnsafeBytes { Array($0) })
+        try f.write(
+            "notary-inner.der",
+            try OpenSSLCrypto.decryptPKCS8(notaryBlock.bytes, passphrase: Passphrase("notary pw")).withUnsafeBytes { Array($0) })
         #expect(try f.asn1Outline(derFile: "notary-inner.der") == f.asn1Outline(derFile: "mine-inner.der"))
         // Byte-identical text layout: the same header lines and line lengths.
         let theirLines = String(decoding: theirText, as: UTF8.self).split(separator: "\n").map(\.count)

@@ -37,7 +37,8 @@ struct PEMTests {
     }
 
     @Test func parsesToleratingCRLFWhitespaceAndSurroundingText() throws {
-        let text = "garbage before\r\n  -----BEGIN PRIVATE KEY-----  \r\nrole: root\r\ngun:  \r\n\r\n  AAEC\r\n AwQ= \r\n-----END PRIVATE KEY-----\r\nbetween\n-----BEGIN PUBLIC KEY-----\nBQY=\n-----END PUBLIC KEY-----\n"
+        let text =
+            "garbage before\r\n  -----BEGIN PRIVATE KEY-----  \r\nrole: root\r\ngun:  \r\n\r\n  AAEC\r\n AwQ= \r\n-----END PRIVATE KEY-----\r\nbetween\n-----BEGIN PUBLIC KEY-----\nBQY=\n-----END PUBLIC KEY-----\n"
         let blocks = try PEM.parse(Array(text.utf8), source: "x.pem")
         #expect(blocks.count == 2)
         #expect(blocks[0].type == "PRIVATE KEY")

@@ -15,17 +15,20 @@ struct TrustDirectoryTests {
         let pass = Passphrase("dir pw")
         // Current layout: private/<id>.key with headers.
         let signer = try PrivateKey.generate(.ecdsa)
-        try f.write("trust/private/\(signer.publicKey.keyID).key",
-                    try NotaryKeyFile.text(for: signer, role: "alice", gun: nil, includePath: false, passphrase: pass))
+        try f.write(
+            "trust/private/\(signer.publicKey.keyID).key",
+            try NotaryKeyFile.text(for: signer, role: "alice", gun: nil, includePath: false, passphrase: pass))
         // Legacy layouts carry no role/gun headers: the path says them.
         let root = try PrivateKey.generate(.ecdsa)
         let rootBlock = try NotaryKeyFile.block(for: root, role: "x", gun: nil, path: nil, passphrase: pass)
-        try f.write("trust/private/root_keys/\(root.publicKey.keyID)_root.key",
-                    PEM.encode(PEMBlock(type: rootBlock.type, bytes: rootBlock.bytes)))
+        try f.write(
+            "trust/private/root_keys/\(root.publicKey.keyID)_root.key",
+            PEM.encode(PEMBlock(type: rootBlock.type, bytes: rootBlock.bytes)))
         let targets = try PrivateKey.generate(.ecdsa)
         let targetsBlock = try NotaryKeyFile.block(for: targets, role: "x", gun: nil, path: nil, passphrase: pass)
-        try f.write("trust/private/tuf_keys/example.com/legacy/\(targets.publicKey.keyID)_targets.key",
-                    PEM.encode(PEMBlock(type: targetsBlock.type, bytes: targetsBlock.bytes)))
+        try f.write(
+            "trust/private/tuf_keys/example.com/legacy/\(targets.publicKey.keyID)_targets.key",
+            PEM.encode(PEMBlock(type: targetsBlock.type, bytes: targetsBlock.bytes)))
         // Files that are not keys are ignored; metadata next to private/ too.
         try f.write("trust/private/README", "not a key")
         try fm.createDirectory(atPath: trust + "/tuf/example.com/app/metadata", withIntermediateDirectories: true)
@@ -53,8 +56,9 @@ struct TrustDirectoryTests {
         try FileManager.default.createDirectory(atPath: f.path("t/private"), withIntermediateDirectories: true)
         let key = try PrivateKey.generate(.ecdsa)
         let wrongID = String(repeating: "ab", count: 32)
-        try f.write("t/private/\(wrongID).key",
-                    try NotaryKeyFile.text(for: key, role: "root", gun: nil, includePath: false, passphrase: Passphrase("a")))
+        try f.write(
+            "t/private/\(wrongID).key",
+            try NotaryKeyFile.text(for: key, role: "root", gun: nil, includePath: false, passphrase: Passphrase("a")))
         let ok = KeyImportReader.read([f.path("t")], passphrase: fixedPassphrase("a"))
         #expect(ok.entries.first?.keyID == key.publicKey.keyID)
         #expect(ok.notes.contains { $0.contains(wrongID) && $0.contains(key.publicKey.keyID) })
@@ -80,13 +84,17 @@ struct BundleFixture {
 
     init(days: Int = 365) throws {
         f = try OpenSSLFixtures()
-        try f.run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                   "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "3650", "-subj", "/CN=Test CA"])
+        try f.run([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "3650", "-subj", "/CN=Test CA",
+        ])
         try f.shell("mkdir bundle")
         try f.ecKey("bundle/key.pem")
         try f.run(["req", "-new", "-key", "bundle/key.pem", "-subj", "/CN=ci-bot/O=Example", "-out", "client.csr"])
-        try f.run(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-                   "-days", "\(days)", "-out", "bundle/cert.pem"])
+        try f.run([
+            "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-days", "\(days)", "-out", "bundle/cert.pem",
+        ])
         try f.run(["pkey", "-in", "bundle/key.pem", "-pubout", "-out", "bundle/cert.pub"])
         try f.shell("cp ca.pem bundle/ca.pem && printf 'export DOCKER_HOST=tcp://ucp:443\\n' > bundle/env.sh")
         try f.shell("cd bundle && zip -q ../bundle.zip ca.pem cert.pem key.pem cert.pub env.sh")

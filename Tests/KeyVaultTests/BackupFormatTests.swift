@@ -11,8 +11,9 @@ import TrustCore
     ]
 
     static func header(key: SecretBytes, mode: BackupKeyMode, id: [UInt8] = Array(repeating: 7, count: 16)) -> BackupHeader {
-        BackupHeader(formatVersion: 1, backupID: id, created: "2026-11-22T16:00:00Z", keyMode: mode,
-                     keyCheck: BackupFile.keyCheck(key: key, backupID: id))
+        BackupHeader(
+            formatVersion: 1, backupID: id, created: "2026-11-22T16:00:00Z", keyMode: mode,
+            keyCheck: BackupFile.keyCheck(key: key, backupID: id))
     }
 
     @Test func roundTripSmallAndMultiChunk() throws {
@@ -83,8 +84,9 @@ import TrustCore
 
     @Test func unsafePathInsideAuthenticPayloadIsRefused() throws {
         let key = SecretSeal.randomKey()
-        let file = BackupFile.seal(entries: [BackupEntry(path: "../escape", mode: 0o600, data: [1])],
-                                   header: Self.header(key: key, mode: .shares(threshold: 2, count: 2)), key: key)
+        let file = BackupFile.seal(
+            entries: [BackupEntry(path: "../escape", mode: 0o600, data: [1])],
+            header: Self.header(key: key, mode: .shares(threshold: 2, count: 2)), key: key)
         #expect(throws: TrustVaultError.corrupt("")) { try BackupFile.open(file, key: key, file: "f") }
     }
 
@@ -190,4 +192,3 @@ import TrustCore
         #expect(throws: TrustVaultError.corrupt("")) { try BackupShare.parse("just some notes\n", file: "notes.txt") }
     }
 }
-

@@ -16,8 +16,10 @@ final class BackupFixture {
     /// the full round-trip test needs it; the others use a delegation key in its place.
     init(withRoot: Bool = false) throws {
         vault = try Vault.create(at: dir.sub("vault"), profile: .interactive)
-        records.append(try vault.add(PrivateKey.generate(.ecdsa), role: withRoot ? "root" : "delegation", gun: nil,
-                                     passphrase: Passphrase(passphrases[withRoot ? "root" : "delegation"]!)))
+        records.append(
+            try vault.add(
+                PrivateKey.generate(.ecdsa), role: withRoot ? "root" : "delegation", gun: nil,
+                passphrase: Passphrase(passphrases[withRoot ? "root" : "delegation"]!)))
         records.append(try vault.add(PrivateKey.generate(.ed25519), role: "targets", gun: "example.com/app", passphrase: Passphrase(passphrases["targets"]!)))
         records.append(try vault.add(PrivateKey.generate(.ecdsa), role: "targets/releases", gun: nil, passphrase: Passphrase(passphrases["targets/releases"]!)))
         let cardKey = try PrivateKey.generate(.ecdsa)
@@ -299,13 +301,16 @@ struct BackupVaultTests {
         #expect(secret.count >= 32)
         for entry in contents.entries {
             let data = entry.data
-            let found = data.count >= secret.count && (0...(data.count - secret.count)).contains {
-                data[$0..<($0 + secret.count)].elementsEqual(secret)
-            }
+            let found =
+                data.count >= secret.count
+                && (0...(data.count - secret.count)).contains {
+                    data[$0..<($0 + secret.count)].elementsEqual(secret)
+                }
             #expect(!found, "private key bytes in \(entry.path)")
             let text = String(decoding: data, as: UTF8.self)
-            #expect(!text.contains(Data(secret).base64EncodedString()) && !text.contains(Hex.encode(secret)),
-                    "encoded private key in \(entry.path)")
+            #expect(
+                !text.contains(Data(secret).base64EncodedString()) && !text.contains(Hex.encode(secret)),
+                "encoded private key in \(entry.path)")
         }
         #expect(contents.keys.contains(record))
         let share = try BackupShare.parse(String(decoding: try AtomicFile.read(shares[0]), as: UTF8.self), file: shares[0])

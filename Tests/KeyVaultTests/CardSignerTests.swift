@@ -91,8 +91,9 @@ struct CardSignerTests {
             let pub = try session.generateEd25519(slot: .keyManagement)
             try session.changePIN(old: SecretBytes(copying: Array("123456".utf8)), new: SecretBytes(copying: Array("24681357".utf8)))
             (session.transport as? PCSCCard)?.disconnect(reset: true)
-            let record = try vault.addCardKey(publicKey: pub, role: "targets/releases", gun: "example.com/app", certificatePEM: nil,
-                                              serial: "7000004", slot: "9d")
+            let record = try vault.addCardKey(
+                publicKey: pub, role: "targets/releases", gun: "example.com/app", certificatePEM: nil,
+                serial: "7000004", slot: "9d")
             let signer = try vault.signer(for: record, secrets: SecretSource(environment: ["TRUSTVAULT_PIN": "24681357"]))
             let message = Array(String(repeating: "targets ", count: 300).utf8)
             #expect(pub.isValidSignature(try signer.sign(message), for: message, method: "eddsa"))

@@ -41,7 +41,9 @@ struct CeremonyTransactionTests {
         #expect(throws: TrustVaultError.self) {
             try CeremonyTransaction.run(vault: t.vault) { (tx: CeremonyTransaction) throws(TrustVaultError) in
                 try tx.addKey(try PrivateKey.generate(.ecdsa), role: "targets", gun: "example.com/app", passphrase: Passphrase("p"))
-                try tx.updateKeyStatus { $0.record(gun: "example.com/app", roles: ["targets": [String(repeating: "ab", count: 32)]], time: "2026-01-01T00:00:00Z") }
+                try tx.updateKeyStatus {
+                    $0.record(gun: "example.com/app", roles: ["targets": [String(repeating: "ab", count: 32)]], time: "2026-01-01T00:00:00Z")
+                }
                 try tx.stage(repo + "/metadata")
                 try tx.write(Array("targets v2".utf8), to: repo + "/metadata/targets.json")
                 try tx.create(Array("root v2".utf8), at: repo + "/metadata/2.root.json")
@@ -71,11 +73,12 @@ struct CeremonyTransactionTests {
             return r
         }
         #expect(try t.vault.records().map(\.id) == [record.id])
-        #expect(Self.tree(dir.sub(".")) == [
-            "repo": "/", "repo/metadata": "/", "repo/targets": "/",
-            "repo/metadata/1.root.json": "root v1", "repo/metadata/2.root.json": "root v2",
-            "repo/metadata/targets.json": "targets v2", "repo/targets/app.txt": "new target",
-        ])
+        #expect(
+            Self.tree(dir.sub(".")) == [
+                "repo": "/", "repo/metadata": "/", "repo/targets": "/",
+                "repo/metadata/1.root.json": "root v1", "repo/metadata/2.root.json": "root v2",
+                "repo/metadata/targets.json": "targets v2", "repo/targets/app.txt": "new target",
+            ])
     }
 
     @Test func createRefusesAnExistingFileUnderItsOwnName() throws {

@@ -38,13 +38,18 @@ final class ScriptedPrompter: @unchecked Sendable {
 
 @Suite("Vault import and export")
 struct KeyImportExportTests {
-    let sealing = ["TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pw", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-pw",
-                   "TRUSTVAULT_ROOT_PASSPHRASE": "root-pw-1"]
+    let sealing = [
+        "TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pw", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-pw",
+        "TRUSTVAULT_ROOT_PASSPHRASE": "root-pw-1",
+    ]
 
-    func encryptedFile(_ key: PrivateKey, role: String, gun: String? = nil, pass: String, in dir: TemporaryDirectory,
-                       _ name: String) throws -> String {
-        try write(try NotaryKeyFile.text(for: key, role: role, gun: gun, includePath: false, passphrase: Passphrase(pass)),
-                  dir, name)
+    func encryptedFile(
+        _ key: PrivateKey, role: String, gun: String? = nil, pass: String, in dir: TemporaryDirectory,
+        _ name: String
+    ) throws -> String {
+        try write(
+            try NotaryKeyFile.text(for: key, role: role, gun: gun, includePath: false, passphrase: Passphrase(pass)),
+            dir, name)
     }
 
     @Test func importsSealsUnderTheRolePassphraseAndKeepsRoleAndGUN() throws {
@@ -106,8 +111,9 @@ struct KeyImportExportTests {
         let t = try TestVault()
         let files = TemporaryDirectory("import-src")
         let root = try encryptedFile(PrivateKey.generate(.ecdsa), role: "root", pass: "docker-root", in: files, "r.key")
-        let targets = try encryptedFile(PrivateKey.generate(.ecdsa), role: "targets", gun: "a/b", pass: "notary-targets",
-                                        in: files, "t.key")
+        let targets = try encryptedFile(
+            PrivateKey.generate(.ecdsa), role: "targets", gun: "a/b", pass: "notary-targets",
+            in: files, "t.key")
         let signer = try encryptedFile(PrivateKey.generate(.ecdsa), role: "ci", pass: "docker-repo", in: files, "s.key")
         var env = sealing
         env["DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE"] = "docker-root"

@@ -62,8 +62,9 @@ struct ImportCountTests {
         let before = treeFingerprint(vault.path, excluding: [".lock"])
         let start = Date()
         let error = #expect(throws: TrustVaultError.self) {
-            try vault.importKeys(from: [dir.sub("many.pem")], defaults: KeyImportDefaults(role: "targets/ci"),
-                                 secrets: SecretSource(environment: ["TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pass"]))
+            try vault.importKeys(
+                from: [dir.sub("many.pem")], defaults: KeyImportDefaults(role: "targets/ci"),
+                secrets: SecretSource(environment: ["TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-pass"]))
         }
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains("many.pem") == true)

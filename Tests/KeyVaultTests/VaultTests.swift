@@ -37,8 +37,9 @@ struct VaultLifecycleTests {
 
     @Test func reopenedVaultReadsTheSameRecords() throws {
         let t = try TestVault()
-        let r = try t.vault.add(PrivateKey.generate(.ecdsa), role: "targets/releases", gun: "ignored/for/delegations",
-                                passphrase: Passphrase("delegation"))
+        let r = try t.vault.add(
+            PrivateKey.generate(.ecdsa), role: "targets/releases", gun: "ignored/for/delegations",
+            passphrase: Passphrase("delegation"))
         #expect(r.gun == nil, "notary drops the GUN of delegation keys")
         let again = try Vault.open(at: t.path)
         #expect(again.profile == .interactive)
@@ -194,8 +195,9 @@ struct TamperTests {
     @Test(arguments: RecordPart.allCases)
     func tamperedRecordNeverUnlocks(_ part: RecordPart) throws {
         let t = try TestVault()
-        let r = try t.vault.add(PrivateKey.generate(.ecdsa), role: "targets", gun: "example.com/app",
-                                passphrase: Passphrase("the-passphrase"))
+        let r = try t.vault.add(
+            PrivateKey.generate(.ecdsa), role: "targets", gun: "example.com/app",
+            passphrase: Passphrase("the-passphrase"))
         let file = t.vault.recordPath(r.id)
         try AtomicFile.write(Self.tamper(part, AtomicFile.read(file)), to: file)
         let error = try #require(throws: TrustVaultError.self) {

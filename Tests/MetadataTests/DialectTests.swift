@@ -26,15 +26,16 @@ struct MemoryTUFRepository {
         var tufKeys: [String: TUF1.Key] = [:]
         for k in keys.values { tufKeys[TUF1.Key(k.publicKey).defaultKeyID] = TUF1.Key(k.publicKey) }
         let rootIDs = [id("root")] + (0..<extraRootKeys).map { id("root\($0 + 2)") }
-        root = TUF1.Envelope(signed: TUF1.Root.json(
-            version: 1, expires: TUF1.expiry(after: 365 * 86_400, from: Self.now), keys: tufKeys,
-            roles: [
-                "root": TUF1.RoleKeys(keyIDs: rootIDs, threshold: rootThreshold),
-                "targets": TUF1.RoleKeys(keyIDs: [id("targets")], threshold: 1),
-                "snapshot": TUF1.RoleKeys(keyIDs: [id("snapshot")], threshold: 1),
-                "timestamp": TUF1.RoleKeys(keyIDs: [id("timestamp")], threshold: 1),
-            ],
-            consistentSnapshot: false))
+        root = TUF1.Envelope(
+            signed: TUF1.Root.json(
+                version: 1, expires: TUF1.expiry(after: 365 * 86_400, from: Self.now), keys: tufKeys,
+                roles: [
+                    "root": TUF1.RoleKeys(keyIDs: rootIDs, threshold: rootThreshold),
+                    "targets": TUF1.RoleKeys(keyIDs: [id("targets")], threshold: 1),
+                    "snapshot": TUF1.RoleKeys(keyIDs: [id("snapshot")], threshold: 1),
+                    "timestamp": TUF1.RoleKeys(keyIDs: [id("timestamp")], threshold: 1),
+                ],
+                consistentSnapshot: false))
         targets = TUF1.Envelope(signed: Self.common("targets", version: 1, days: 90))
         snapshot = TUF1.Envelope(signed: Self.common("snapshot", version: 1, days: 30))
         timestamp = TUF1.Envelope(signed: Self.common("timestamp", version: 1, days: 7))
@@ -191,8 +192,9 @@ struct MemoryTUFRepository {
         #expect(count.missing == Array(ids.dropFirst()))
         #expect(!count.isMet)
         #expect(envelope.thresholdCount(RoleKeys(keyIDs: ids, threshold: 1), keys: keys).isMet)
-        #expect(!envelope.thresholdCount(RoleKeys(keyIDs: Array(ids.dropFirst()), threshold: 1), keys: keys).isMet,
-                "a key the role does not list does not count")
+        #expect(
+            !envelope.thresholdCount(RoleKeys(keyIDs: Array(ids.dropFirst()), threshold: 1), keys: keys).isMet,
+            "a key the role does not list does not count")
         var changed = envelope
         changed.signed["version"] = .integer(99)
         #expect(changed.signatureChecks(ids, keys: keys).map(\.check) == [.mismatch])
@@ -252,7 +254,10 @@ struct MemoryTUFRepository {
         var twice = notary
         twice.signatures.append(twice.signatures[0])
         #expect(try SignedMetadata(parsing: twice.encoded(), name: "n").signatures.count == 2)
-        #expect(throws: TrustVaultError.self) { try TUF1.Envelope(parsing: Array(t.replacingOccurrences(of: "\"signatures\": [", with: "\"signatures\": [{\"keyid\": \"k\", \"sig\": \"00\"},").utf8), name: "t") }
+        #expect(throws: TrustVaultError.self) {
+            try TUF1.Envelope(
+                parsing: Array(t.replacingOccurrences(of: "\"signatures\": [", with: "\"signatures\": [{\"keyid\": \"k\", \"sig\": \"00\"},").utf8), name: "t")
+        }
     }
 
     /// One number rule per dialect: the same version cap, each dialect's threshold range.
@@ -319,7 +324,9 @@ struct MemoryTUFRepository {
         let files = try #require(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }
             .filter { $0.hasSuffix(".swift") }
         #expect(files.count > 10)
-        let forbidden = ["AtomicFile", "InputFile", "FileManager", "FileHandle", "fopen", "contentsOfFile", "contentsOf:", "open(", "opendir", "stat(", "write(to"]
+        let forbidden = [
+            "AtomicFile", "InputFile", "FileManager", "FileHandle", "fopen", "contentsOfFile", "contentsOf:", "open(", "opendir", "stat(", "write(to",
+        ]
         for file in files {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
             for word in forbidden where text.contains(word) {

@@ -89,8 +89,9 @@ import Formats
 
     @Test func tabWriterPadsAsDockersTables() {
         #expect(GoTabWriter.table(["SIGNER", "KEYS"], [["alice", "abc"]]) == "SIGNER    KEYS\nalice     abc\n")
-        #expect(GoTabWriter.table(["SIGNER", "KEYS"], [["continuous-integration", "abc"]])
-            == "SIGNER                   KEYS\ncontinuous-integration   abc\n")
+        #expect(
+            GoTabWriter.table(["SIGNER", "KEYS"], [["continuous-integration", "abc"]])
+                == "SIGNER                   KEYS\ncontinuous-integration   abc\n")
     }
 
     @Test func policyNamesAreSignerRolesNeverReleases() throws {

@@ -8,10 +8,12 @@ import Formats
 let vectorNow = try! TUFTime(rfc3339: "2026-11-23T00:00:00Z")
 
 func vectorSet() -> MetadataSet {
-    MetadataSet(gun: NotaryVectors.gun, files: [
-        "root": Array(NotaryVectors.root.utf8), "targets": Array(NotaryVectors.targets.utf8),
-        "snapshot": Array(NotaryVectors.snapshot.utf8), "timestamp": Array(NotaryVectors.timestamp.utf8),
-    ])
+    MetadataSet(
+        gun: NotaryVectors.gun,
+        files: [
+            "root": Array(NotaryVectors.root.utf8), "targets": Array(NotaryVectors.targets.utf8),
+            "snapshot": Array(NotaryVectors.snapshot.utf8), "timestamp": Array(NotaryVectors.timestamp.utf8),
+        ])
 }
 
 @Suite struct EnvelopeTests {

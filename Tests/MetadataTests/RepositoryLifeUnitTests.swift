@@ -87,9 +87,12 @@ import Formats
         let k = Keys()
         var set = try newRepo(k)
         let a = try PrivateKey.generate(.ecdsa)
-        set = merged(set, try Transitions.addDelegation(
-            current: set, role: "targets/ci", keys: [TUFKey(a.publicKey)], paths: [], allPaths: true, threshold: nil,
-            targetsSigner: k.targets, snapshotSigner: nil).files)
+        set = merged(
+            set,
+            try Transitions.addDelegation(
+                current: set, role: "targets/ci", keys: [TUFKey(a.publicKey)], paths: [], allPaths: true, threshold: nil,
+                targetsSigner: k.targets, snapshotSigner: nil
+            ).files)
         #expect(throws: TrustVaultError.invalid("")) {
             try Transitions.removeDelegation(
                 current: set, role: "targets/ci", keyIDs: [a.publicKey.keyID], targetsSigner: k.targets, snapshotSigner: nil)
@@ -110,8 +113,11 @@ import Formats
         let lenient = Verifier.verify(set, forCeremony: true)
         #expect(lenient.problems == [] && lenient.warnings.contains { $0.contains("nobody can sign for it") })
         // Repair: the whole role removed.
-        let fixed = merged(set, try Transitions.removeDelegation(
-            current: set, role: "targets/ci", keyIDs: [], targetsSigner: k.targets, snapshotSigner: nil).files)
+        let fixed = merged(
+            set,
+            try Transitions.removeDelegation(
+                current: set, role: "targets/ci", keyIDs: [], targetsSigner: k.targets, snapshotSigner: nil
+            ).files)
         #expect(Verifier.verify(fixed).problems == [])
     }
 }

@@ -46,8 +46,9 @@ import MetadataStore
         let hex = TUF1.Key(keyType: "ecdsa-sha2-nistp256", scheme: "ecdsa-sha2-nistp256", publicValue: Hex.encode(Array(key.publicKey.x963Representation)))
         #expect(pem.vaultPublicKey != nil && hex.vaultPublicKey == pem.vaultPublicKey)
         let p384 = P384.Signing.PrivateKey()
-        let k384 = TUF1.Key(keyType: "ecdsa-sha2-nistp384", scheme: "ecdsa-sha2-nistp384",
-                            publicValue: Hex.encode(Array(p384.publicKey.x963Representation)))
+        let k384 = TUF1.Key(
+            keyType: "ecdsa-sha2-nistp384", scheme: "ecdsa-sha2-nistp384",
+            publicValue: Hex.encode(Array(p384.publicKey.x963Representation)))
         #expect(k384.isValidSignature(Array(try p384.signature(for: message).derRepresentation), for: message))
     }
 
@@ -67,8 +68,15 @@ import MetadataStore
         let keys = ["good": good, "odd": odd, "ec": ec]
         let checks = Dictionary(uniqueKeysWithValues: env.signatureChecks(["good", "odd", "ec"], keys: keys).map { ($0.keyID, $0.check) })
         #expect(checks["good"] == .valid)
-        if case .unreadableKey(let why) = checks["odd"] { #expect(why.contains("unsupported key encoding")) } else { Issue.record("\(String(describing: checks["odd"]))") }
-        if case .unreadableSignature = checks["ec"] {} else { Issue.record("a raw r‖s ECDSA signature is unreadable, not tampered: \(String(describing: checks["ec"]))") }
+        if case .unreadableKey(let why) = checks["odd"] {
+            #expect(why.contains("unsupported key encoding"))
+        } else {
+            Issue.record("\(String(describing: checks["odd"]))")
+        }
+        if case .unreadableSignature = checks["ec"] {
+        } else {
+            Issue.record("a raw r‖s ECDSA signature is unreadable, not tampered: \(String(describing: checks["ec"]))")
+        }
         let v = TUF1.Verifier(directory: "unused")
         let p = v.thresholdProblem(env, role: TUF1.RoleKeys(keyIDs: ["good", "odd", "ec"], threshold: 2), keys: keys, name: "x.json", what: "its keys")
         #expect(p?.contains("cannot read") == true)
@@ -80,7 +88,8 @@ import MetadataStore
         let bytes = Array("x".utf8)
         let sha512 = Hex.encode(Array(SHA512.hash(data: bytes)))
         let sha256 = Hex.encode(Array(SHA256.hash(data: bytes)))
-        #expect(TUF1.checkFileInfo(.obj(["length": .integer(1), "hashes": .obj(["sha512": .string(sha512), "sha256": .string(sha256)])]), bytes: bytes) == nil)
+        #expect(
+            TUF1.checkFileInfo(.obj(["length": .integer(1), "hashes": .obj(["sha512": .string(sha512), "sha256": .string(sha256)])]), bytes: bytes) == nil)
         let wrong = TUF1.checkFileInfo(.obj(["hashes": .obj(["sha256": .string(sha256), "sha512": .string(sha256)])]), bytes: bytes)
         #expect(wrong?.contains("sha512") == true)
         let odd = TUF1.checkFileInfo(.obj(["hashes": .obj(["sha256": .string(sha256), "blake2b-256": .string("00")])]), bytes: bytes)

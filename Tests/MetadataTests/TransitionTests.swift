@@ -111,17 +111,26 @@ func merged(_ a: MetadataSet, _ b: MetadataSet) -> MetadataSet {
         let k = Keys()
         var set = try newRepo(k)
         let a = try PrivateKey.generate(.ecdsa), b = try PrivateKey.generate(.ecdsa)
-        set = merged(set, try Transitions.addDelegation(
-            current: set, role: "targets/ci", keys: [TUFKey(a.publicKey), TUFKey(b.publicKey)], paths: ["v"], allPaths: false,
-            threshold: 2, targetsSigner: k.targets, snapshotSigner: nil).files)
-        set = merged(set, try Transitions.removeDelegation(
-            current: set, role: "targets/ci", keyIDs: [String(b.publicKey.keyID.prefix(10))], targetsSigner: k.targets, snapshotSigner: nil).files)
+        set = merged(
+            set,
+            try Transitions.addDelegation(
+                current: set, role: "targets/ci", keys: [TUFKey(a.publicKey), TUFKey(b.publicKey)], paths: ["v"], allPaths: false,
+                threshold: 2, targetsSigner: k.targets, snapshotSigner: nil
+            ).files)
+        set = merged(
+            set,
+            try Transitions.removeDelegation(
+                current: set, role: "targets/ci", keyIDs: [String(b.publicKey.keyID.prefix(10))], targetsSigner: k.targets, snapshotSigner: nil
+            ).files)
         var (_, t) = try #require(try set.targets())
         #expect(t.delegations.first?.keyIDs == [a.publicKey.keyID])
         #expect(t.delegations.first?.threshold == 1)
         #expect(t.delegationKeys.count == 1)
-        set = merged(set, try Transitions.removeDelegation(
-            current: set, role: "targets/ci", keyIDs: [], targetsSigner: k.targets, snapshotSigner: nil).files)
+        set = merged(
+            set,
+            try Transitions.removeDelegation(
+                current: set, role: "targets/ci", keyIDs: [], targetsSigner: k.targets, snapshotSigner: nil
+            ).files)
         (_, t) = try #require(try set.targets())
         #expect(t.delegations.isEmpty && t.delegationKeys.isEmpty)
         for bad in ["releases", "targets/A", "targets/a/b", "targets/", "targets/a b"] {

@@ -35,7 +35,8 @@ struct OnlineFailFastTests {
 
         // A closed port: refused at once, no retrying, no waiting.
         let closedPort = try Self.closedPort()
-        let (refused, refusedTime) = try Self.timed(["fetch", gun, "--out", "closed", "--server", "https://127.0.0.1:\(closedPort)", "--tlscacert", "ca.pem"], in: work, env: officer)
+        let (refused, refusedTime) = try Self.timed(
+            ["fetch", gun, "--out", "closed", "--server", "https://127.0.0.1:\(closedPort)", "--tlscacert", "ca.pem"], in: work, env: officer)
         expectOneError(refused, status: 69, mentioning: ["connection refused", "127.0.0.1:\(closedPort)"])
         #expect(refusedTime < 3, "a refused connection must fail at once (took \(refusedTime) s)")
         #expect(!refused.stderr.contains("waiting"), "\(refused)")
@@ -48,17 +49,21 @@ struct OnlineFailFastTests {
         // A --tlscacert that did not issue the server's certificate: the hint names the file given.
         let other = TemporaryDirectory("other-ca")
         let openssl = try requireTool("openssl", package: "openssl")
-        let made = try Run.program(openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", other.sub("key.pem"),
-            "-out", work + "/other-ca.pem", "-subj", "/CN=another CA", "-days", "2",
-        ])
+        let made = try Run.program(
+            openssl,
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", other.sub("key.pem"),
+                "-out", work + "/other-ca.pem", "-subj", "/CN=another CA", "-days", "2",
+            ])
         #expect(made.status == 0, "\(made)")
-        let (wrongCA, wrongCATime) = try Self.timed(["fetch", gun, "--out", "wrong-ca", "--server", server, "--tlscacert", "other-ca.pem"], in: work, env: officer)
+        let (wrongCA, wrongCATime) = try Self.timed(
+            ["fetch", gun, "--out", "wrong-ca", "--server", server, "--tlscacert", "other-ca.pem"], in: work, env: officer)
         expectOneError(wrongCA, status: 69, mentioning: ["not trusted", "other-ca.pem (--tlscacert) does not hold the CA"])
         #expect(wrongCATime < 3, "took \(wrongCATime) s")
 
         // 401 (wrong password) and 403 (a read-only account publishing): at once, exit 77.
-        let (wrong, wrongTime) = try Self.timed(["fetch", gun, "--out", "wrong"] + tls, in: work, env: ["NOTARY_AUTH": TokenAuthPeers.notaryAuth("officer", "not-the-password")])
+        let (wrong, wrongTime) = try Self.timed(
+            ["fetch", gun, "--out", "wrong"] + tls, in: work, env: ["NOTARY_AUTH": TokenAuthPeers.notaryAuth("officer", "not-the-password")])
         expectOneError(wrong, status: 77, mentioning: ["rejected the credentials of 'officer'"])
         #expect(wrongTime < 3, "took \(wrongTime) s")
         let (current, _) = try Self.timed(["fetch", gun, "--out", "current"] + tls, in: work, env: officer)
@@ -115,7 +120,9 @@ struct OnlineFailFastTests {
         #expect(fetched.stdout.split(separator: "\n").count == 1)
         let (keys, _) = try Self.timed(["fetch", gun, "--out", "keys", "--keys-only", "--json"] + tls, in: work, env: officer)
         let keysSummary = try #require(try JSONSerialization.jsonObject(with: Data(keys.stdout.utf8)) as? [String: Any], "\(keys)")
-        #expect(keysSummary["keys_only"] as? Bool == true && (keysSummary["written"] as? [String])?.sorted() == ["keys/existing-root.json", "keys/snapshot.key", "keys/timestamp.key"], "\(keysSummary)")
+        #expect(
+            keysSummary["keys_only"] as? Bool == true
+                && (keysSummary["written"] as? [String])?.sorted() == ["keys/existing-root.json", "keys/snapshot.key", "keys/timestamp.key"], "\(keysSummary)")
     }
 
     /// A server that answers slowly and with 503: every wait of more than a second says what it
@@ -128,7 +135,10 @@ struct OnlineFailFastTests {
         expectOneError(r, status: 69, mentioning: ["answered HTTP 503 3 times", "try again later"])
         let waits = r.stderr.split(separator: "\n").filter { $0.hasPrefix("waiting") }
         #expect(waits.filter { $0.hasPrefix("waiting for 127.0.0.1:\(stub.port) to answer GET /v2/example.com/app/_trust/tuf/root.json") }.count == 3, "\(r)")
-        #expect(r.stderr.contains("waiting 1 s before asking 127.0.0.1:\(stub.port) again for /v2/example.com/app/_trust/tuf/root.json: it answered HTTP 503 (try 2 of 3)"), "\(r)")
+        #expect(
+            r.stderr.contains(
+                "waiting 1 s before asking 127.0.0.1:\(stub.port) again for /v2/example.com/app/_trust/tuf/root.json: it answered HTTP 503 (try 2 of 3)"),
+            "\(r)")
         #expect(r.stderr.contains("waiting 3 s before asking 127.0.0.1:\(stub.port) again") && r.stderr.contains("(try 3 of 3)"), "\(r)")
         #expect(stub.requests() == 3, "three tries, no more")
         #expect(seconds < 20, "bounded: took \(seconds) s")

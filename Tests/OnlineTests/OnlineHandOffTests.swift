@@ -180,7 +180,8 @@ struct OnlineHandOffTests {
         let before = try peers.serverState(gun, "before")
 
         // Wrong password: one error line, exit 77, no --out written.
-        let wrong = try peers.online(["fetch", gun, "--out", peers.path("wrong")], env: ["NOTARY_AUTH": TokenAuthPeers.notaryAuth("officer", "not-the-password")])
+        let wrong = try peers.online(
+            ["fetch", gun, "--out", peers.path("wrong")], env: ["NOTARY_AUTH": TokenAuthPeers.notaryAuth("officer", "not-the-password")])
         expectOneError(wrong, status: 77, mentioning: ["rejected the credentials of 'officer'", "NOTARY_AUTH"])
         #expect(!FileManager.default.fileExists(atPath: peers.path("wrong")))
 
@@ -211,21 +212,23 @@ struct OnlineHandOffTests {
         let helperDir = TemporaryDirectory("cred-helper")
         let helper = helperDir.sub("docker-credential-trustvaulttest")
         try """
-            #!/bin/sh
-            read server
-            [ "$1" = get ] && [ "$server" = "\(host)" ] || { echo "credentials not found in native keychain"; exit 1; }
-            printf '{"ServerURL":"%s","Username":"officer","Secret":"officer-password"}' "$server"
-            """.write(toFile: helper, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        read server
+        [ "$1" = get ] && [ "$server" = "\(host)" ] || { echo "credentials not found in native keychain"; exit 1; }
+        printf '{"ServerURL":"%s","Username":"officer","Secret":"officer-password"}' "$server"
+        """.write(toFile: helper, atomically: true, encoding: .utf8)
         chmod(helper, 0o755)
         let helperConfig = TemporaryDirectory("docker-config-helper")
-        try #"{"auths": {"\#(host)": {}}, "credHelpers": {"\#(host)": "trustvaulttest"}}"#.write(toFile: helperConfig.sub("config.json"), atomically: true, encoding: .utf8)
+        try #"{"auths": {"\#(host)": {}}, "credHelpers": {"\#(host)": "trustvaulttest"}}"#.write(
+            toFile: helperConfig.sub("config.json"), atomically: true, encoding: .utf8)
         let viaHelper = try peers.online(
             ["fetch", gun, "--out", peers.path("via-helper")],
             env: ["DOCKER_CONFIG": helperConfig.path, "PATH": helperDir.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
         #expect(viaHelper.status == 0, "\(viaHelper)")
 
         // --username with TRUSTVAULT_SERVER_PASSWORD; without it and without a terminal, a clear error.
-        let viaUser = try peers.online(["fetch", gun, "--out", peers.path("via-user"), "--username", "officer"], env: ["TRUSTVAULT_SERVER_PASSWORD": "officer-password"])
+        let viaUser = try peers.online(
+            ["fetch", gun, "--out", peers.path("via-user"), "--username", "officer"], env: ["TRUSTVAULT_SERVER_PASSWORD": "officer-password"])
         #expect(viaUser.status == 0, "\(viaUser)")
         // No secret supplied: 65, as in the offline CLI (CLISupport's one exit-status map; README).
         let noPassword = try peers.online(["fetch", gun, "--out", peers.path("no-password"), "--username", "officer"], env: [:])
@@ -234,9 +237,11 @@ struct OnlineHandOffTests {
 
         // On a terminal (util-linux `script`), --username asks for the password without echo.
         let script = try requireTool("script", package: "util-linux")
-        let command = ["/usr/bin/env", "DOCKER_CONFIG=" + peers.cli.emptyDockerConfig.path, TrustVaultCLI.productsDirectory + "/trustvault-online",
-                       "fetch", gun, "--out", peers.path("via-prompt"), "--username", "officer", "--server", peers.server.url, "--tlscacert", peers.issuer.caFile]
-            .map { "'\($0)'" }.joined(separator: " ")
+        let command = [
+            "/usr/bin/env", "DOCKER_CONFIG=" + peers.cli.emptyDockerConfig.path, TrustVaultCLI.productsDirectory + "/trustvault-online",
+            "fetch", gun, "--out", peers.path("via-prompt"), "--username", "officer", "--server", peers.server.url, "--tlscacert", peers.issuer.caFile,
+        ]
+        .map { "'\($0)'" }.joined(separator: " ")
         let typed = try Run.program("/bin/sh", ["-c", "(sleep 1; printf '%s\\n' 'officer-password'; sleep 3) | \(script) -qec \"\(command)\" /dev/null"])
         #expect(typed.status == 0, "\(typed)")
         #expect(typed.stdout.contains("Password for officer at 127.0.0.1:\(peers.server.port)"), "\(typed)")
@@ -266,22 +271,27 @@ struct OnlineAnonymousTests {
         let dir = TemporaryDirectory("online-anon")
         let gun = "example.com/online/anon"
         func online(_ args: [String]) throws -> ProcessResult { try cli.run(args + ["--server", server.url]) }
-        func vault(_ args: [String]) throws -> ProcessResult { try TrustVaultCLI.run(["--vault", dir.sub("vault")] + args, environment: TokenAuthPeers.vaultEnv) }
+        func vault(_ args: [String]) throws -> ProcessResult {
+            try TrustVaultCLI.run(["--vault", dir.sub("vault")] + args, environment: TokenAuthPeers.vaultEnv)
+        }
 
         #expect(try TrustVaultCLI.run(["--vault", dir.sub("vault"), "init", "--kdf", "interactive"]).status == 0)
         let root = try vault(["key", "generate", "--role", "root"]).lastLine
         #expect(try online(["fetch", gun, "--out", dir.sub("keys"), "--keys-only"]).status == 0)
-        #expect(try vault([
-            "repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("keys/timestamp.key"),
-            "--snapshot-key", dir.sub("keys/snapshot.key"), "--out", dir.sub("init"),
-        ]).status == 0)
+        #expect(
+            try vault([
+                "repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("keys/timestamp.key"),
+                "--snapshot-key", dir.sub("keys/snapshot.key"), "--out", dir.sub("init"),
+            ]).status == 0)
         let published = try online(["publish", dir.sub("init")])
         #expect(published.status == 0, "\(published)")
         #expect(try online(["fetch", gun, "--out", dir.sub("current")]).status == 0)
 
         // A delegation change whose targets.json gets a trailing newline.
         let ci = try vault(["key", "generate", "--role", "targets/releases"])
-        let add = try vault(["delegation", "add", gun, "targets/releases", "--key", ci.lastLine, "--all-paths", "--current", dir.sub("current"), "--out", dir.sub("change")])
+        let add = try vault([
+            "delegation", "add", gun, "targets/releases", "--key", ci.lastLine, "--all-paths", "--current", dir.sub("current"), "--out", dir.sub("change"),
+        ])
         #expect(add.status == 0, "\(add)")
         let targets = dir.sub("change/tuf/\(gun)/metadata/targets.json")
         let handle = try #require(FileHandle(forWritingAtPath: targets))
@@ -309,9 +319,10 @@ struct OfflineSymbolTests {
         let r = try Run.program(nm, ["-D", "--undefined-only", binary])
         guard r.status == 0 else { throw TestFailure("nm failed: \(r)") }
         // Lines look like "                 U connect@GLIBC_2.2.5".
-        return Set(r.stdout.split(separator: "\n").compactMap { line in
-            line.split(separator: " ").last.map { String($0.split(separator: "@").first ?? $0) }
-        })
+        return Set(
+            r.stdout.split(separator: "\n").compactMap { line in
+                line.split(separator: " ").last.map { String($0.split(separator: "@").first ?? $0) }
+            })
     }
 
     static let networkCalls: Set<String> = ["socket", "connect", "getaddrinfo", "gethostbyname", "bind", "listen", "accept", "sendto", "recvfrom"]

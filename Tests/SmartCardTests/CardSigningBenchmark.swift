@@ -41,8 +41,9 @@ struct CardSigningBenchmark {
             #expect(perSignature == 1.0)
             #expect(cardSide == 1.0)
             #expect(logLines.suffix(n).allSatisfy { $0.hasPrefix("C: 00 87 11 9C") && $0.hasSuffix("-> 9000") })
-            let line = String(format: "card signing: %d signatures, %.2f APDUs/signature (session), %.2f (card log), %.2f ms/signature (incl. host SHA-256 and verification)",
-                              n, perSignature, cardSide, elapsed * 1000 / Double(n))
+            let line = String(
+                format: "card signing: %d signatures, %.2f APDUs/signature (session), %.2f (card log), %.2f ms/signature (incl. host SHA-256 and verification)",
+                n, perSignature, cardSide, elapsed * 1000 / Double(n))
             print(line)
         }
     }

@@ -13,8 +13,9 @@ struct PIVCardTests {
 
     @Test func selectAnswersWithTheApplicationPropertyTemplate() {
         let card = freshCard()
-        #expect(card.process(hexBytes("00 A4 04 00 05 A0 00 00 03 08"))
-            == hexBytes("61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00"))
+        #expect(
+            card.process(hexBytes("00 A4 04 00 05 A0 00 00 03 08"))
+                == hexBytes("61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00"))
         #expect(sw(card.process(hexBytes("00 A4 04 00 05 A0 00 00 09 99"))) == 0x6A82)
     }
 
@@ -115,10 +116,12 @@ struct PIVCardTests {
 
     @Test func tripleDESKnownVector() throws {
         // From the reference: 3DES-ECB with the default key over 0011223344556677 is 26604d88e55bd3e7.
-        #expect(try ManagementKeyCipher.apply(.tripleDES, key: factoryKey, hexBytes("0011223344556677"), encrypt: true)
-            == hexBytes("26604d88e55bd3e7"))
-        #expect(try ManagementKeyCipher.apply(.tripleDES, key: factoryKey, hexBytes("26604d88e55bd3e7"), encrypt: false)
-            == hexBytes("0011223344556677"))
+        #expect(
+            try ManagementKeyCipher.apply(.tripleDES, key: factoryKey, hexBytes("0011223344556677"), encrypt: true)
+                == hexBytes("26604d88e55bd3e7"))
+        #expect(
+            try ManagementKeyCipher.apply(.tripleDES, key: factoryKey, hexBytes("26604d88e55bd3e7"), encrypt: false)
+                == hexBytes("0011223344556677"))
     }
 
     @Test func changeManagementKeyToAES192() throws {
@@ -230,8 +233,10 @@ struct PIVCardTests {
     @Test func malformedCommandsGetErrorsNotCrashes() {
         let card = freshCard()
         _ = card.process(hexBytes("00 A4 04 00 05 A0 00 00 03 08"))
-        for bad in ["00", "00 CB", "00 CB 3F FF 05 5C", "00 CB 3F FF 03 5C 09 5F", "00 87 11 9C 02 7C 05",
-                    "00 47 00 9C 03 AC 01 80", "00 20 00 80 03 31 32 33", "00 FE 11 9C 03 06 01 00", "00 DB 3F FF 01 5C"] {
+        for bad in [
+            "00", "00 CB", "00 CB 3F FF 05 5C", "00 CB 3F FF 03 5C 09 5F", "00 87 11 9C 02 7C 05",
+            "00 47 00 9C 03 AC 01 80", "00 20 00 80 03 31 32 33", "00 FE 11 9C 03 06 01 00", "00 DB 3F FF 01 5C",
+        ] {
             let r = card.process(hexBytes(bad))
             #expect(r.count >= 2 && sw(r) != 0x9000, "\(bad)")
         }

@@ -140,7 +140,8 @@ struct YubicoPIVToolTests {
             let expected = try PublicKey(spkiDER: TestCertificates.derOfPEM(pem))
             let key = try PIVCards.openSigningKey(
                 serial: 10_000_001, slot: .keyManagement, expectedPublicKey: expected,
-                options: CardUnlockOptions(allowDefaultPIN: true)) { SecretBytes(copying: Array("123456".utf8)) }
+                options: CardUnlockOptions(allowDefaultPIN: true)
+            ) { SecretBytes(copying: Array("123456".utf8)) }
             let message = Array("signed through pcscd".utf8)
             #expect(expected.isValidSignature(try key.sign(message), for: message, method: "ecdsa"))
             key.close()
@@ -158,8 +159,10 @@ enum TestCertificates {
             ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir + "/ca.key"],
             ["req", "-new", "-x509", "-key", dir + "/ca.key", "-subj", "/CN=test CA/", "-days", "2", "-out", dir + "/ca.crt"],
             ["req", "-new", "-key", dir + "/ca.key", "-subj", "/CN=\(cn)/", "-out", dir + "/leaf.csr"],
-            ["x509", "-req", "-in", dir + "/leaf.csr", "-CA", dir + "/ca.crt", "-CAkey", dir + "/ca.key", "-CAcreateserial",
-             "-force_pubkey", pub, "-days", "2", "-out", out],
+            [
+                "x509", "-req", "-in", dir + "/leaf.csr", "-CA", dir + "/ca.crt", "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                "-force_pubkey", pub, "-days", "2", "-out", out,
+            ],
         ]
         for step in steps {
             let r = try PCSCHarness.run(openssl, step)

@@ -71,7 +71,9 @@ public struct GuideRunner {
                 }
             }
             if !inSection { continue }
-            if !inBlock, trimmed.hasPrefix("Follows: ["), let open = trimmed.range(of: "]("), let close = trimmed.range(of: ")", range: open.upperBound..<trimmed.endIndex) {
+            if !inBlock, trimmed.hasPrefix("Follows: ["), let open = trimmed.range(of: "]("),
+                let close = trimmed.range(of: ")", range: open.upperBound..<trimmed.endIndex)
+            {
                 result += try blocks(of: String(trimmed[open.upperBound..<close.lowerBound]))
                 continue
             }
@@ -145,10 +147,11 @@ public struct GuideRunner {
             if let server { text = text.replacingOccurrences(of: "https://notary.example.com", with: server) }
             text = text.replacingOccurrences(of: "\"Yubico YubiKey\"", with: "\"\(cardReader)\"")
             if let m = entry.block.machine { machine = m }
-            commands += text.split(separator: "\n").filter {
-                let t = $0.trimmingCharacters(in: .whitespaces)
-                return !t.isEmpty && !t.hasPrefix("#") && !t.hasSuffix("\\") == true
-            }.count
+            commands +=
+                text.split(separator: "\n").filter {
+                    let t = $0.trimmingCharacters(in: .whitespaces)
+                    return !t.isEmpty && !t.hasPrefix("#") && !t.hasSuffix("\\") == true
+                }.count
             script += "printf '%s\\n' \(shellQuote("::guide \(entry.guide) block \(n + 1) (line \(entry.block.line), \(machine) machine)::"))\n"
             script += "__machine \(machine)\n"
             script += text + "\n"

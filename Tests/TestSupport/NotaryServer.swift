@@ -91,7 +91,8 @@ public final class NotaryServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.process.isRunning { return false }
-            if let r = try? Run.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + curlTLSArguments + ["\(url)/_notary_server/health"], timeout: 5),
+            if let r = try? Run.program(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + curlTLSArguments + ["\(url)/_notary_server/health"], timeout: 5),
                 r.stdout == "200"
             {
                 return true
@@ -185,7 +186,11 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     var value: Int { lock.withLock { count } }
-    func increment() -> Int { lock.withLock { count += 1; return count } }
+    func increment() -> Int {
+        lock.withLock {
+            count += 1; return count
+        }
+    }
 }
 
 /// A line on the test log (stderr), as `swift test` shows it.

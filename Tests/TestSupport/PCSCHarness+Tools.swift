@@ -20,8 +20,10 @@ extension PCSCHarness {
 
     /// Runs `executable` with `arguments`, an environment (added to a clean copy of ours) and
     /// optional stdin; waits and captures both streams.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           removingEnvironment: [String] = [], stdin: String? = nil) throws -> Result {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        removingEnvironment: [String] = [], stdin: String? = nil
+    ) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -49,8 +51,9 @@ extension PCSCHarness {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Finds a tool on PATH (or common sbin/bin directories).

@@ -201,8 +201,9 @@ public final class PCSCHarness: @unchecked Sendable {
         let port = basePort + UInt16(slot)
         let t0 = Date()
         defer { Self.trace("card \(serial) in slot \(slot) up after \(Date().timeIntervalSince(t0))") }
-        let p = try Spawned(Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
-                            log: workDirectory + "/card-\(serial)-\(slot).stderr")
+        let p = try Spawned(
+            Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
+            log: workDirectory + "/card-\(serial)-\(slot).stderr")
         let card = Card(slot: slot, reader: readerName(slot: slot), port: port, serial: serial, stateFile: state, logFile: log, pid: p.pid)
         cards[slot] = (card, p)
         do {
@@ -211,8 +212,9 @@ public final class PCSCHarness: @unchecked Sendable {
             // pcscd can keep a vpcd slot busy after a card vanished mid-command; a second
             // connection attempt gets through once vpcd has noticed.
             p.terminate()
-            let again = try Spawned(Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
-                                    log: workDirectory + "/card-\(serial)-\(slot).stderr")
+            let again = try Spawned(
+                Self.emulatorPath, [state, String(port), String(serial), "--log", log] + extraArguments,
+                log: workDirectory + "/card-\(serial)-\(slot).stderr")
             cards[slot] = (card, again)
             try waitForCard(slot: slot, present: true)
         }

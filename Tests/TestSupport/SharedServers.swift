@@ -28,7 +28,8 @@ public enum SharedServers {
 
     /// The https server with token auth for exactly these accounts (one per set of accounts).
     public static func tokenAuth(accounts: [String: TokenIssuer.Account]) throws -> TokenAuth {
-        let key = "token:" + accounts.keys.sorted().map { "\($0)=\(accounts[$0]!.password)/\(accounts[$0]!.actions.joined(separator: ","))" }.joined(separator: ";")
+        let key =
+            "token:" + accounts.keys.sorted().map { "\($0)=\(accounts[$0]!.password)/\(accounts[$0]!.actions.joined(separator: ","))" }.joined(separator: ";")
         let entry = try cache.server(key: key) {
             let issuer = try TokenIssuer.start(accounts: accounts)
             do { return (try NotaryServer.start(issuer.notaryServerOptions), issuer) } catch {

@@ -7,8 +7,9 @@ struct SecretSealTests {
 
     @Test func sealsAndOpens() throws {
         let salt = Sodium.randomBytes(SecretSeal.saltBytes)
-        let key = try SecretSeal.deriveKey(passphrase: Passphrase("correct horse"), salt: salt,
-                                           opsLimit: profile.opsLimit, memLimit: profile.memLimit)
+        let key = try SecretSeal.deriveKey(
+            passphrase: Passphrase("correct horse"), salt: salt,
+            opsLimit: profile.opsLimit, memLimit: profile.memLimit)
         let secret = SecretBytes(copying: Array("private key bytes".utf8))
         let (nonce, ct) = SecretSeal.seal(secret, key: key, associatedData: Array("ad".utf8))
         let opened = try #require(SecretSeal.open(ct, nonce: nonce, key: key, associatedData: Array("ad".utf8)))
@@ -22,10 +23,12 @@ struct SecretSealTests {
 
     @Test func wrongPassphraseDerivesAnotherKey() throws {
         let salt = Sodium.randomBytes(SecretSeal.saltBytes)
-        let a = try SecretSeal.deriveKey(passphrase: Passphrase("one passphrase"), salt: salt,
-                                         opsLimit: profile.opsLimit, memLimit: profile.memLimit)
-        let b = try SecretSeal.deriveKey(passphrase: Passphrase("two passphrase"), salt: salt,
-                                         opsLimit: profile.opsLimit, memLimit: profile.memLimit)
+        let a = try SecretSeal.deriveKey(
+            passphrase: Passphrase("one passphrase"), salt: salt,
+            opsLimit: profile.opsLimit, memLimit: profile.memLimit)
+        let b = try SecretSeal.deriveKey(
+            passphrase: Passphrase("two passphrase"), salt: salt,
+            opsLimit: profile.opsLimit, memLimit: profile.memLimit)
         #expect(!a.constantTimeEquals(b))
     }
 

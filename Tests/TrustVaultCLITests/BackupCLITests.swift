@@ -15,8 +15,10 @@ struct BackupCLITests {
 
         init() throws {
             source = try CLIVault()
-            ids = [try source.generate("root"), try source.generate("targets", gun: "docker.io/acme/app"),
-                   try source.generate("targets/releases", algorithm: "ed25519")].sorted()
+            ids = [
+                try source.generate("root"), try source.generate("targets", gun: "docker.io/acme/app"),
+                try source.generate("targets/releases", algorithm: "ed25519"),
+            ].sorted()
         }
 
         func run(_ args: [String], vault: String? = nil, env: [String: String] = [:]) throws -> ProcessResult {
@@ -75,8 +77,9 @@ struct BackupCLITests {
 
         // Wrong passphrase on restore leaves no vault.
         let target = s.dir.sub("restored")
-        expectFailure(try s.run(["backup", "restore", file], vault: target, env: ["TRUSTVAULT_BACKUP_PASSPHRASE": "nope"]),
-                      status: 77, mentioning: file)
+        expectFailure(
+            try s.run(["backup", "restore", file], vault: target, env: ["TRUSTVAULT_BACKUP_PASSPHRASE": "nope"]),
+            status: 77, mentioning: file)
         #expect(s.noVault(at: target))
 
         let restored = try s.run(["backup", "restore", file], vault: target, env: pass)
@@ -125,8 +128,9 @@ struct BackupCLITests {
         lines[index] = String(chars)
         let damaged = s.dir.sub("damaged-share.txt")
         try lines.joined(separator: "\n").write(toFile: damaged, atomically: true, encoding: .utf8)
-        expectFailure(try s.run(["backup", "restore", file, "--share", damaged, "--share", shares[2]], vault: target),
-                      status: 65, mentioning: "share line 2")
+        expectFailure(
+            try s.run(["backup", "restore", file, "--share", damaged, "--share", shares[2]], vault: target),
+            status: 65, mentioning: "share line 2")
         #expect(s.noVault(at: target))
 
         // A share from another backup is named.
@@ -193,7 +197,8 @@ struct BackupCLITests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         let target = s.dir.sub("restored")
         // Sampled positions: magic, version, header, digest, stream header, chunk length, ciphertext, final tag.
-        let positions = [0, 5, 8, 9, 12, 20, 60, 150, 250, bytes.count / 3, bytes.count / 2, bytes.count - 20, bytes.count - 1]
+        let positions =
+            [0, 5, 8, 9, 12, 20, 60, 150, 250, bytes.count / 3, bytes.count / 2, bytes.count - 20, bytes.count - 1]
             + (0..<8).map { _ in Int.random(in: 0..<bytes.count) }
         for position in positions {
             var bad = bytes
@@ -211,7 +216,8 @@ struct BackupCLITests {
             try bytes.prefix(cut).write(to: URL(fileURLWithPath: cutFile))
             expectFailure(try s.run(["backup", "verify", cutFile, "--share", shares[0], "--share", shares[1]]), status: 65, mentioning: cutFile)
         }
-        let truncated = try s.run(["backup", "restore", s.dir.sub("cut-\(bytes.count - 1).tvbackup"), "--share", shares[0], "--share", shares[1]], vault: target)
+        let truncated = try s.run(
+            ["backup", "restore", s.dir.sub("cut-\(bytes.count - 1).tvbackup"), "--share", shares[0], "--share", shares[1]], vault: target)
         expectFailure(truncated, status: 65, mentioning: "truncated")
         #expect(s.noVault(at: target))
     }
@@ -247,8 +253,9 @@ struct BackupCLITests {
         var complete = 0, absent = 0, staged = 0
         for round in 0..<25 {
             let target = s.dir.sub("kill-\(round)/vault")
-            let process = try Run.start(TrustVaultCLI.binary,
-                                        ["--vault", target, "backup", "restore", file, "--share", shares[0], "--share", shares[1]])
+            let process = try Run.start(
+                TrustVaultCLI.binary,
+                ["--vault", target, "backup", "restore", file, "--share", shares[0], "--share", shares[1]])
             usleep(UInt32.random(in: 0...window))
             process.kill9()
             if FileManager.default.fileExists(atPath: target) {

@@ -143,8 +143,10 @@ struct CLIConventionsTests {
     /// directory says which key it seals ("sealing key 2 of 3 …") on stderr, stdout unchanged.
     @Test func slowStepsPrintProgressOnStderr() throws {
         let source = try CLIVault()
-        let ids = [try source.generate("targets", gun: "docker.io/acme/app"), try source.generate("snapshot", gun: "docker.io/acme/app"),
-                   try source.generate("targets/releases")]
+        let ids = [
+            try source.generate("targets", gun: "docker.io/acme/app"), try source.generate("snapshot", gun: "docker.io/acme/app"),
+            try source.generate("targets/releases"),
+        ]
         let exportEnv = CLIVault.env.merging(["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase"]) { $1 }
         let work = source.dir.path
         let exported = try TrustVaultCLI.run(["--vault", "vault", "key", "export"] + ids + ["--out", "trust/"], environment: exportEnv, directory: work)
@@ -159,7 +161,8 @@ struct CLIConventionsTests {
         // A root key is sealed and unlocked at the moderate profile at least: generate and tuf init say so.
         let root = try TrustVaultCLI.run(["--vault", "moderate", "key", "generate", "--role", "root"], environment: CLIVault.env, directory: work)
         #expect(root.status == 0 && root.stderr.contains("sealing the new root key"), "\(root)")
-        let tuf = try TrustVaultCLI.run(["--vault", "moderate", "tuf", "init", "repo", "--root-key", root.lastLine], environment: CLIVault.env, directory: work)
+        let tuf = try TrustVaultCLI.run(
+            ["--vault", "moderate", "tuf", "init", "repo", "--root-key", root.lastLine], environment: CLIVault.env, directory: work)
         #expect(tuf.status == 0 && tuf.stderr.contains("unlocking the root key"), "\(tuf)")
     }
 }

@@ -60,8 +60,9 @@ struct CardCLITests {
             // Factory card: key generation is refused without --allow-default-pin.
             let before = v.fingerprint()
             expectFailure(
-                try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)],
-                          env: ["TRUSTVAULT_MANAGEMENT_KEY": "010203040506070801020304050607080102030405060708"]),
+                try v.run(
+                    ["key", "generate", "--role", "root", "--card", String(Self.serial)],
+                    env: ["TRUSTVAULT_MANAGEMENT_KEY": "010203040506070801020304050607080102030405060708"]),
                 status: 1, mentioning: "factory", vault: v, before: before)
             // A factory value as the new PIN is refused before anything changes.
             var weak = Self.newValues
@@ -102,8 +103,9 @@ struct CardCLITests {
             let toAES = try v.run(["card", "setup", "--serial", String(Self.serial), "--management-key-algorithm", "aes256"], env: aes)
             #expect(toAES.status == 0, "\(toAES)")
             #expect(try v.run(["card", "status"]).stdout.contains("Management key:  AES-256"))
-            let gen = try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)],
-                                env: ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "5A", count: 32), "TRUSTVAULT_PIN": "24681357"])
+            let gen = try v.run(
+                ["key", "generate", "--role", "root", "--card", String(Self.serial)],
+                env: ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "5A", count: 32), "TRUSTVAULT_PIN": "24681357"])
             #expect(gen.status == 0, "\(gen)")
         }
     }
@@ -123,8 +125,9 @@ struct CardCLITests {
             #expect(table.stdout.contains("card:\(Self.serial)/9c"))
             // The slot is occupied now: a second generation there is refused, the vault unchanged.
             let before = v.fingerprint()
-            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)], env: Self.setUp),
-                          status: 73, mentioning: "already holds", vault: v, before: before)
+            expectFailure(
+                try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial)], env: Self.setUp),
+                status: 73, mentioning: "already holds", vault: v, before: before)
             // Another slot works; card status shows both key IDs.
             let second = try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--slot", "9a"], env: Self.setUp)
             #expect(second.status == 0, "\(second)")
@@ -185,15 +188,17 @@ struct CardCLITests {
             // Copying again is a no-op; a different key into the same slot is refused.
             #expect(try v.run(["key", "copy-to-card", id, "--card", String(Self.serial), "--slot", "9d"], env: env).status == 0)
             let other = try v.generate("targets", gun: "example.com/other")
-            expectFailure(try v.run(["key", "copy-to-card", other, "--card", String(Self.serial), "--slot", "9d"], env: env),
-                          status: 73, mentioning: "another key")
+            expectFailure(
+                try v.run(["key", "copy-to-card", other, "--card", String(Self.serial), "--slot", "9d"], env: env),
+                status: 73, mentioning: "another key")
             // A wrong management key is reported as such.
             var badKey = env
             badKey["TRUSTVAULT_MANAGEMENT_KEY"] = "1111111111111111111111111111111111111111111111111"
             expectFailure(try v.run(["key", "copy-to-card", other, "--card", String(Self.serial)], env: badKey), status: 64)
             badKey["TRUSTVAULT_MANAGEMENT_KEY"] = "111111111111111111111111111111111111111111111111"
-            expectFailure(try v.run(["key", "copy-to-card", other, "--card", String(Self.serial)], env: badKey),
-                          status: 77, mentioning: "wrong management key")
+            expectFailure(
+                try v.run(["key", "copy-to-card", other, "--card", String(Self.serial)], env: badKey),
+                status: 77, mentioning: "wrong management key")
         }
     }
 
@@ -201,11 +206,14 @@ struct CardCLITests {
         let v = try CLIVault()
         try PCSCHarness.with(serials: [Self.serial]) { h in
             let before = v.fingerprint()
-            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", "not-a-serial"]), status: 64, mentioning: "serial", vault: v, before: before)
-            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--slot", "zz"], env: Self.setUp),
-                          status: 64, mentioning: "slot", vault: v, before: before)
-            expectFailure(try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--algorithm", "rsa"], env: Self.setUp),
-                          status: 65, mentioning: "P-256", vault: v, before: before)
+            expectFailure(
+                try v.run(["key", "generate", "--role", "root", "--card", "not-a-serial"]), status: 64, mentioning: "serial", vault: v, before: before)
+            expectFailure(
+                try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--slot", "zz"], env: Self.setUp),
+                status: 64, mentioning: "slot", vault: v, before: before)
+            expectFailure(
+                try v.run(["key", "generate", "--role", "root", "--card", String(Self.serial), "--algorithm", "rsa"], env: Self.setUp),
+                status: 65, mentioning: "P-256", vault: v, before: before)
             expectFailure(try v.run(["key", "generate", "--role", "root", "--slot", "9c"]), status: 64, mentioning: "--card", vault: v, before: before)
             var short = Self.newValues
             short["TRUSTVAULT_NEW_PIN"] = "12345"
@@ -231,8 +239,11 @@ struct CardCLITests {
         try PCSCHarness.with(serials: [Self.serial], emulatorArguments: ["--version", "5.7.1"]) { h in
             let status = try v.run(["card", "status"])
             #expect(status.stdout.contains("Firmware:        5.7.1") && status.stdout.contains("Management key:  AES-192, FACTORY DEFAULT"), "\(status)")
-            let gen = try v.run(["key", "generate", "--role", "targets/releases", "--card", String(Self.serial), "--algorithm", "ed25519",
-                                 "--allow-default-pin"], env: [:])
+            let gen = try v.run(
+                [
+                    "key", "generate", "--role", "targets/releases", "--card", String(Self.serial), "--algorithm", "ed25519",
+                    "--allow-default-pin",
+                ], env: [:])
             #expect(gen.status == 0, "\(gen)")
             let list = try v.run(["key", "list", "--json"])
             #expect(list.stdout.contains("\"algorithm\":\"ed25519\""), "\(list.stdout)")
@@ -240,8 +251,9 @@ struct CardCLITests {
             #expect(status2.stdout.contains("Slot 9c:         Ed25519 key \(gen.lastLine)"))
             // Its slot certificate (Ed25519, signed on the card) is there for the standard tools.
             #expect(status2.stdout.contains("certificate CN=targets/releases"), "\(status2.stdout)")
-            let cert = try Run.program(try requireTool("yubico-piv-tool", package: "yubico-piv-tool"),
-                                       ["-r", h.readerName(slot: 0), "-a", "read-certificate", "-s", "9c"])
+            let cert = try Run.program(
+                try requireTool("yubico-piv-tool", package: "yubico-piv-tool"),
+                ["-r", h.readerName(slot: 0), "-a", "read-certificate", "-s", "9c"])
             #expect(cert.status == 0, "\(cert)")
             let file = v.dir.sub("ed.pem")
             try cert.stdout.write(toFile: file, atomically: true, encoding: .utf8)

@@ -21,8 +21,11 @@ struct CardCeremonyTests {
             env["TRUSTVAULT_PIN"] = CardCLITests.setUp["TRUSTVAULT_PIN"]
             try online.server.fetchKey(gun: online.gun, role: "timestamp", to: online.path("timestamp.key"))
             try online.server.fetchKey(gun: online.gun, role: "snapshot", to: online.path("snapshot.key"))
-            let r = try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("timestamp.key"),
-                               "--snapshot-key", online.path("snapshot.key"), "--out", online.path("out"), "--server", online.server.url], env: env)
+            let r = try v.run(
+                [
+                    "repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("timestamp.key"),
+                    "--snapshot-key", online.path("snapshot.key"), "--out", online.path("out"), "--server", online.server.url,
+                ], env: env)
             #expect(r.status == 0, "\(r)")
             try online.notary("out", ["publish", online.gun])
             try online.notary("out", ["add", online.gun, "v1", try online.payload("v1")])
@@ -38,8 +41,11 @@ struct CardCeremonyTests {
             var wrong = env
             wrong["TRUSTVAULT_PIN"] = "99999999"
             let before = v.fingerprint()
-            let bad = try v.run(["repo", "init", "example.com/acme/other", "--root-key", root, "--timestamp-key", online.path("timestamp.key"),
-                                 "--snapshot-key", online.path("snapshot.key"), "--out", online.path("out2")], env: wrong)
+            let bad = try v.run(
+                [
+                    "repo", "init", "example.com/acme/other", "--root-key", root, "--timestamp-key", online.path("timestamp.key"),
+                    "--snapshot-key", online.path("snapshot.key"), "--out", online.path("out2"),
+                ], env: wrong)
             expectFailure(bad, status: 77, mentioning: "2 tries left", vault: v, before: before)
             #expect(!FileManager.default.fileExists(atPath: online.path("out2") + "/tuf"))
         }
@@ -67,8 +73,11 @@ struct CardCeremonyTests {
 
             // A root rotation by the new key's holder, countersigned with the card copy of the old key.
             let out = online.path("rotated")
-            let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", root,
-                                      "--current", try online.current("current"), "--out", out], env: Online.env)
+            let r = try newVault.run(
+                [
+                    "repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", root,
+                    "--current", try online.current("current"), "--out", out,
+                ], env: Online.env)
             #expect(r.status == 0, "\(r)")
             let rootFile = out + "/tuf/" + online.gun + "/metadata/root.json"
             let cardLog = h.workDirectory + "/card-31000002-0.log"
@@ -86,8 +95,10 @@ struct CardCeremonyTests {
             let lastVerify = try #require(apdus.lastIndex { $0.hasPrefix("C: 00 20 00 80 (13 bytes) -> 9000") }, "\(apdus)")
             let afterVerify = apdus[apdus.index(after: lastVerify)...]
             #expect(afterVerify.filter { $0.contains(" 87 ") }.count == 1, "\(apdus)")
-            print(String(format: "card root sign: %d APDUs for the whole command, %d GENERAL AUTHENTICATE, %.0f ms",
-                         apdus.count, apdus.filter { $0.hasPrefix("C: 00 87") }.count, seconds * 1000))
+            print(
+                String(
+                    format: "card root sign: %d APDUs for the whole command, %d GENERAL AUTHENTICATE, %.0f ms",
+                    apdus.count, apdus.filter { $0.hasPrefix("C: 00 87") }.count, seconds * 1000))
             try online.uploadOut(out)
             #expect(try online.freshList() == ["v1"])
             let verify = try TrustVaultCLI.run(["verify", try online.current("after"), "--gun", online.gun, "--root", trustedRoot])
@@ -104,8 +115,10 @@ struct CardCeremonyTests {
             #expect(gen.status == 0, "\(gen)")
             let online = try Online(gun: "example.com/acme/factory-card")
             try online.server.fetchKey(gun: online.gun, role: "timestamp", to: online.path("timestamp.key"))
-            let args = ["repo", "init", online.gun, "--root-key", gen.lastLine, "--timestamp-key", online.path("timestamp.key"),
-                        "--out", online.path("out")]
+            let args = [
+                "repo", "init", online.gun, "--root-key", gen.lastLine, "--timestamp-key", online.path("timestamp.key"),
+                "--out", online.path("out"),
+            ]
             var env = Online.env
             env["TRUSTVAULT_PIN"] = "123456"
             let before = v.fingerprint()

@@ -48,8 +48,9 @@ struct CardLifeTests {
         let ts = try v.generate("targets", gun: "example.com/ts-\(UUID().uuidString.prefix(6))")
         let tsPEM = v.dir.sub("ts-\(ts.prefix(8)).pem")
         #expect(try v.run(["key", "export", ts, "--out", tsPEM, "--format", "public"]).status == 0)
-        let der = Data(base64Encoded: try String(contentsOfFile: tsPEM, encoding: .utf8)
-            .split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined())!
+        let der = Data(
+            base64Encoded: try String(contentsOfFile: tsPEM, encoding: .utf8)
+                .split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined())!
         let tsKey = v.dir.sub("timestamp-\(ts.prefix(8)).key")
         try "{\"keytype\":\"ecdsa\",\"keyval\":{\"private\":null,\"public\":\"\(der.base64EncodedString())\"}}"
             .write(toFile: tsKey, atomically: true, encoding: .utf8)
@@ -89,8 +90,9 @@ struct CardLifeTests {
             // --overwrite: the vault records that key), and costs no PIN try.
             let before = v.fingerprint()
             for extra in [[], ["--overwrite"]] {
-                expectFailure(try v.run(["key", "generate", "--role", "root", "--card", serial] + extra, env: Self.ready),
-                              status: 73, mentioning: "already holds", vault: v, before: before)
+                expectFailure(
+                    try v.run(["key", "generate", "--role", "root", "--card", serial] + extra, env: Self.ready),
+                    status: 73, mentioning: "already holds", vault: v, before: before)
                 #expect(try h.tries() == (3, 3))
             }
             // Another vault (no record) is refused too: the slot's certificate says it is taken.
@@ -131,8 +133,9 @@ struct CardLifeTests {
 
             // copy-to-card into a retired slot: its certificate is written too.
             let vaultKey = try v.generate("targets", gun: "example.com/app")
-            let copy = try v.run(["key", "copy-to-card", vaultKey, "--card", serial, "--slot", "82"] + (noMetadata ? ["--overwrite"] : []),
-                                 env: Self.merged(CLIVault.env, Self.ready))
+            let copy = try v.run(
+                ["key", "copy-to-card", vaultKey, "--card", serial, "--slot", "82"] + (noMetadata ? ["--overwrite"] : []),
+                env: Self.merged(CLIVault.env, Self.ready))
             #expect(copy.status == 0, "\(copy)")
             let cert82 = try certificatePublicKey(h, slot: "82", dir: v.dir)
             let key82 = try exportedPublicKey(v, vaultKey)
@@ -157,26 +160,46 @@ struct CardLifeTests {
             let tsKey = try timestampKeyFile(v)
 
             var failing: [(String, [String], [String: String], Int32)] = [
-                ("repo init without the targets passphrase",
-                 ["repo", "init", "example.com/b", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-a")],
-                 env.filter { $0.key != "TRUSTVAULT_TARGETS_PASSPHRASE" }, 65),
+                (
+                    "repo init without the targets passphrase",
+                    ["repo", "init", "example.com/b", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-a")],
+                    env.filter { $0.key != "TRUSTVAULT_TARGETS_PASSPHRASE" }, 65
+                ),
                 ("key generate into an occupied slot", ["key", "generate", "--role", "root", "--card", serial], env, 73),
-                ("key generate with a wrong management key", ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a"],
-                 Self.merged(env, ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "11", count: 24)]), 77),
-                ("card setup with a factory new PIN", ["card", "setup", "--serial", serial],
-                 Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PIN": "123456"]), 1),
-                ("card setup with a new PUK equal to the new PIN", ["card", "setup", "--serial", serial],
-                 Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PUK": "24681357"]), 1),
-                ("unblock-pin with a new PIN equal to the (wrong) PUK given", ["card", "unblock-pin", "--serial", serial],
-                 Self.merged(env, ["TRUSTVAULT_NEW_PIN": "99999998"]), 1),
-                ("change-pin with a too short new PIN", ["card", "change-pin", "--serial", serial],
-                 Self.merged(env, ["TRUSTVAULT_NEW_PIN": "12345"]), 64),
-                ("change-puk with a new PUK equal to the PIN", ["card", "change-puk", "--serial", serial],
-                 Self.merged(env, ["TRUSTVAULT_NEW_PUK": "99999999"]), 1),
+                (
+                    "key generate with a wrong management key", ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a"],
+                    Self.merged(env, ["TRUSTVAULT_MANAGEMENT_KEY": String(repeating: "11", count: 24)]), 77
+                ),
+                (
+                    "card setup with a factory new PIN", ["card", "setup", "--serial", serial],
+                    Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PIN": "123456"]), 1
+                ),
+                (
+                    "card setup with a new PUK equal to the new PIN", ["card", "setup", "--serial", serial],
+                    Self.merged(Self.merged(env, Self.new), ["TRUSTVAULT_NEW_PUK": "24681357"]), 1
+                ),
+                (
+                    "unblock-pin with a new PIN equal to the (wrong) PUK given", ["card", "unblock-pin", "--serial", serial],
+                    Self.merged(env, ["TRUSTVAULT_NEW_PIN": "99999998"]), 1
+                ),
+                (
+                    "change-pin with a too short new PIN", ["card", "change-pin", "--serial", serial],
+                    Self.merged(env, ["TRUSTVAULT_NEW_PIN": "12345"]), 64
+                ),
+                (
+                    "change-puk with a new PUK equal to the PIN", ["card", "change-puk", "--serial", serial],
+                    Self.merged(env, ["TRUSTVAULT_NEW_PUK": "99999999"]), 1
+                ),
                 ("key generate on a wrong serial", ["key", "generate", "--role", "root", "--card", "42000009", "--slot", "9a"], env, 66),
-                ("key generate with a bad --pin-policy", ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a", "--pin-policy", "sometimes"], env, 64),
-                ("copy-to-card with a wrong key passphrase", ["key", "copy-to-card", try v.generate("targets", gun: "example.com/c"), "--card", serial, "--slot", "9d"],
-                 Self.merged(env, ["TRUSTVAULT_TARGETS_PASSPHRASE": "wrong-passphrase"]), 77),
+                (
+                    "key generate with a bad --pin-policy",
+                    ["key", "generate", "--role", "root", "--card", serial, "--slot", "9a", "--pin-policy", "sometimes"], env, 64
+                ),
+                (
+                    "copy-to-card with a wrong key passphrase",
+                    ["key", "copy-to-card", try v.generate("targets", gun: "example.com/c"), "--card", serial, "--slot", "9d"],
+                    Self.merged(env, ["TRUSTVAULT_TARGETS_PASSPHRASE": "wrong-passphrase"]), 77
+                ),
                 ("certificate write for a slot the vault does not know", ["card", "certificate", "write", "--serial", serial, "--slot", "9e"], env, 66),
             ]
             let init1 = try v.run(["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-ok")], env: env)
@@ -184,10 +207,19 @@ struct CardLifeTests {
             let rootJSON = v.dir.sub("out-ok") + "/tuf/example.com/a/metadata/root.json"
             let otherRoot = try v.generate("root")
             failing += [
-                ("root sign with a key that is not a root key of the file", ["root", "sign", rootJSON, "--key", otherRoot, "--out", v.dir.sub("x.json")], env, 64),
-                ("root sign with an --out that cannot be written", ["root", "sign", rootJSON, "--key", root, "--out", v.dir.sub("no/such/dir/r.json")], env, 74),
+                (
+                    "root sign with a key that is not a root key of the file", ["root", "sign", rootJSON, "--key", otherRoot, "--out", v.dir.sub("x.json")],
+                    env, 64
+                ),
+                (
+                    "root sign with an --out that cannot be written", ["root", "sign", rootJSON, "--key", root, "--out", v.dir.sub("no/such/dir/r.json")], env,
+                    74
+                ),
                 ("root sign with an --out that exists", ["root", "sign", rootJSON, "--key", root, "--out", rootJSON], env, 73),
-                ("repo init into an output that exists", ["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-ok")], env, 73),
+                (
+                    "repo init into an output that exists",
+                    ["repo", "init", "example.com/a", "--root-key", root, "--timestamp-key", tsKey, "--out", v.dir.sub("out-ok")], env, 73
+                ),
             ]
             for (what, args, e, status) in failing {
                 let before = try h.tries()
@@ -203,9 +235,12 @@ struct CardLifeTests {
             }
 
             // Setup with a wrong current PIN changes nothing: management key, PIN and PUK stay.
-            let wrong = Self.merged(Self.merged(Self.ready, ["TRUSTVAULT_PIN": "99999999"]),
-                                    ["TRUSTVAULT_NEW_PIN": "11223344", "TRUSTVAULT_NEW_PUK": "55667788",
-                                     "TRUSTVAULT_NEW_MANAGEMENT_KEY": String(repeating: "22", count: 24)])
+            let wrong = Self.merged(
+                Self.merged(Self.ready, ["TRUSTVAULT_PIN": "99999999"]),
+                [
+                    "TRUSTVAULT_NEW_PIN": "11223344", "TRUSTVAULT_NEW_PUK": "55667788",
+                    "TRUSTVAULT_NEW_MANAGEMENT_KEY": String(repeating: "22", count: 24),
+                ])
             expectFailure(try v.run(["card", "setup", "--serial", serial], env: wrong), status: 77, mentioning: "nothing was changed")
             #expect(try h.tries() == (2, 3), "only the wrong PIN itself was spent")
             let state = try h.cardState()
@@ -231,9 +266,11 @@ struct CardLifeTests {
             var r = try v.run(["card", "change-pin", "--serial", serial], env: Self.merged(Self.ready, ["TRUSTVAULT_NEW_PIN": "11223344"]))
             #expect(r.status == 0, "\(r)")
             #expect(try pivTool(h, ["-a", "verify-pin", "-P", "11223344"]).status == 0)
-            expectFailure(try v.run(["card", "change-puk", "--serial", serial],
-                                    env: Self.merged(Self.ready, ["TRUSTVAULT_PIN": "11223344", "TRUSTVAULT_NEW_PUK": "11223344"])),
-                          status: 1, mentioning: "equals the PIN")
+            expectFailure(
+                try v.run(
+                    ["card", "change-puk", "--serial", serial],
+                    env: Self.merged(Self.ready, ["TRUSTVAULT_PIN": "11223344", "TRUSTVAULT_NEW_PUK": "11223344"])),
+                status: 1, mentioning: "equals the PIN")
             r = try v.run(["card", "change-puk", "--serial", serial], env: Self.merged(Self.ready, ["TRUSTVAULT_NEW_PUK": "55667788"]))
             #expect(r.status == 0, "\(r)")
             // Block the PIN with yubico-piv-tool, then unblock with the PUK.
@@ -249,16 +286,23 @@ struct CardLifeTests {
             #expect(try h.tries() == (3, 3))
 
             // Policies as requested, in a retired slot; attestation matches the slot's key.
-            let gen = try v.run(["key", "generate", "--role", "targets", "--gun", "example.com/app", "--card", serial, "--slot", "85",
-                                 "--pin-policy", "never", "--touch-policy", "cached"], env: Self.ready)
+            let gen = try v.run(
+                [
+                    "key", "generate", "--role", "targets", "--gun", "example.com/app", "--card", serial, "--slot", "85",
+                    "--pin-policy", "never", "--touch-policy", "cached",
+                ], env: Self.ready)
             #expect(gen.status == 0, "\(gen)")
             let keyID = gen.lastLine
             let status = try v.run(["card", "status", "--serial", serial])
-            #expect(status.stdout.contains("Slot 85:         P-256 key \(keyID), PIN never, generated on the card, touch cached, certificate CN=targets"), "\(status.stdout)")
+            #expect(
+                status.stdout.contains("Slot 85:         P-256 key \(keyID), PIN never, generated on the card, touch cached, certificate CN=targets"),
+                "\(status.stdout)")
             let out = v.dir.sub("attest.pem")
             let att = try v.run(["card", "attest", "--serial", serial, "--slot", "85", "--out", out])
             #expect(att.status == 0, "\(att)")
-            #expect(att.stdout.contains("Origin: generated on the card") && att.stdout.contains("key \(keyID)") && att.stdout.contains("PIN policy: never"), "\(att.stdout)")
+            #expect(
+                att.stdout.contains("Origin: generated on the card") && att.stdout.contains("key \(keyID)") && att.stdout.contains("PIN policy: never"),
+                "\(att.stdout)")
             // openssl agrees: the attestation is for the key, and is signed by the F9 certificate.
             let openssl = try tool("openssl", package: "openssl")
             let pem = try String(contentsOfFile: out, encoding: .utf8)
@@ -274,8 +318,9 @@ struct CardLifeTests {
             // The emulator's F9 certificate is self-signed: as --ca it checks; a foreign CA does not.
             let withCA = try v.run(["card", "attest", "--serial", serial, "--slot", "85", "--ca", v.dir.sub("f9.pem")])
             #expect(withCA.status == 0 && withCA.stdout.contains("F9 certificate signed by"), "\(withCA)")
-            expectFailure(try v.run(["card", "attest", "--serial", serial, "--slot", "85", "--ca", v.dir.sub("leaf.pem")]),
-                          status: 1, mentioning: "not signed by the CA")
+            expectFailure(
+                try v.run(["card", "attest", "--serial", serial, "--slot", "85", "--ca", v.dir.sub("leaf.pem")]),
+                status: 1, mentioning: "not signed by the CA")
             // An imported key is told apart.
             let vaultKey = try v.generate("targets", gun: "example.com/other")
             #expect(try v.run(["key", "copy-to-card", vaultKey, "--card", serial, "--slot", "9d"], env: Self.merged(CLIVault.env, Self.ready)).status == 0)
@@ -290,9 +335,12 @@ struct CardLifeTests {
             let gen9a = try v.run(["key", "generate", "--role", "root", "--card", serial, "--slot", "9a"], env: Self.ready)
             #expect(gen9a.status == 0, "\(gen9a)")
             let root9a = gen9a.lastLine
-            let repo = try v.run(["repo", "init", "example.com/reset", "--root-key", root9a, "--timestamp-key", try timestampKeyFile(v),
-                                  "--out", v.dir.sub("repo")],
-                                 env: Self.merged(Self.merged(CLIVault.env, Self.ready), ["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase"]))
+            let repo = try v.run(
+                [
+                    "repo", "init", "example.com/reset", "--root-key", root9a, "--timestamp-key", try timestampKeyFile(v),
+                    "--out", v.dir.sub("repo"),
+                ],
+                env: Self.merged(Self.merged(CLIVault.env, Self.ready), ["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase"]))
             #expect(repo.status == 0, "\(repo)")
             let rootJSON = v.dir.sub("repo") + "/tuf/example.com/reset/metadata/root.json"
 
@@ -302,7 +350,9 @@ struct CardLifeTests {
             #expect(reset.status == 0, "\(reset)")
             #expect(reset.stdout.contains("Lost: targets key \(keyID)"), "\(reset.stdout)")
             let after = try v.run(["card", "status", "--serial", serial])
-            #expect(after.stdout.contains("PIN:             3 tries left of 3, FACTORY DEFAULT") && after.stdout.contains("Slot 9c:         empty"), "\(after.stdout)")
+            #expect(
+                after.stdout.contains("PIN:             3 tries left of 3, FACTORY DEFAULT") && after.stdout.contains("Slot 9c:         empty"),
+                "\(after.stdout)")
             #expect(!after.stdout.contains("Slot 85:         P-256"), "\(after.stdout)")
             #expect(try String(contentsOfFile: v.path + "/audit.log", encoding: .utf8).contains("card-reset"))
             // key list marks the destroyed keys (table and JSON); keys on other cards stay current.
@@ -310,11 +360,13 @@ struct CardLifeTests {
             let entries = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
             let marked = entries.filter { ($0["status"] as? String) == "card reset" }.compactMap { $0["id"] as? String }
             #expect(marked.contains(keyID) && marked.contains(root9a), "\(listed.stdout)")
-            #expect(entries.filter { ($0["location"] as? String)?.hasPrefix("card:\(serial)/") == false }.allSatisfy { ($0["status"] as? String) != "card reset" })
+            #expect(
+                entries.filter { ($0["location"] as? String)?.hasPrefix("card:\(serial)/") == false }.allSatisfy { ($0["status"] as? String) != "card reset" })
             #expect(try v.run(["key", "list"]).stdout.contains("card reset"))
             // Signing with a key that the reset destroyed says so.
-            let gone = try v.run(["root", "sign", rootJSON, "--key", root9a, "--out", v.dir.sub("resigned.json")],
-                                 env: ["TRUSTVAULT_PIN": "123456"])
+            let gone = try v.run(
+                ["root", "sign", rootJSON, "--key", root9a, "--out", v.dir.sub("resigned.json")],
+                env: ["TRUSTVAULT_PIN": "123456"])
             expectFailure(gone, status: 66, mentioning: "was reset after this key was made")
             let rootGen = try v.run(["key", "generate", "--role", "root", "--card", serial, "--allow-default-pin"], env: [:])
             #expect(rootGen.status == 0, "a reset card takes new keys: \(rootGen)")
@@ -324,8 +376,10 @@ struct CardLifeTests {
     // MARK: 6: card pulled mid-operation
 
     /// Restarts the card with a drop hook, runs `args`, checks the error and what survived.
-    func pulled(_ h: PCSCHarness, serial: UInt32, hook: [String], _ v: CLIVault, _ args: [String], env: [String: String],
-                mentioning: String) throws -> ProcessResult {
+    func pulled(
+        _ h: PCSCHarness, serial: UInt32, hook: [String], _ v: CLIVault, _ args: [String], env: [String: String],
+        mentioning: String
+    ) throws -> ProcessResult {
         h.stopCard(slot: 0)
         try h.startCard(slot: 0, serial: serial, extraArguments: hook)
         let r = try v.run(args, env: env)
@@ -348,8 +402,9 @@ struct CardLifeTests {
                 #expect(try v.run(["card", "status"]).stdout.contains("Management key:  3DES, FACTORY DEFAULT"))
             }
             // The random management key is printed before it is sent; the card then has one of the two.
-            let r = try pulled(h, serial: serial, hook: ["--drop-after-ins", "FF"], v, setup + ["--random-management-key"],
-                               env: Self.new.filter { $0.key != "TRUSTVAULT_NEW_MANAGEMENT_KEY" }, mentioning: "may or may not be the new one")
+            let r = try pulled(
+                h, serial: serial, hook: ["--drop-after-ins", "FF"], v, setup + ["--random-management-key"],
+                env: Self.new.filter { $0.key != "TRUSTVAULT_NEW_MANAGEMENT_KEY" }, mentioning: "may or may not be the new one")
             let line = try #require(r.stdout.split(separator: "\n").first { $0.contains("New management key") })
             let printed = String(line.split(separator: " ").last ?? "")
             #expect(try pivTool(h, ["-k" + printed, "-a", "set-chuid"]).status == 0, "the printed key is the card's key")
@@ -375,8 +430,9 @@ struct CardLifeTests {
             // The key did reach the card: status shows it, and a rerun refuses to overwrite it.
             #expect(try v.run(["card", "status"]).stdout.contains("Slot 9c:         P-256 key"))
             expectFailure(try v.run(gen, env: Self.ready), status: 73, mentioning: "already holds")
-            let r9a = try pulled(h, serial: serial, hook: ["--drop-on-ins", "DB"], v, gen + ["--slot", "9a"], env: Self.ready,
-                                 mentioning: "recorded in the vault, but its certificate was not written")
+            let r9a = try pulled(
+                h, serial: serial, hook: ["--drop-on-ins", "DB"], v, gen + ["--slot", "9a"], env: Self.ready,
+                mentioning: "recorded in the vault, but its certificate was not written")
             #expect(r9a.stderr.contains("card certificate write"))
             let write = try v.run(["card", "certificate", "write", "--serial", s, "--slot", "9a"], env: Self.ready)
             #expect(write.status == 0, "\(write)")
@@ -384,15 +440,17 @@ struct CardLifeTests {
 
             // Sign (repo init with the card root key, PIN policy always): pulled at VERIFY and at
             // the signature itself; nothing is written, the vault is unchanged.
-            let root = try #require(try v.run(["key", "list", "--json"]).stdout
-                .components(separatedBy: "\"id\":\"").dropFirst().map { String($0.prefix(64)) }.first)
+            let root = try #require(
+                try v.run(["key", "list", "--json"]).stdout
+                    .components(separatedBy: "\"id\":\"").dropFirst().map { String($0.prefix(64)) }.first)
             let env = Self.merged(Self.merged(CLIVault.env, Self.ready), ["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase"])
             let tsKey = try timestampKeyFile(v)
             for hook in [["--drop-on-ins", "20"], ["--drop-on-sign"]] {
                 let fp = v.fingerprint()
                 let out = v.dir.sub("out-\(hook[0])")
-                _ = try pulled(h, serial: serial, hook: hook, v, ["repo", "init", "example.com/pulled", "--root-key", root, "--timestamp-key", tsKey, "--out", out],
-                               env: env, mentioning: "removed")
+                _ = try pulled(
+                    h, serial: serial, hook: hook, v, ["repo", "init", "example.com/pulled", "--root-key", root, "--timestamp-key", tsKey, "--out", out],
+                    env: env, mentioning: "removed")
                 #expect(v.fingerprint() == fp)
                 #expect(!FileManager.default.fileExists(atPath: out + "/tuf"))
             }

@@ -27,8 +27,10 @@ struct Online {
     func path(_ name: String) -> String { dir.sub(name) }
 
     @discardableResult
-    func notary(_ trustDir: String, _ args: [String], env: [String: String] = Online.notaryEnv, expectOK: Bool = true,
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
+    func notary(
+        _ trustDir: String, _ args: [String], env: [String: String] = Online.notaryEnv, expectOK: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> ProcessResult {
         let r = try server.notary(path(trustDir), args, environment: env)
         if expectOK { #expect(r.status == 0, "notary \(args.joined(separator: " ")): \(r)", sourceLocation: sourceLocation) }
         return r
@@ -58,7 +60,8 @@ struct Online {
     func uploadOut(_ out: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let meta = out + "/tuf/" + gun + "/metadata"
         var files: [(String, String)] = []
-        for role in ["root", "targets", "targets/releases", "targets/ci", "snapshot"] where FileManager.default.fileExists(atPath: meta + "/" + role + ".json") {
+        for role in ["root", "targets", "targets/releases", "targets/ci", "snapshot"] where FileManager.default.fileExists(atPath: meta + "/" + role + ".json")
+        {
             files.append((role, meta + "/" + role + ".json"))
         }
         let (status, body) = try server.upload(gun: gun, files: files)
@@ -84,9 +87,11 @@ struct Online {
         #expect(r.status == 0, "\(r)")
         // A complete fragment (server-held snapshot) is published with trustvault-online; with
         // an exported snapshot key, notary signs the snapshot.
-        #expect(r.stdout.contains(serverSnapshot
-            ? "trustvault-online publish \(path("out")) --server \(server.url)"
-            : "notary -s \(server.url) -d \(path("out")) publish \(gun)"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                serverSnapshot
+                    ? "trustvault-online publish \(path("out")) --server \(server.url)"
+                    : "notary -s \(server.url) -d \(path("out")) publish \(gun)"), "\(r.stdout)")
         // No root key leaves the vault.
         let keys = try FileManager.default.contentsOfDirectory(atPath: path("out") + "/private")
         #expect(!keys.contains(rootKey + ".key"))
@@ -129,15 +134,19 @@ struct CeremonyTests {
         _ = try online.createRepository(v, rootKey: root)
         // The CI team's key and certificate, as a client bundle would carry them.
         let key = online.path("ci-key.pem"), cert = online.path("ci-cert.pem")
-        let ssl = try Run.program("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-            "-days", "365", "-subj", "/CN=ci",
-        ])
+        let ssl = try Run.program(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "365", "-subj", "/CN=ci",
+            ])
         #expect(ssl.status == 0, "\(ssl)")
         for (i, role) in ["targets/releases", "targets/ci"].enumerated() {
             let current = try online.current("current\(i)")
             let out = online.path("deleg\(i)")
-            let r = try v.run(["delegation", "add", online.gun, role, "--cert", cert, "--all-paths", "--current", current, "--out", out, "--server", online.server.url], env: Online.env)
+            let r = try v.run(
+                ["delegation", "add", online.gun, role, "--cert", cert, "--all-paths", "--current", current, "--out", out, "--server", online.server.url],
+                env: Online.env)
             #expect(r.status == 0, "\(r)")
             #expect(r.stdout.contains("trustvault-online publish \(out) --server \(online.server.url)"), "\(r.stdout)")
             try online.uploadOut(out)
@@ -175,11 +184,13 @@ struct CeremonyTests {
         // The targets key is lost: gone from the vault and from the online machine.
         let keys = try v.run(["key", "list", "--json"])
         let targetsID = try #require(
-            (try JSONSerialization.jsonObject(with: Data(keys.stdout.utf8)) as? [[String: Any]])?.first { $0["role"] as? String == "targets" }?["id"] as? String)
+            (try JSONSerialization.jsonObject(with: Data(keys.stdout.utf8)) as? [[String: Any]])?.first { $0["role"] as? String == "targets" }?["id"] as? String
+        )
         #expect(try v.run(["key", "remove", targetsID, "--yes", "--repository", online.gun]).status == 0)
         try FileManager.default.removeItem(atPath: online.path("out"))
         let out = online.path("rotated")
-        let r = try v.run(["repo", "rotate", online.gun, "targets", "--current", try online.current("current"), "--out", out, "--server", online.server.url], env: Online.env)
+        let r = try v.run(
+            ["repo", "rotate", online.gun, "targets", "--current", try online.current("current"), "--out", out, "--server", online.server.url], env: Online.env)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("metadata/root.json") && r.stdout.contains("metadata/targets.json"), "\(r.stdout)")
         #expect(r.stdout.contains("trustvault-online publish \(out) --server \(online.server.url)"), "\(r.stdout)")
@@ -204,9 +215,12 @@ struct CeremonyTests {
         #expect(try online.list(in: "old") == ["v1"])
         let out = online.path("rotated")
         // The old root key is not in this vault: removing it must be named (issue 18).
-        let unnamed = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
+        let unnamed = try newVault.run(
+            ["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
         expectFailure(unnamed, status: 1, mentioning: "--remove-key \(oldRoot.prefix(12))")
-        let r = try newVault.run(["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", oldRoot, "--current", try online.current("current"), "--out", out], env: Online.env)
+        let r = try newVault.run(
+            ["repo", "rotate", online.gun, "root", "--new-key", newRoot, "--remove-key", oldRoot, "--current", try online.current("current"), "--out", out],
+            env: Online.env)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("trustvault root sign"), "a note says the old key holder must sign: \(r)")
         let rootFile = out + "/tuf/" + online.gun + "/metadata/root.json"
@@ -232,10 +246,15 @@ struct CeremonyTests {
         let root = try v.generate("root")
         let online = try Online(gun: "example.com/acme/snap")
         _ = try online.createRepository(v, rootKey: root, serverSnapshot: false)
-        let post = try Run.program("/usr/bin/curl", ["-sf", "-X", "POST", "-o", online.path("new-snapshot.key"), online.server.tufURL(online.gun) + "snapshot.key"])
+        let post = try Run.program(
+            "/usr/bin/curl", ["-sf", "-X", "POST", "-o", online.path("new-snapshot.key"), online.server.tufURL(online.gun) + "snapshot.key"])
         #expect(post.status == 0)
         let out = online.path("moved")
-        let r = try v.run(["repo", "rotate", online.gun, "snapshot", "--snapshot-key", online.path("new-snapshot.key"), "--current", try online.current("current"), "--out", out], env: Online.env)
+        let r = try v.run(
+            [
+                "repo", "rotate", online.gun, "snapshot", "--snapshot-key", online.path("new-snapshot.key"), "--current", try online.current("current"),
+                "--out", out,
+            ], env: Online.env)
         #expect(r.status == 0, "\(r)")
         try online.uploadOut(out)
         #expect(try online.freshList() == ["v1"])
@@ -281,26 +300,33 @@ struct CeremonyTests {
         try "not json".write(toFile: online.path("bad.key"), atomically: true, encoding: .utf8)
         let before = v.fingerprint()
         // A timestamp key file that is not JSON.
-        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("bad.key"), "--out", online.path("o1")], env: Online.env),
-                      status: 65, mentioning: "bad.key", vault: v, before: before)
+        expectFailure(
+            try v.run(
+                ["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("bad.key"), "--out", online.path("o1")], env: Online.env),
+            status: 65, mentioning: "bad.key", vault: v, before: before)
         try online.server.fetchKey(gun: online.gun, role: "timestamp", to: online.path("ts.key"))
         // Not a root key.
-        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", targets, "--timestamp-key", online.path("ts.key"), "--out", online.path("o2")], env: Online.env),
-                      status: 64, mentioning: "not a root key", vault: v, before: before)
+        expectFailure(
+            try v.run(
+                ["repo", "init", online.gun, "--root-key", targets, "--timestamp-key", online.path("ts.key"), "--out", online.path("o2")], env: Online.env),
+            status: 64, mentioning: "not a root key", vault: v, before: before)
         // Wrong root passphrase.
         var wrong = Online.env
         wrong["TRUSTVAULT_ROOT_PASSPHRASE"] = "wrong"
-        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o3")], env: wrong),
-                      status: 77, vault: v, before: before)
+        expectFailure(
+            try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o3")], env: wrong),
+            status: 77, vault: v, before: before)
         // No export passphrase (and no terminal): nothing written, vault unchanged.
         var noExport = Online.env
         noExport["TRUSTVAULT_EXPORT_PASSPHRASE"] = nil
-        expectFailure(try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o5")], env: noExport),
-                      status: 65, mentioning: "TRUSTVAULT_EXPORT_PASSPHRASE", vault: v, before: before)
+        expectFailure(
+            try v.run(["repo", "init", online.gun, "--root-key", root, "--timestamp-key", online.path("ts.key"), "--out", online.path("o5")], env: noExport),
+            status: 65, mentioning: "TRUSTVAULT_EXPORT_PASSPHRASE", vault: v, before: before)
         #expect(!FileManager.default.fileExists(atPath: online.path("o5")))
         // Missing current metadata.
-        expectFailure(try v.run(["repo", "rotate", online.gun, "targets", "--current", online.path("nothing"), "--out", online.path("o4")], env: Online.env),
-                      status: 66, vault: v, before: before)
+        expectFailure(
+            try v.run(["repo", "rotate", online.gun, "targets", "--current", online.path("nothing"), "--out", online.path("o4")], env: Online.env),
+            status: 66, vault: v, before: before)
         // Verify of a directory without metadata.
         expectFailure(try TrustVaultCLI.run(["verify", online.path("nothing"), "--gun", online.gun]), status: 66)
     }
@@ -315,8 +341,9 @@ struct CeremonyOfflineErrorTests {
         for i in random.indices { random[i] = UInt8.random(in: 0...255) }
         let keyJSON = #"{"keytype":"ed25519","keyval":{"public":""# + Data(random).base64EncodedString() + #"","private":null}}"#
         try keyJSON.write(toFile: dir.sub("ts.key"), atomically: true, encoding: .utf8)
-        let r = try v.run(["repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", dir.sub("repo")],
-                          env: Online.env)
+        let r = try v.run(
+            ["repo", "init", gun, "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", dir.sub("repo")],
+            env: Online.env)
         #expect(r.status == 0, "\(r)")
         return (root, dir.sub("repo"))
     }
@@ -337,10 +364,13 @@ struct CeremonyOfflineErrorTests {
             try v.run(["delegation", "add", gun] + args + ["--current", repo, "--out", dir.sub(out)], env: Online.env)
         }
         expectFailure(try add(["targets/ci", "--key-file", ed, "--all-paths"], out: "o1"), status: 65, mentioning: "Ed25519", vault: v, before: before)
-        expectFailure(try add(["targets/ci", "--key-file", dir.sub("junk.pem"), "--all-paths"], out: "o2"), status: 65, mentioning: "junk.pem", vault: v, before: before)
+        expectFailure(
+            try add(["targets/ci", "--key-file", dir.sub("junk.pem"), "--all-paths"], out: "o2"), status: 65, mentioning: "junk.pem", vault: v, before: before)
         expectFailure(try add(["targets/ci", "--cert", ecPub, "--all-paths"], out: "o3"), status: 65, mentioning: "ec.pub", vault: v, before: before)
         expectFailure(try add(["releases", "--key-file", ecPub, "--all-paths"], out: "o4"), status: 64, mentioning: "releases", vault: v, before: before)
-        expectFailure(try add(["targets/ci", "--key-file", ecPub, "--all-paths", "--threshold", "2"], out: "o5"), status: 64, mentioning: "threshold", vault: v, before: before)
+        expectFailure(
+            try add(["targets/ci", "--key-file", ecPub, "--all-paths", "--threshold", "2"], out: "o5"), status: 64, mentioning: "threshold", vault: v,
+            before: before)
         expectFailure(try add(["targets/ci", "--key-file", dir.sub("missing.pem"), "--all-paths"], out: "o6"), status: 66, vault: v, before: before)
         // The good case works, and refuses to overwrite its output.
         #expect(try add(["targets/ci", "--key-file", ecPub, "--all-paths"], out: "ok").status == 0)
@@ -350,7 +380,8 @@ struct CeremonyOfflineErrorTests {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: targets)))
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: targets))
-        expectFailure(try add(["targets/x", "--key-file", ecPub, "--all-paths"], out: "o7"), status: 1, mentioning: "does not verify", vault: v, before: v.fingerprint())
+        expectFailure(
+            try add(["targets/x", "--key-file", ecPub, "--all-paths"], out: "o7"), status: 1, mentioning: "does not verify", vault: v, before: v.fingerprint())
     }
 
     @Test func rootSignAndVerifyRejectBadInput() throws {
@@ -362,8 +393,11 @@ struct CeremonyOfflineErrorTests {
         let targets = try v.generate("targets", gun: gun)
         let otherRoot = try v.generate("root")
         let before = v.fingerprint()
-        expectFailure(try v.run(["root", "sign", rootFile, "--key", targets], env: Online.env), status: 64, mentioning: "not a root key", vault: v, before: before)
-        expectFailure(try v.run(["root", "sign", rootFile, "--key", otherRoot], env: Online.env), status: 64, mentioning: "not among the root keys", vault: v, before: before)
+        expectFailure(
+            try v.run(["root", "sign", rootFile, "--key", targets], env: Online.env), status: 64, mentioning: "not a root key", vault: v, before: before)
+        expectFailure(
+            try v.run(["root", "sign", rootFile, "--key", otherRoot], env: Online.env), status: 64, mentioning: "not among the root keys", vault: v,
+            before: before)
         try "{}".write(toFile: dir.sub("empty.json"), atomically: true, encoding: .utf8)
         expectFailure(try v.run(["root", "sign", dir.sub("empty.json"), "--key", root], env: Online.env), status: 65, vault: v, before: before)
         // Signing again with the same key keeps exactly one signature of it.
@@ -374,10 +408,12 @@ struct CeremonyOfflineErrorTests {
         // verify: the repository is valid; a trusted root of a newer version is not satisfied by it.
         #expect(try TrustVaultCLI.run(["verify", repo, "--gun", gun]).status == 0)
         expectFailure(try TrustVaultCLI.run(["verify", repo, "--gun", "example.com/acme/other"]), status: 66, mentioning: "no root.json")
-        expectFailure(try TrustVaultCLI.run(["verify", repo + "/tuf/" + gun + "/metadata", "--gun", "example.com/acme/other"]),
-                      status: 1, mentioning: "does not match the GUN")
+        expectFailure(
+            try TrustVaultCLI.run(["verify", repo + "/tuf/" + gun + "/metadata", "--gun", "example.com/acme/other"]),
+            status: 1, mentioning: "does not match the GUN")
         let newer = again.replacingOccurrences(of: "\"version\":1}", with: "\"version\":7}")
         try newer.write(toFile: dir.sub("newer.json"), atomically: true, encoding: .utf8)
-        expectFailure(try TrustVaultCLI.run(["verify", repo, "--gun", gun, "--root", dir.sub("newer.json")]), status: 1, mentioning: "older than the trusted root")
+        expectFailure(
+            try TrustVaultCLI.run(["verify", repo, "--gun", gun, "--root", dir.sub("newer.json")]), status: 1, mentioning: "older than the trusted root")
     }
 }

@@ -62,13 +62,19 @@ struct DiskFullTests {
         #expect(try Run.program("/bin/cp", ["-a", v.path, vault]).status == 0)
         let tuf = mount + "/tuf"
         #expect(try Run.program("/bin/cp", ["-a", tufBase, tuf]).status == 0)
-        let fill = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: mount + "/filler", contents: nil); return mount + "/filler" }()))
+        let fill = try #require(
+            FileHandle(
+                forWritingAtPath: {
+                    FileManager.default.createFile(atPath: mount + "/filler", contents: nil); return mount + "/filler"
+                }()))
         let chunk = Data(count: 4096)
         while (try? fill.write(contentsOf: chunk)) != nil {}
         try? fill.close()
 
-        let env = CLIVault.env.merging(["TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase", "TRUSTVAULT_NEW_PASSPHRASE": "new-passphrase-1",
-                                        "TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-passphrase"]) { $1 }
+        let env = CLIVault.env.merging([
+            "TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase", "TRUSTVAULT_NEW_PASSPHRASE": "new-passphrase-1",
+            "TRUSTVAULT_DELEGATION_PASSPHRASE": "delegation-passphrase",
+        ]) { $1 }
         let commands: [(String, [String])] = [
             ("init", ["--vault", mount + "/new-vault", "init", "--kdf", "interactive"]),
             ("key generate", ["--vault", vault, "key", "generate", "--role", "targets/full"]),
@@ -77,17 +83,44 @@ struct DiskFullTests {
             ("backup restore (new vault)", ["--vault", mount + "/restored", "backup", "restore", backup, "--share", shareFiles[0], "--share", shareFiles[1]]),
             ("backup restore (merge)", ["--vault", vault, "backup", "restore", backup, "--share", shareFiles[0], "--share", shareFiles[1]]),
             ("backup create --out", ["--vault", vault, "backup", "create", "--out", mount + "/b.tvbackup", "--shares", "2/3", "--share-dir", mount]),
-            ("repo init --out", ["--vault", vault, "repo", "init", "example.com/full/new", "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", mount + "/repo"]),
+            (
+                "repo init --out",
+                [
+                    "--vault", vault, "repo", "init", "example.com/full/new", "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key",
+                    dir.sub("ts.key"), "--out", mount + "/repo",
+                ]
+            ),
             // The vault full, --out on a disk with space: the new key cannot be sealed, so the
             // metadata and key files already written to --out must go again.
-            ("repo init (only the vault full)", ["--vault", vault, "repo", "init", "example.com/full/other", "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key", dir.sub("ts.key"), "--out", dir.sub("out-elsewhere")]),
-            ("repo rotate targets (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
+            (
+                "repo init (only the vault full)",
+                [
+                    "--vault", vault, "repo", "init", "example.com/full/other", "--root-key", root, "--timestamp-key", dir.sub("ts.key"), "--snapshot-key",
+                    dir.sub("ts.key"), "--out", dir.sub("out-elsewhere"),
+                ]
+            ),
+            (
+                "repo rotate targets (only the vault full)",
+                ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", dir.sub("rotated-elsewhere")]
+            ),
             ("repo rotate targets --out", ["--vault", vault, "repo", "rotate", gun, "targets", "--current", repo, "--out", mount + "/rotated"]),
-            ("delegation add --out", ["--vault", vault, "delegation", "add", gun, "targets/releases", "--key-file", pubFile, "--all-paths", "--current", repo, "--out", mount + "/deleg"]),
+            (
+                "delegation add --out",
+                [
+                    "--vault", vault, "delegation", "add", gun, "targets/releases", "--key-file", pubFile, "--all-paths", "--current", repo, "--out",
+                    mount + "/deleg",
+                ]
+            ),
             ("repo rotate root --out", ["--vault", vault, "repo", "rotate", gun, "root", "--current", repo, "--out", mount + "/rot-root"]),
-            ("repo rotate root (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "root", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
+            (
+                "repo rotate root (only the vault full)",
+                ["--vault", vault, "repo", "rotate", gun, "root", "--current", repo, "--out", dir.sub("rotated-elsewhere")]
+            ),
             ("repo rotate snapshot --out", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", mount + "/rot-snap"]),
-            ("repo rotate snapshot (only the vault full)", ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", dir.sub("rotated-elsewhere")]),
+            (
+                "repo rotate snapshot (only the vault full)",
+                ["--vault", vault, "repo", "rotate", gun, "snapshot", "--current", repo, "--out", dir.sub("rotated-elsewhere")]
+            ),
             ("repo refresh --out", ["--vault", vault, "repo", "refresh", gun, "--roles", "targets", "--current", repo, "--out", mount + "/refresh"]),
             ("root sign --out", ["--vault", vault, "root", "sign", rootFile, "--key", repoRoot, "--out", mount + "/signed-root.json"]),
             ("tuf init", ["--vault", vault, "tuf", "init", mount + "/tuf-new", "--root-key", root]),
@@ -119,8 +152,9 @@ struct DiskFullTests {
             #expect(result.errorLines.count == 1, "\(name): \(result.stderr)")
             #expect(result.stderr.contains("No space left") || result.stderr.contains("space"), "\(name): \(result.stderr)")
             #expect(treeFingerprint(vault, excluding: [".lock"]) == before, "\(name): the vault must be unchanged")
-            #expect(!FileManager.default.fileExists(atPath: dir.sub("out-elsewhere")) && !FileManager.default.fileExists(atPath: dir.sub("rotated-elsewhere")),
-                    "\(name): --out left behind")
+            #expect(
+                !FileManager.default.fileExists(atPath: dir.sub("out-elsewhere")) && !FileManager.default.fileExists(atPath: dir.sub("rotated-elsewhere")),
+                "\(name): --out left behind")
             #expect(Self.listing(mount) == files, "\(name): stray output on the full disk: \(Set(Self.listing(mount)).symmetricDifference(files))")
             #expect(!FileManager.default.fileExists(atPath: dir.sub("tuf-elsewhere")), "\(name): a TUF repository left behind")
             #expect(Self.listing(tufBase) == tufBaseFiles, "\(name): the TUF repository beside the full vault changed")

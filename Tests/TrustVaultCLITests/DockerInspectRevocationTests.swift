@@ -41,7 +41,8 @@ extension DockerInspectTests {
             #expect(ours.stdout == docker.stdout, "\(name): pretty view of \(label) differs:\n--- docker\n\(docker.stdout)--- trustvault\n\(ours.stdout)")
             let dockerJSON = try repo.dockerInspect([label])
             let oursJSON = try TrustVaultCLI.run(["inspect", dir, "--gun", repo.gun, "--json"] + tagArgs)
-            #expect(oursJSON.stdout == dockerJSON.stdout, "\(name): JSON of \(label) differs:\n--- docker\n\(dockerJSON.stdout)--- trustvault\n\(oursJSON.stdout)")
+            #expect(
+                oursJSON.stdout == dockerJSON.stdout, "\(name): JSON of \(label) differs:\n--- docker\n\(dockerJSON.stdout)--- trustvault\n\(oursJSON.stdout)")
         }
     }
 }

@@ -29,13 +29,19 @@ final class ServedRepository {
         try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             .write(toFile: d + "/server.ext", atomically: true, encoding: .utf8)
         for args in [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/ca.key",
-             "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=trustvault test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/server.key",
-             "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key", "-CAcreateserial",
-             "-out", d + "/server.crt", "-days", "2", "-extfile", d + "/server.ext"],
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/ca.key",
+                "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=trustvault test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+            ],
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/server.key",
+                "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1",
+            ],
+            [
+                "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key", "-CAcreateserial",
+                "-out", d + "/server.crt", "-days", "2", "-extfile", d + "/server.ext",
+            ],
         ] {
             let r = try Run.program(openssl, args)
             guard r.status == 0 else { throw TestFailure("openssl \(args[0]): \(r)") }
@@ -49,10 +55,12 @@ final class ServedRepository {
         try notary(["init", gun, "-p"])
         try notary(["init", emptyGUN, "-p"])
         for signer in ["alice", "bob", "carol"] {
-            let r = try Run.program(openssl, [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(signer).key"),
-                "-out", path("\(signer).crt"), "-days", "30", "-subj", "/CN=\(signer)",
-            ])
+            let r = try Run.program(
+                openssl,
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(signer).key"),
+                    "-out", path("\(signer).crt"), "-days", "30", "-subj", "/CN=\(signer)",
+                ])
             guard r.status == 0 else { throw TestFailure("openssl for \(signer): \(r)") }
         }
         try notary(["delegation", "add", gun, "targets/releases", path("alice.crt"), path("bob.crt"), "--all-paths", "-p"])
@@ -91,9 +99,11 @@ final class ServedRepository {
     func dockerInspect(_ args: [String]) throws -> ProcessResult {
         let config = path("docker")
         try? FileManager.default.removeItem(atPath: config + "/trust")
-        return try Run.program(docker, ["trust", "inspect"] + args, environment: [
-            "DOCKER_CONFIG": config, "DOCKER_CONTENT_TRUST_SERVER": server.url,
-        ])
+        return try Run.program(
+            docker, ["trust", "inspect"] + args,
+            environment: [
+                "DOCKER_CONFIG": config, "DOCKER_CONTENT_TRUST_SERVER": server.url,
+            ])
     }
 
     /// The served metadata in notary's cache layout, fetched with curl (the same bytes docker read).
@@ -142,14 +152,17 @@ struct DockerInspectTests {
         }
         // An initialized repository with nothing signed.
         let empty = try repo.fetch("empty", gun: repo.emptyGUN)
-        for (args, tagArgs) in [(["--pretty", repo.emptyGUN], [String]()), (["--pretty", repo.emptyGUN + ":v1"], ["--tag", "v1"]),
-                                ([repo.emptyGUN], ["--json"])] {
+        for (args, tagArgs) in [
+            (["--pretty", repo.emptyGUN], [String]()), (["--pretty", repo.emptyGUN + ":v1"], ["--tag", "v1"]),
+            ([repo.emptyGUN], ["--json"]),
+        ] {
             let docker = try repo.dockerInspect(args)
             let ours = try TrustVaultCLI.run(["inspect", empty, "--gun", repo.emptyGUN] + tagArgs)
             #expect(docker.status == 0 && ours.status == 0, "\(docker)\n\(ours)")
             #expect(ours.stdout == docker.stdout, "empty repository, \(args):\n--- docker\n\(docker.stdout)--- trustvault\n\(ours.stdout)")
         }
-        #expect(try TrustVaultCLI.run(["inspect", empty, "--gun", repo.emptyGUN]).stdout.hasPrefix("\nNo signatures for \(repo.emptyGUN)\n\n\nAdministrative keys"))
+        #expect(
+            try TrustVaultCLI.run(["inspect", empty, "--gun", repo.emptyGUN]).stdout.hasPrefix("\nNo signatures for \(repo.emptyGUN)\n\n\nAdministrative keys"))
         // What docker showed, spelled out: released tags only, named signers over "Repo Admin".
         let pretty = try TrustVaultCLI.run(["inspect", current, "--gun", repo.gun]).stdout
         let d = repo.digests
@@ -218,7 +231,8 @@ struct DockerInspectTests {
 
     func policyPerTeamShape(_ repo: ServedRepository, _ current: String) throws {
         func verify(_ tag: String, _ teams: [String], json: Bool = false) throws -> ProcessResult {
-            try TrustVaultCLI.run(["verify", current, "--gun", repo.gun, "--tag", tag] + teams.flatMap { ["--require-signer", $0] } + (json ? ["--json"] : []))
+            try TrustVaultCLI.run(
+                ["verify", current, "--gun", repo.gun, "--tag", tag] + teams.flatMap { ["--require-signer", $0] } + (json ? ["--json"] : []))
         }
         // One signer.
         var r = try verify("v2", ["alice"])
@@ -270,14 +284,20 @@ struct DockerInspectTests {
     func verifyNamesWhatItCheckedAndWhatIsAbsent(_ repo: ServedRepository, _ current: String) throws {
         let r = try TrustVaultCLI.run(["verify", current, "--gun", repo.gun])
         #expect(r.status == 0, "\(r)")
-        #expect(r.stdout.contains("checked 7 file(s): root.json, targets.json, targets/releases.json, targets/alice.json, targets/bob.json, snapshot.json, timestamp.json"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "checked 7 file(s): root.json, targets.json, targets/releases.json, targets/alice.json, targets/bob.json, snapshot.json, timestamp.json"),
+            "\(r.stdout)")
         #expect(r.stdout.contains("lists 5 file(s); hashes of the 5 present match"))
         // Only some delegation files fetched: the count says so and the absent one is named.
         let partial = repo.path("partial2")
         try repo.server.fetchMetadata(gun: repo.gun, roles: ["root", "targets", "snapshot", "timestamp", "targets/alice"], to: partial)
         let p = try TrustVaultCLI.run(["verify", partial, "--gun", repo.gun])
         #expect(p.status == 66, "\(p)")
-        #expect(p.stdout.contains("lists 5 file(s); hashes of the 3 present match (root.json, targets.json, targets/alice.json); not in the directory: targets/bob.json, targets/releases.json"), "\(p.stdout)")
+        #expect(
+            p.stdout.contains(
+                "lists 5 file(s); hashes of the 3 present match (root.json, targets.json, targets/alice.json); not in the directory: targets/bob.json, targets/releases.json"
+            ), "\(p.stdout)")
         #expect(p.stdout.contains("checked 5 file(s)"))
         #expect(p.stdout.contains("absent: targets/bob.json") && p.stdout.contains("absent: targets/releases.json"))
     }

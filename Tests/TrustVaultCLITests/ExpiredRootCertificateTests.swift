@@ -6,7 +6,9 @@ import TestSupport
 /// token auth) and the real notary client. Everything runs as a user types it, in one working
 /// directory with relative paths; the recovery is `docs/guide-expired-root-certificate.md`'s
 /// ```sh blocks, run as written (only the server URL and its test CA are filled in).
-@Suite("An expired root certificate: refused renewal, replaced trust data, fresh and old-trusting clients", .tags(.interop), .interop, .enabled(if: notaryPeers), .serialized)
+@Suite(
+    "An expired root certificate: refused renewal, replaced trust data, fresh and old-trusting clients", .tags(.interop), .interop, .enabled(if: notaryPeers),
+    .serialized)
 final class ExpiredRootCertificateTests {
     let issuer: TokenIssuer
     let server: NotaryServer
@@ -103,7 +105,9 @@ final class ExpiredRootCertificateTests {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        try sh("faketime '\(f.string(from: made))' trustvault repo init \(gun) --root-key \(root) --timestamp-key keys/timestamp.key --snapshot-key keys/snapshot.key --expires root=11y --expires targets=11y --out init")
+        try sh(
+            "faketime '\(f.string(from: made))' trustvault repo init \(gun) --root-key \(root) --timestamp-key keys/timestamp.key --snapshot-key keys/snapshot.key --expires root=11y --expires targets=11y --out init"
+        )
         try sh("trustvault-online publish init \(serverArgs)")
         // The online side signs a tag with the exported targets key (today: 3 years).
         try sh("notary \(notaryArgs) -d init add \(gun) v1 payload.txt && notary \(notaryArgs) -d init publish \(gun)")
@@ -112,9 +116,10 @@ final class ExpiredRootCertificateTests {
         try sh("trustvault-online fetch \(gun) \(serverArgs) --out cur0")
         try sh("trustvault delegation add \(gun) targets/releases --cert ci-cert.pem --all-paths --current cur0 --out add")
         try sh("trustvault-online publish add \(serverArgs)")
-        try sh("NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci key import ci-key.pem --role targets/releases"
-            + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci add \(gun) v2 payload.txt --roles targets/releases"
-            + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci publish \(gun)")
+        try sh(
+            "NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci key import ci-key.pem --role targets/releases"
+                + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci add \(gun) v2 payload.txt --roles targets/releases"
+                + " && NOTARY_DELEGATION_PASSPHRASE=ci-passphrase notary \(notaryArgs) -d ci publish \(gun)")
         // The long-lived client (~/.notary) trusts this root from now on.
         #expect(Self.tags(try sh("notary \(notaryArgs) list \(gun)")) == ["v1", "v2"])
 
@@ -169,8 +174,9 @@ final class ExpiredRootCertificateTests {
         let rootV1 = try String(contentsOfFile: work.sub("replacement/tuf/\(gun)/metadata/root.json"), encoding: .utf8)
         #expect(rootV1.contains(#""version":1"#), "\(rootV1)")
         // The delegation is carried over byte for byte (CI's signature still holds).
-        #expect(FileManager.default.contents(atPath: work.sub("replacement/tuf/\(gun)/metadata/targets/releases.json"))
-            == FileManager.default.contents(atPath: work.sub("current/targets/releases.json")))
+        #expect(
+            FileManager.default.contents(atPath: work.sub("replacement/tuf/\(gun)/metadata/targets/releases.json"))
+                == FileManager.default.contents(atPath: work.sub("current/targets/releases.json")))
         // Without a terminal, --replace-trust-data needs --yes; nothing changes on the server.
         let unconfirmed = try sh("trustvault-online publish replacement \(serverArgs) --replace-trust-data </dev/null", expectOK: false)
         #expect(unconfirmed.status == 64 && unconfirmed.errorLines.count == 1 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed)")

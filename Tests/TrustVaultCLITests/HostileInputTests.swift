@@ -30,7 +30,9 @@ func expectRefused(
     // Generous for a loaded 2-core machine; a hang or an unbounded read takes minutes.
     #expect(run.seconds < 10, "took \(run.seconds) s", sourceLocation: sourceLocation)
     #expect(run.rssMiB > 0 && run.rssMiB < 300, "peak RSS \(run.rssMiB) MiB", sourceLocation: sourceLocation)
-    #expect(!run.result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }, "raw control characters in stderr", sourceLocation: sourceLocation)
+    #expect(
+        !run.result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }, "raw control characters in stderr",
+        sourceLocation: sourceLocation)
 }
 
 @Suite("Hostile input: the input gate (devices, FIFOs, symlinks, size limits)")
@@ -66,12 +68,14 @@ struct InputGateCLITests {
 
         // Ceremony inputs: --timestamp-key, --root, root.json, root sign FILE, --cert.
         let out = dir.sub("out")
-        expectRefused(try bounded(v, ["repo", "init", "example.com/acme/gate2", "--root-key", root, "--timestamp-key", fifo, "--out", out], env: Online.env),
-                      status: 66, naming: fifo, vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["repo", "init", "example.com/acme/gate2", "--root-key", root, "--timestamp-key", fifo, "--out", out], env: Online.env),
+            status: 66, naming: fifo, vault: v, before: before)
         expectRefused(try bounded(v, ["verify", repo, "--gun", gun, "--root", "/dev/zero"]), status: 66, naming: "/dev/zero", vault: v, before: before)
         expectRefused(try bounded(v, ["root", "sign", zeroLink, "--key", root, "--out", out]), status: 66, naming: zeroLink, vault: v, before: before)
-        expectRefused(try bounded(v, ["delegation", "add", gun, "targets/ci", "--cert", fifo, "--all-paths", "--current", repo, "--out", out], env: Online.env),
-                      status: 66, naming: fifo, vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["delegation", "add", gun, "targets/ci", "--cert", fifo, "--all-paths", "--current", repo, "--out", out], env: Online.env),
+            status: 66, naming: fifo, vault: v, before: before)
         let metadata = repo + "/tuf/" + gun + "/metadata"
         try FileManager.default.removeItem(atPath: metadata + "/targets.json")
         // A symlink inside the directory to a FIFO inside it: the gate refuses the FIFO.
@@ -93,7 +97,8 @@ struct InputGateCLITests {
         let big = work.sub("big.json")
         #expect(FileManager.default.createFile(atPath: big, contents: nil))
         #expect(truncate(big, 200 << 20) == 0)
-        expectRefused(try bounded(v, ["verify", repo, "--gun", gun, "--root", big]), status: 65, naming: big, mentioning: "too large", vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["verify", repo, "--gun", gun, "--root", big]), status: 65, naming: big, mentioning: "too large", vault: v, before: before)
         // A key file over 4 MiB.
         let bigKey = work.sub("big.pem")
         #expect(FileManager.default.createFile(atPath: bigKey, contents: Data(count: 5 << 20)))
@@ -156,13 +161,18 @@ struct HostileFormatCLITests {
     func pbkdf2Key(_ dir: TemporaryDirectory, name: String, iterations: [UInt8]) throws -> String {
         let plain = dir.sub(name + ".plain"), der = dir.sub(name + ".der")
         #expect(try Run.program(Self.openssl, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", plain]).status == 0)
-        let r = try Run.program(Self.openssl, ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-iter", "65536", "-in", plain, "-outform", "DER",
-                                              "-out", der, "-passout", "pass:import-pw"])
+        let r = try Run.program(
+            Self.openssl,
+            [
+                "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-iter", "65536", "-in", plain, "-outform", "DER",
+                "-out", der, "-passout", "pass:import-pw",
+            ])
         #expect(r.status == 0, "\(r)")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: der)))
         let at = try #require(findBytes(bytes, [0x02, 0x03, 0x01, 0x00, 0x00]))
         bytes.replaceSubrange(at..<(at + 5), with: iterations)
-        let pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + Data(bytes).base64EncodedString(options: .lineLength64Characters)
+        let pem =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + Data(bytes).base64EncodedString(options: .lineLength64Characters)
             + "\n-----END ENCRYPTED PRIVATE KEY-----\n"
         let path = dir.sub(name + ".pem")
         try pem.write(toFile: path, atomically: true, encoding: .utf8)
@@ -188,8 +198,9 @@ struct HostileFormatCLITests {
         let atBound = try pbkdf2Key(dir, name: "bound", iterations: [0x02, 0x03, 0x0F, 0x42, 0x40])
         let many = dir.sub("many.pem")
         try String(repeating: try String(contentsOfFile: atBound, encoding: .utf8), count: 9).write(toFile: many, atomically: true, encoding: .utf8)
-        expectRefused(try bounded(v, ["key", "import", many, "--role", "targets/ci"], env: env), status: 65, naming: many,
-                      mentioning: "unsupported parameters", vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["key", "import", many, "--role", "targets/ci"], env: env), status: 65, naming: many,
+            mentioning: "unsupported parameters", vault: v, before: before)
         #expect(try v.run(["key", "import", fine, "--role", "targets/ci"], env: env).status == 0)
 
         // Argon2id parameters in a key record, vault.json and a backup header: only trustvault's
@@ -198,15 +209,17 @@ struct HostileFormatCLITests {
         let record = v.path + "/keys/\(id).json"
         try tamper(record, #""memlimit":67108864,"opslimit":2"#, #""memlimit":4294967296,"opslimit":64"#)
         before = v.fingerprint()
-        expectRefused(try bounded(v, ["key", "export", id, "--out", dir.sub("x.key")], env: env), status: 65, naming: record,
-                      mentioning: "not made by trustvault", vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["key", "export", id, "--out", dir.sub("x.key")], env: env), status: 65, naming: record,
+            mentioning: "not made by trustvault", vault: v, before: before)
         #expect(!FileManager.default.fileExists(atPath: dir.sub("x.key")))
 
         let w = try CLIVault()
         try tamper(w.path + "/vault.json", #""profile":"interactive""#, #""profile":"turbo""#)
         let wBefore = w.fingerprint()
-        expectRefused(try bounded(w, ["key", "generate", "--role", "root"]), status: 65, naming: w.path + "/vault.json",
-                      mentioning: "not made by trustvault", vault: w, before: wBefore)
+        expectRefused(
+            try bounded(w, ["key", "generate", "--role", "root"]), status: 65, naming: w.path + "/vault.json",
+            mentioning: "not made by trustvault", vault: w, before: wBefore)
 
         let b = try CLIVault()
         _ = try b.generate("root")
@@ -226,8 +239,9 @@ struct HostileFormatCLITests {
             """
         #expect(try Run.program("/usr/bin/env", ["python3", "-c", py, backup]).status == 0)
         let bBefore = b.fingerprint()
-        expectRefused(try bounded(b, ["backup", "verify", backup], env: benv), status: 65, naming: backup,
-                      mentioning: "not made by trustvault", vault: b, before: bBefore)
+        expectRefused(
+            try bounded(b, ["backup", "verify", backup], env: benv), status: 65, naming: backup,
+            mentioning: "not made by trustvault", vault: b, before: bBefore)
     }
 
     @Test func numbersAreRangeCheckedAndStrictFormatsHold() throws {
@@ -245,8 +259,9 @@ struct HostileFormatCLITests {
         let zeroLine = dir.sub("zero-share.txt")
         try " 0: 0000 0000 0000 0000  0000\nCheck: 00000000\n".write(toFile: zeroLine, atomically: true, encoding: .utf8)
         var before = v.fingerprint()
-        expectRefused(try bounded(v, ["backup", "verify", backup, "--share", zeroLine, "--share", shares[0]]), status: 65, naming: zeroLine,
-                      mentioning: "out of range", vault: v, before: before)
+        expectRefused(
+            try bounded(v, ["backup", "verify", backup, "--share", zeroLine, "--share", shares[0]]), status: 65, naming: zeroLine,
+            mentioning: "out of range", vault: v, before: before)
 
         // A key record that is a directory: backup create fails loudly, writes nothing.
         let dirRecord = v.path + "/keys/" + String(repeating: "ab", count: 32) + ".json"

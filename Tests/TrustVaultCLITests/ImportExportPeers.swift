@@ -83,14 +83,18 @@ struct Peers {
     /// `ca.pem`, `cert.pub`, `env.sh`, as a registry's admin console hands them out.
     func makeClientBundle(name: String = "bundle", commonName: String = "ci-bot", days: Int = 365) throws {
         if !FileManager.default.fileExists(atPath: path("ca.pem")) {
-            try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                         "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "3650", "-subj", "/CN=Example CA"])
+            try openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "3650", "-subj", "/CN=Example CA",
+            ])
         }
         try shell("mkdir -p \(name)")
         try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "\(name)/key.pem"])
         try openssl(["req", "-new", "-key", "\(name)/key.pem", "-subj", "/CN=\(commonName)", "-out", "\(name).csr"])
-        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-                     "-days", "\(days)", "-out", "\(name)/cert.pem"])
+        try openssl([
+            "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-days", "\(days)", "-out", "\(name)/cert.pem",
+        ])
         try openssl(["pkey", "-in", "\(name)/key.pem", "-pubout", "-out", "\(name)/cert.pub"])
         try shell("cp ca.pem \(name)/ca.pem && printf 'export DOCKER_TLS_VERIFY=1\\n' > \(name)/env.sh")
         _ = try requireTool("zip", package: "zip")

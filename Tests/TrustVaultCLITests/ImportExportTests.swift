@@ -70,8 +70,12 @@ struct ImportExportTests {
     @Test func notaryKeyGenerateOutputImports() throws {
         let p = try Peers()
         let env = ["NOTARY_DELEGATION_PASSPHRASE": "n-deleg"]
-        try p.run(p.notary, ["-d", p.path("n"), "key", "generate", "ecdsa", "--role", "targets/releases",
-                             "-o", p.path("releases")], env: env)
+        try p.run(
+            p.notary,
+            [
+                "-d", p.path("n"), "key", "generate", "ecdsa", "--role", "targets/releases",
+                "-o", p.path("releases"),
+            ], env: env)
         // notary writes the public key next to it (releases.pem, with a role: header OpenSSL
         // does not accept): its ID, computed by OpenSSL, is the key's ID.
         try p.shell("grep -v ': ' releases.pem > releases-pub.pem")
@@ -164,11 +168,17 @@ struct ImportExportTests {
         var env = CLIVault.env
         env["TRUSTVAULT_EXPORT_PASSPHRASE"] = Self.exportPass
         #expect(try v.run(["key", "export", root, "--out", p.path("root.pem")], env: env).status == 0)
-        let notaryEnv = ["NOTARY_ROOT_PASSPHRASE": Self.exportPass, "NOTARY_TARGETS_PASSPHRASE": "t",
-                         "NOTARY_SNAPSHOT_PASSPHRASE": "s"]
+        let notaryEnv = [
+            "NOTARY_ROOT_PASSPHRASE": Self.exportPass, "NOTARY_TARGETS_PASSPHRASE": "t",
+            "NOTARY_SNAPSHOT_PASSPHRASE": "s",
+        ]
         let trust = p.path("notary")
-        let initialised = try p.run(p.notary, ["-s", server.url, "-d", trust, "init", "example.com/offline-root",
-                                               "--rootkey", p.path("root.pem")], env: notaryEnv)
+        let initialised = try p.run(
+            p.notary,
+            [
+                "-s", server.url, "-d", trust, "init", "example.com/offline-root",
+                "--rootkey", p.path("root.pem"),
+            ], env: notaryEnv)
         #expect(initialised.stdout.contains(root), "\(initialised)")
         try p.run(p.notary, ["-s", server.url, "-d", trust, "publish", "example.com/offline-root"], env: notaryEnv)
         let keys = try p.notaryKeys(trustDir: trust)
@@ -196,8 +206,9 @@ struct ImportExportTests {
         let content = try String(contentsOfFile: loaded, encoding: .utf8)
         #expect(content.contains("role: ci-bot") && !content.contains("path:"))
         // notary's key store (which docker uses) unlocks it with the export passphrase.
-        let unlocked = try p.run(p.notary, ["-d", p.path("docker/trust"), "key", "passwd", signer],
-                                 env: ["NOTARY_DELEGATION_PASSPHRASE": Self.exportPass])
+        let unlocked = try p.run(
+            p.notary, ["-d", p.path("docker/trust"), "key", "passwd", signer],
+            env: ["NOTARY_DELEGATION_PASSPHRASE": Self.exportPass])
         #expect(unlocked.stdout.contains("Successfully updated passphrase"), "\(unlocked)")
         // And the round trip back into a vault gives the same key ID.
         let v2 = try CLIVault()
@@ -220,10 +231,15 @@ struct ImportExportTests {
         try p.openssl(["rsa", "-in", "rsa.pem", "-traditional", "-out", "rsa-pkcs1.pem"])
         try p.openssl(["genpkey", "-algorithm", "ed25519", "-out", "ed25519.pem"])
         try p.openssl(["genpkey", "-algorithm", "ed25519", "-out", "ed2.pem"])
-        try p.openssl(["pkcs8", "-topk8", "-in", "ed2.pem", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1",
-                       "-out", "ed25519-enc.pem"] + pw)
-        let files = ["ec-with-params.pem", "ec-pkcs8-sha256.pem", "ec-legacy.pem", "rsa-pkcs1.pem", "ed25519.pem",
-                     "ed25519-enc.pem"]
+        try p.openssl(
+            [
+                "pkcs8", "-topk8", "-in", "ed2.pem", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1",
+                "-out", "ed25519-enc.pem",
+            ] + pw)
+        let files = [
+            "ec-with-params.pem", "ec-pkcs8-sha256.pem", "ec-legacy.pem", "rsa-pkcs1.pem", "ed25519.pem",
+            "ed25519-enc.pem",
+        ]
         var expected: Set<String> = []
         for file in files {
             let encrypted = file.contains("sha256") || file.contains("legacy") || file.contains("enc")
@@ -276,8 +292,10 @@ struct ImportExportTests {
         try p.openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "mixed/key.pem"])
         try p.openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "good.pem"])
         try p.openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "other.pem"])
-        try p.openssl(["pkcs8", "-topk8", "-in", "other.pem", "-v2", "aes-256-cbc", "-passout", "pass:right",
-                       "-out", "encrypted.pem"])
+        try p.openssl([
+            "pkcs8", "-topk8", "-in", "other.pem", "-v2", "aes-256-cbc", "-passout", "pass:right",
+            "-out", "encrypted.pem",
+        ])
         let encrypted = try p.read("encrypted.pem")
         try p.write("truncated.pem", String(encrypted.prefix(encrypted.count / 2)))
         try p.write("garbage.pem", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n")

@@ -22,8 +22,9 @@ final class KeySafetyTests {
 
     /// `trustvault-online ARGS --server URL` in the test's directory, anonymous (no auth on this server).
     func online(_ o: Online, _ args: [String]) throws -> ProcessResult {
-        try Run.program(TrustVaultCLI.productsDirectory + "/trustvault-online", args + ["--server", server.url],
-                        environment: ["DOCKER_CONFIG": emptyDockerConfig.path], directory: o.dir.path)
+        try Run.program(
+            TrustVaultCLI.productsDirectory + "/trustvault-online", args + ["--server", server.url],
+            environment: ["DOCKER_CONFIG": emptyDockerConfig.path], directory: o.dir.path)
     }
 
     func keyList(_ v: CLIVault) throws -> [[String: Any]] {
@@ -101,7 +102,8 @@ final class KeySafetyTests {
 
         // The CI key signs for targets/releases of the repository: not removed without naming it.
         let before = v.fingerprint()
-        expectFailure(try tv(v, o, ["key", "remove", ci, "--yes"]), status: 1, mentioning: "signing tags as targets/releases of \(o.gun)", vault: v, before: before)
+        expectFailure(
+            try tv(v, o, ["key", "remove", ci, "--yes"]), status: 1, mentioning: "signing tags as targets/releases of \(o.gun)", vault: v, before: before)
 
         // The role removed (and published): the key is retired for the repository and goes without a name.
         _ = try o.current("c2")
@@ -123,7 +125,8 @@ final class KeySafetyTests {
 
         // 1. This vault made trust data for the GUN: a second repo init is refused, nothing made.
         let before = v.fingerprint()
-        let again = try tv(v, o, ["repo", "init", o.gun, "--root-key", root, "--timestamp-key", "timestamp.key", "--snapshot-key", "snapshot.key", "--out", "again"])
+        let again = try tv(
+            v, o, ["repo", "init", o.gun, "--root-key", root, "--timestamp-key", "timestamp.key", "--snapshot-key", "snapshot.key", "--out", "again"])
         expectFailure(again, status: 73, mentioning: "already made trust data for \(o.gun)", vault: v, before: before)
         #expect(again.stderr.contains("--replace-existing"), "\(again)")
         #expect(!FileManager.default.fileExists(atPath: o.path("again")))
@@ -136,7 +139,9 @@ final class KeySafetyTests {
         #expect(keys.stdout.contains("warning: \(server.url) already holds trust data for \(o.gun) (root.json v1)"), "\(keys)")
         #expect(FileManager.default.fileExists(atPath: o.path("keys/existing-root.json")))
         let wBefore = w.fingerprint()
-        let initArgs = ["repo", "init", o.gun, "--root-key", wroot, "--timestamp-key", "keys/timestamp.key", "--snapshot-key", "keys/snapshot.key", "--out", "w-out"]
+        let initArgs = [
+            "repo", "init", o.gun, "--root-key", wroot, "--timestamp-key", "keys/timestamp.key", "--snapshot-key", "keys/snapshot.key", "--out", "w-out",
+        ]
         let refused = try tv(w, o, initArgs)
         expectFailure(refused, status: 73, mentioning: "the server already holds trust data for \(o.gun) (root.json v1)", vault: w, before: wBefore)
         #expect(!FileManager.default.fileExists(atPath: o.path("w-out")))
@@ -162,13 +167,19 @@ final class KeySafetyTests {
             #expect(try tv(v, o, ["root", "cert", o.gun, "--key", k, "--out", name]).status == 0)
         }
         #expect(try online(o, ["fetch", o.gun, "--out", "keys", "--keys-only"]).status == 0)
-        let made = try tv(a, o, ["repo", "init", o.gun, "--root-key", ka, "--root-key", "b.crt", "--root-key", "c.crt", "--root-threshold", "2",
-                                 "--timestamp-key", "keys/timestamp.key", "--snapshot-key", "keys/snapshot.key", "--out", "init"])
+        let made = try tv(
+            a, o,
+            [
+                "repo", "init", o.gun, "--root-key", ka, "--root-key", "b.crt", "--root-key", "c.crt", "--root-threshold", "2",
+                "--timestamp-key", "keys/timestamp.key", "--snapshot-key", "keys/snapshot.key", "--out", "init",
+            ])
         #expect(made.status == 0, "\(made)")
 
         // publish refuses the 1-of-2 root v1 locally, naming whose signatures are missing; nothing reaches the server.
         let early = try online(o, ["publish", "init"])
-        expectOneErrorLine(early, status: 1, mentioning: ["lacks root signatures", "new root v1: 1 of 2 signatures", String(kb.prefix(12)), String(kc.prefix(12)), "nothing was sent"])
+        expectOneErrorLine(
+            early, status: 1,
+            mentioning: ["lacks root signatures", "new root v1: 1 of 2 signatures", String(kb.prefix(12)), String(kc.prefix(12)), "nothing was sent"])
         #expect(try servedRoot(o) == nil)
         #expect(try tv(b, o, ["root", "sign", "init/tuf/\(o.gun)/metadata/root.json", "--key", kb]).status == 0)
         let published = try online(o, ["publish", "init"])
@@ -188,8 +199,12 @@ final class KeySafetyTests {
         #expect(refused.stderr.contains("--remove-key \(kb.prefix(12)) --remove-key \(kc.prefix(12)) --lower-threshold"), "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: o.path("rot")))
         // Naming only the removals is not enough; a key the rotation keeps cannot be named.
-        expectFailure(try tv(a, o, rotate + ["--remove-key", kb, "--remove-key", kc], env: [:]), status: 1, mentioning: "lowers the root threshold from 2 to 1", vault: a, before: aBefore)
-        expectFailure(try tv(a, o, rotate + ["--remove-key", knew], env: [:]), status: 64, mentioning: "is not a root key this rotation removes", vault: a, before: aBefore)
+        expectFailure(
+            try tv(a, o, rotate + ["--remove-key", kb, "--remove-key", kc], env: [:]), status: 1, mentioning: "lowers the root threshold from 2 to 1", vault: a,
+            before: aBefore)
+        expectFailure(
+            try tv(a, o, rotate + ["--remove-key", knew], env: [:]), status: 64, mentioning: "is not a root key this rotation removes", vault: a,
+            before: aBefore)
 
         // Keeping the other holders needs no flag: A, B and the new key, 2 of 3.
         // The explicit collapse: the change is listed first, then signed by A's old and new keys.

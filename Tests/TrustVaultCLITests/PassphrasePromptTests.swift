@@ -129,8 +129,9 @@ struct PassphrasePromptTests {
         }
         #expect(!FileManager.default.fileExists(atPath: v.dir.sub("t.key")) && !FileManager.default.fileExists(atPath: v.dir.sub("b.tvbackup")))
         // Eight characters are enough.
-        let ok = try TrustVaultCLI.run(["--vault", v.path, "key", "export", targets, "--out", "t.key"],
-                                       environment: CLIVault.env.merging(["TRUSTVAULT_EXPORT_PASSPHRASE": "12345678"]) { $1 }, directory: v.dir.path)
+        let ok = try TrustVaultCLI.run(
+            ["--vault", v.path, "key", "export", targets, "--out", "t.key"],
+            environment: CLIVault.env.merging(["TRUSTVAULT_EXPORT_PASSPHRASE": "12345678"]) { $1 }, directory: v.dir.path)
         #expect(ok.status == 0, "\(ok)")
     }
 
@@ -164,8 +165,9 @@ struct PassphrasePromptTests {
         #expect(try audit().count == 2)
         let root = try v.generate("root")
         let ts = try PathForms.timestampKey(in: v.dir.path)
-        let initR = try TrustVaultCLI.run(["--vault", v.path, "repo", "init", Self.gun, "--root-key", root, "--timestamp-key", ts, "--out", "out"],
-                                          environment: env, directory: v.dir.path)
+        let initR = try TrustVaultCLI.run(
+            ["--vault", v.path, "repo", "init", Self.gun, "--root-key", root, "--timestamp-key", ts, "--out", "out"],
+            environment: env, directory: v.dir.path)
         #expect(initR.status == 0, "\(initR)")
         let last = try #require(try audit().last)
         #expect(try audit().count == 3 && last.contains("notary-online") && last.contains(Self.gun))

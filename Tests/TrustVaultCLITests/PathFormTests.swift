@@ -39,16 +39,20 @@ struct PathFormTests {
         }
 
         @discardableResult
-        func ok(_ args: [String], env: [String: String] = PathFormTests.env, vault: String? = nil,
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
+        func ok(
+            _ args: [String], env: [String: String] = PathFormTests.env, vault: String? = nil,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws -> ProcessResult {
             let r = try run(args, env: env, vault: vault)
             #expect(r.status == 0, "[\(form.name)] trustvault \(args.joined(separator: " ")) in \(cwd): \(r)", sourceLocation: sourceLocation)
             return r
         }
 
         /// A run that must fail with one error line, leaving no debris and `absent` absent.
-        func refused(_ args: [String], status: Int32, env: [String: String] = PathFormTests.env, absent: String? = nil,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func refused(
+            _ args: [String], status: Int32, env: [String: String] = PathFormTests.env, absent: String? = nil,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws {
             let r = try run(args, env: env)
             #expect(r.status == status, "[\(form.name)] trustvault \(args.joined(separator: " ")): \(r)", sourceLocation: sourceLocation)
             #expect(r.errorLines.count == 1, "[\(form.name)] one error line: \(r.stderr)", sourceLocation: sourceLocation)
@@ -107,8 +111,9 @@ struct PathFormTests {
         // is refused before any passphrase is asked): nothing at --out, no debris.
         var wrong = Self.env
         wrong["TRUSTVAULT_ROOT_PASSPHRASE"] = "not the root passphrase"
-        try b.refused(["repo", "init", gun + "-never", "--root-key", root, "--timestamp-key", ts, "--snapshot-key", snap, "--out", f.dir("never")],
-                      status: 77, env: wrong, absent: f.dir("never"))
+        try b.refused(
+            ["repo", "init", gun + "-never", "--root-key", root, "--timestamp-key", ts, "--snapshot-key", snap, "--out", f.dir("never")],
+            status: 77, env: wrong, absent: f.dir("never"))
 
         // root cert, repo rotate root, root sign
         try b.ok(["root", "cert", gun, "--key", root2, "--out", f.file("root2.crt")])
@@ -118,8 +123,9 @@ struct PathFormTests {
         #expect(b.exists(rotatedRoot))
         try b.ok(["root", "sign", rotatedRoot, "--key", root, "--out", f.file("resigned.json")])
         #expect(b.exists(f.file("resigned.json")))
-        try b.refused(["repo", "rotate", gun, "root", "--new-key", root2, "--current", f.dir("init"), "--out", f.dir("never")],
-                      status: 77, env: wrong, absent: f.dir("never"))
+        try b.refused(
+            ["repo", "rotate", gun, "root", "--new-key", root2, "--current", f.dir("init"), "--out", f.dir("never")],
+            status: 77, env: wrong, absent: f.dir("never"))
 
         // repo rotate targets, repo refresh
         try b.ok(["repo", "rotate", gun, "targets", "--current", f.dir("init"), "--out", f.dir("targets-rotated")])
@@ -132,14 +138,20 @@ struct PathFormTests {
         try b.ok(["delegation", "add", gun, "targets/ci", "--key", ci, "--all-paths", "--current", f.dir("init"), "--out", f.dir("deleg")])
         #expect(b.exists(f.dir("deleg") + "/tuf/\(gun)/metadata/targets.json"))
         try b.refused(["delegation", "add", gun, "targets/ci", "--key", ci, "--all-paths", "--current", f.dir("init"), "--out", f.dir("deleg")], status: 73)
-        try b.ok(["delegation", "add", gun, "targets/qa", "--key-file", f.file("root.pub"), "--paths", "qa/", "--current", f.dir("init"),
-                  "--pending", f.dir("deleg"), "--out", f.dir("deleg2")])
+        try b.ok([
+            "delegation", "add", gun, "targets/qa", "--key-file", f.file("root.pub"), "--paths", "qa/", "--current", f.dir("init"),
+            "--pending", f.dir("deleg"), "--out", f.dir("deleg2"),
+        ])
         try b.ok(["delegation", "remove", gun, "targets/ci", "--current", f.dir("init"), "--pending", f.dir("deleg"), "--out", f.dir("removed")])
-        try b.ok(["delegation", "purge", gun, "--key", ci, "--remove-emptied-roles", "--current", f.dir("init"), "--pending", f.dir("deleg"), "--out", f.dir("purged")])
+        try b.ok([
+            "delegation", "purge", gun, "--key", ci, "--remove-emptied-roles", "--current", f.dir("init"), "--pending", f.dir("deleg"), "--out",
+            f.dir("purged"),
+        ])
         var wrongTargets = Self.env
         wrongTargets["TRUSTVAULT_TARGETS_PASSPHRASE"] = "not the targets passphrase"
-        try b.refused(["delegation", "remove", gun, "targets/ci", "--current", f.dir("init"), "--pending", f.dir("deleg"), "--out", f.dir("never")],
-                      status: 77, env: wrongTargets, absent: f.dir("never"))
+        try b.refused(
+            ["delegation", "remove", gun, "targets/ci", "--current", f.dir("init"), "--pending", f.dir("deleg"), "--out", f.dir("never")],
+            status: 77, env: wrongTargets, absent: f.dir("never"))
 
         // backup create (passphrase, shares), restore into a new vault
         try b.ok(["backup", "create", "--out", f.file("vault.tvbackup")])

@@ -45,11 +45,16 @@ private struct RSTUFDesk {
     func tufID(ofVaultKey id: String, name: String) throws -> String {
         let r = try tv(["key", "export", id, "--format", "public", "--out", "\(name).pem"])
         guard r.status == 0 else { throw TestFailure("export: \(r)") }
-        let py = try Run.program(PythonTUF.python, ["-c", """
-            from cryptography.hazmat.primitives.serialization import load_pem_public_key
-            from securesystemslib.signer import SSlibKey
-            print(SSlibKey.from_crypto(load_pem_public_key(open('\(name).pem','rb').read())).keyid)
-            """], directory: work.path)
+        let py = try Run.program(
+            PythonTUF.python,
+            [
+                "-c",
+                """
+                from cryptography.hazmat.primitives.serialization import load_pem_public_key
+                from securesystemslib.signer import SSlibKey
+                print(SSlibKey.from_crypto(load_pem_public_key(open('\(name).pem','rb').read())).keyid)
+                """,
+            ], directory: work.path)
         guard py.status == 0 else { throw TestFailure("keyid: \(py)") }
         return py.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -72,9 +77,11 @@ struct RSTUFTests {
         let b = try d.vault.generate("tuf-root", algorithm: "ed25519")
         let peerIDs = try d.peerKeys("carol", "online")
         let aID = try d.tufID(ofVaultKey: a, name: "a-public")
-        let r = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem",
-                          "--root-threshold", "2", "--online-key", "online.pem", "--expires", "timestamp=2d",
-                          "--expires", "bins=3d", "--bins", "64", "--out", "ceremony-payload.json"])
+        let r = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem",
+            "--root-threshold", "2", "--online-key", "online.pem", "--expires", "timestamp=2d",
+            "--expires", "bins=3d", "--bins", "64", "--out", "ceremony-payload.json",
+        ])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("Complete: nothing is missing."), "\(r.stdout)")
         let v = try d.judge(["check-ceremony", "ceremony-payload.json"])
@@ -109,8 +116,10 @@ struct RSTUFTests {
         let peerIDs = try d.peerKeys("carol", "online")
         let aID = try d.tufID(ofVaultKey: a, name: "a-public")
 
-        let half = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "2",
-                             "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        let half = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "2",
+            "--online-key", "online.pem", "--out", "ceremony-payload.json",
+        ])
         #expect(half.status == 0, "\(half)")
         #expect(half.stdout.contains("Still missing:") && half.stdout.contains("carol"), "\(half.stdout)")
         let hv = try d.judge(["check-ceremony", "ceremony-payload.json"])
@@ -138,14 +147,18 @@ struct RSTUFTests {
         _ = try d.peerKeys("carol", "online", "online2")
         let aID = try d.tufID(ofVaultKey: a, name: "a-public")
         let bID = try d.tufID(ofVaultKey: b, name: "b-public")
-        let c = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem", "--root-threshold", "2",
-                          "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        let c = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem", "--root-threshold", "2",
+            "--online-key", "online.pem", "--out", "ceremony-payload.json",
+        ])
         #expect(c.status == 0, "\(c)")
         #expect(try d.peer(["root-of", "ceremony-payload.json", "1.root.json"]).status == 0)
         let n = try d.vault.generate("root")
         let nID = try d.tufID(ofVaultKey: n, name: "n-public")
-        let u = try d.tv(["tuf", "rstuf", "update", "--current", "1.root.json", "--new-key", n, "--remove-key", b,
-                          "--online-key", "online2.pem", "--expires", "200d", "--out", "update-payload.json"])
+        let u = try d.tv([
+            "tuf", "rstuf", "update", "--current", "1.root.json", "--new-key", n, "--remove-key", b,
+            "--online-key", "online2.pem", "--expires", "200d", "--out", "update-payload.json",
+        ])
         #expect(u.status == 0, "\(u)")
         #expect(u.stdout.contains("removed root key(s)"), "\(u.stdout)")
         let v = try d.judge(["check-update", "update-payload.json", "1.root.json"])
@@ -167,8 +180,10 @@ struct RSTUFTests {
         let a = try d.vault.generate("root")
         let peerIDs = try d.peerKeys("carol", "online", "dave")
         let aID = try d.tufID(ofVaultKey: a, name: "a-public")
-        let c = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "1",
-                          "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        let c = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "1",
+            "--online-key", "online.pem", "--out", "ceremony-payload.json",
+        ])
         #expect(c.status == 0, "\(c)")
         #expect(try d.peer(["root-of", "ceremony-payload.json", "1.root.json"]).status == 0)
         let p = try d.peer(["pending-update", "pending.json", "1.root.json", "--add", "dave.pem", "--threshold", "2", "--sign", "carol.key"])
@@ -204,12 +219,16 @@ struct RSTUFTests {
         let a = try d.vault.generate("root"), b = try d.vault.generate("root")
         _ = try d.peerKeys("carol", "online", "dave")
         let aID = try d.tufID(ofVaultKey: a, name: "a-public")
-        let c = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem", "--root-threshold", "2",
-                          "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        let c = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", b, "--root-key", "carol.pem", "--root-threshold", "2",
+            "--online-key", "online.pem", "--out", "ceremony-payload.json",
+        ])
         #expect(c.status == 0, "\(c)")
         #expect(try d.peer(["root-of", "ceremony-payload.json", "1.root.json"]).status == 0)
-        let p = try d.peer(["pending-update", "pending.json", "1.root.json", "--remove", aID, "--add", "dave.pem", "--threshold", "2",
-                            "--sign", "carol.key", "--sign", "dave.key"])
+        let p = try d.peer([
+            "pending-update", "pending.json", "1.root.json", "--remove", aID, "--add", "dave.pem", "--threshold", "2",
+            "--sign", "carol.key", "--sign", "dave.key",
+        ])
         #expect(p.status == 0, "\(p)")
         let s = try d.tv(["tuf", "rstuf", "sign", "pending.json", "--key", a, "--yes", "--out", "sign-payload.json"])
         #expect(s.status == 0, "\(s)")
@@ -227,8 +246,10 @@ struct RSTUFTests {
         let a = try d.vault.generate("root")
         let stranger = try d.vault.generate("root")
         _ = try d.peerKeys("carol", "online")
-        let ok = try d.tv(["tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "1",
-                           "--online-key", "online.pem", "--out", "ceremony-payload.json"])
+        let ok = try d.tv([
+            "tuf", "rstuf", "ceremony", "--root-key", a, "--root-key", "carol.pem", "--root-threshold", "1",
+            "--online-key", "online.pem", "--out", "ceremony-payload.json",
+        ])
         #expect(ok.status == 0, "\(ok)")
         #expect(try d.peer(["root-of", "ceremony-payload.json", "1.root.json"]).status == 0)
         #expect(try d.peer(["pending-update", "tampered.json", "1.root.json", "--sign", "carol.key", "--tamper"]).status == 0)
@@ -241,10 +262,16 @@ struct RSTUFTests {
             (base + ["--bins", "1", "--out", "x.json"], 64, "hash bins", "x.json"),
             (base + ["--expires", "mirror=1d", "--out", "x.json"], 64, "mirror", "x.json"),
             (["tuf", "rstuf", "ceremony", "--root-key", a, "--root-threshold", "1", "--online-key", a, "--out", "x.json"], 64, "also a root key", "x.json"),
-            (["tuf", "rstuf", "ceremony", "--root-key", a, "--root-threshold", "2", "--online-key", "online.pem", "--out", "x.json"], 64, "--root-threshold", "x.json"),
+            (
+                ["tuf", "rstuf", "ceremony", "--root-key", a, "--root-threshold", "2", "--online-key", "online.pem", "--out", "x.json"], 64, "--root-threshold",
+                "x.json"
+            ),
             (base + ["--out", "ceremony-payload.json"], 73, "ceremony-payload.json", "-"),
             (["tuf", "rstuf", "update", "--current", "missing.json", "--out", "x.json"], 66, "missing.json", "x.json"),
-            (["tuf", "rstuf", "update", "--current", "1.root.json", "--remove-key", "carol.pem", "--remove-key", a, "--out", "x.json"], 64, "no root key", "x.json"),
+            (
+                ["tuf", "rstuf", "update", "--current", "1.root.json", "--remove-key", "carol.pem", "--remove-key", a, "--out", "x.json"], 64, "no root key",
+                "x.json"
+            ),
             (["tuf", "rstuf", "sign", "tampered.json", "--key", a, "--yes", "--out", "x.json"], 1, "does not verify", "x.json"),
             (["tuf", "rstuf", "sign", "pending.json", "--key", stranger, "--yes", "--out", "x.json"], 64, "is not a root key", "x.json"),
             (["tuf", "rstuf", "sign", "pending.json", "--key", a, "--out", "x.json"], 64, "--yes", "x.json"),
@@ -266,8 +293,9 @@ struct RSTUFTests {
         let result = try GuideRunner().run("guide-rstuf-ceremony.md", in: folder.path, server: nil, ca: nil)
         #expect(result.status == 0 && result.transcript.contains("::guide finished::"), "\(result)")
         #expect(result.transcript.contains("Still missing:"), "\(result)")
-        let r = try Run.program(PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/rstuf_payloads.py", "check-ceremony", "ceremony-payload.json"],
-                                directory: folder.sub("work"), timeout: 180)
+        let r = try Run.program(
+            PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/rstuf_payloads.py", "check-ceremony", "ceremony-payload.json"],
+            directory: folder.sub("work"), timeout: 180)
         #expect(r.status == 0, "\(r)")
         let v = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
         #expect(v["verified"] as? Bool == false && v["root_threshold"] as? Int == 2, "\(v)")

@@ -65,8 +65,9 @@ import TestSupport
 
         let fromFirst = try pythonTUF(work.sub("sigstore"), trustedRoot: work.sub("sigstore/metadata/1.root.json"), at: Self.sigstoreDay)
         #expect(fromFirst.status == 1 && fromFirst.stdout.contains("refused"), "python-tuf cannot read root 1's keys: \(fromFirst)")
-        let fromFifth = try pythonTUF(work.sub("sigstore"), trustedRoot: work.sub("sigstore/metadata/5.root.json"),
-                                      target: "trusted_root.json", at: Self.sigstoreDay)
+        let fromFifth = try pythonTUF(
+            work.sub("sigstore"), trustedRoot: work.sub("sigstore/metadata/5.root.json"),
+            target: "trusted_root.json", at: Self.sigstoreDay)
         #expect(fromFifth.status == 0 && fromFifth.stdout.contains("root version 15"), "\(fromFifth)")
 
         // Months later the same bytes are out of date: the verdict names expiry, never tampering.
@@ -82,8 +83,9 @@ import TestSupport
         let tampered = try trustvault(["tuf", "verify", "sigstore"], in: work.path, at: Self.sigstoreDay)
         #expect(tampered.status == 1 && tampered.stderr.contains("trusted_root.json"), "\(tampered)")
         #expect(!tampered.stdout.contains("Verified"))
-        let py = try pythonTUF(work.sub("sigstore"), trustedRoot: work.sub("sigstore/metadata/5.root.json"),
-                               target: "trusted_root.json", at: Self.sigstoreDay)
+        let py = try pythonTUF(
+            work.sub("sigstore"), trustedRoot: work.sub("sigstore/metadata/5.root.json"),
+            target: "trusted_root.json", at: Self.sigstoreDay)
         #expect(py.status == 1, "\(py)")
     }
 

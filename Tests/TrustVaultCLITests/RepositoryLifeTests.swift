@@ -27,13 +27,17 @@ final class RepositoryLifeTests {
         try server.fetchKey(gun: o.gun, role: "timestamp", to: o.path("timestamp.key"))
         try server.fetchKey(gun: o.gun, role: "snapshot", to: o.path("snapshot.key"))
         let out = o.path("out")
-        let initArgs = ["repo", "init", o.gun, "--root-key", ka, "--root-key", o.path("b.crt"), "--root-key", o.path("c.crt"),
-                        "--root-threshold", "2", "--timestamp-key", o.path("timestamp.key"), "--snapshot-key", o.path("snapshot.key"),
-                        "--out", out, "--server", server.url]
+        let initArgs = [
+            "repo", "init", o.gun, "--root-key", ka, "--root-key", o.path("b.crt"), "--root-key", o.path("c.crt"),
+            "--root-threshold", "2", "--timestamp-key", o.path("timestamp.key"), "--snapshot-key", o.path("snapshot.key"),
+            "--out", out, "--server", server.url,
+        ]
         // Refusals: a threshold that cannot be met, a key given twice; nothing written, vault unchanged.
         let before = a.fingerprint()
         expectFailure(try a.run(initArgs.map { $0 == "2" ? "4" : $0 }, env: Online.env), status: 64, mentioning: "could never be met", vault: a, before: before)
-        expectFailure(try a.run(initArgs.map { $0 == o.path("c.crt") ? o.path("b.crt") : $0 }, env: Online.env), status: 64, mentioning: "given twice", vault: a, before: before)
+        expectFailure(
+            try a.run(initArgs.map { $0 == o.path("c.crt") ? o.path("b.crt") : $0 }, env: Online.env), status: 64, mentioning: "given twice", vault: a,
+            before: before)
         #expect(!FileManager.default.fileExists(atPath: out))
         let r = try a.run(initArgs, env: Online.env)
         #expect(r.status == 0, "\(r)")
@@ -54,8 +58,11 @@ final class RepositoryLifeTests {
         // C's key is rotated to a new key in C's vault; the new root is A, B, C' with threshold 2.
         let kc2 = try c.generate("root")
         let rotOut = o.path("rot")
-        let rot = try c.run(["repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "2",
-                             "--current", try o.current("cur1"), "--out", rotOut, "--server", server.url], env: Online.env)
+        let rot = try c.run(
+            [
+                "repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "2",
+                "--current", try o.current("cur1"), "--out", rotOut, "--server", server.url,
+            ], env: Online.env)
         #expect(rot.status == 0, "\(rot)")
         #expect(rot.stdout.contains("new root v2: 1 of 2 signatures; previous root v1: 1 of 2 — needs one more from"), "\(rot)")
         let rot2 = rotOut + "/tuf/" + o.gun + "/metadata/root.json"
@@ -78,8 +85,11 @@ final class RepositoryLifeTests {
 
         // A second rotation (v3: threshold 3 of A, B, C') — then the chain v1 → v2 → v3 verifies offline.
         let rot3Out = o.path("rot3")
-        let rot3 = try a.run(["repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "3",
-                              "--current", try o.current("cur2"), "--out", rot3Out], env: Online.env)
+        let rot3 = try a.run(
+            [
+                "repo", "rotate", o.gun, "root", "--new-key", ka, "--new-key", kb, "--new-key", kc2, "--threshold", "3",
+                "--current", try o.current("cur2"), "--out", rot3Out,
+            ], env: Online.env)
         #expect(rot3.status == 0, "\(rot3)")
         let rot3File = rot3Out + "/tuf/" + o.gun + "/metadata/root.json"
         #expect(try b.run(["root", "sign", rot3File, "--key", kb], env: Online.env).status == 0)
@@ -121,8 +131,12 @@ final class RepositoryLifeTests {
         // accepts the upload while everything is valid.
         let made = Date().addingTimeInterval(-3649 * 86_400 + 40)
         let out = o.path("out")
-        let r = try atTime(made, v, ["repo", "init", o.gun, "--root-key", root, "--timestamp-key", o.path("timestamp.key"),
-                                     "--snapshot-key", o.path("snapshot.key"), "--expires", "targets=3649d", "--out", out])
+        let r = try atTime(
+            made, v,
+            [
+                "repo", "init", o.gun, "--root-key", root, "--timestamp-key", o.path("timestamp.key"),
+                "--snapshot-key", o.path("snapshot.key"), "--expires", "targets=3649d", "--out", out,
+            ])
         #expect(r.status == 0, "\(r)")
         let meta = out + "/tuf/" + o.gun + "/metadata/"
         let up = try server.upload(gun: o.gun, files: [("root", meta + "root.json"), ("targets", meta + "targets.json")])
@@ -135,8 +149,11 @@ final class RepositoryLifeTests {
 
         // notary-server itself refuses expired uploads: a targets.json signed (today) to expire in the past.
         let cur = try o.current("cur")
-        let past = try atTime(Date().addingTimeInterval(-2 * 86_400), v, [
-            "repo", "refresh", o.gun, "--roles", "targets", "--expires", "targets=1d", "--current", cur, "--out", o.path("past")])
+        let past = try atTime(
+            Date().addingTimeInterval(-2 * 86_400), v,
+            [
+                "repo", "refresh", o.gun, "--roles", "targets", "--expires", "targets=1d", "--current", cur, "--out", o.path("past"),
+            ])
         #expect(past.status == 0 && past.stdout.contains("expired"), "\(past)")
         let refused = try server.upload(gun: o.gun, files: [("targets", o.path("past") + "/tuf/" + o.gun + "/metadata/targets.json")])
         #expect(refused.status == 400, "\(refused)")
@@ -157,7 +174,8 @@ final class RepositoryLifeTests {
         #expect(f.stdout.contains("trustvault-online publish \(refreshed) --server \(server.url)"), "\(f)")
         // Then, on top of that output (not uploaded), replace the lost targets key; one upload.
         let rotated = o.path("rotated")
-        let t = try v.run(["repo", "rotate", o.gun, "targets", "--current", cur, "--pending", refreshed, "--out", rotated, "--server", server.url], env: Online.env)
+        let t = try v.run(
+            ["repo", "rotate", o.gun, "targets", "--current", cur, "--pending", refreshed, "--out", rotated, "--server", server.url], env: Online.env)
         #expect(t.status == 0 && t.stdout.contains("expired") && t.stdout.contains("carries on the pending output"), "\(t)")
         let rootV2 = try String(contentsOfFile: rotated + "/tuf/" + o.gun + "/metadata/root.json", encoding: .utf8)
         #expect(rootV2.contains(#""version":2"#), "root changed twice offline, uploaded once as v2")
@@ -175,10 +193,12 @@ final class RepositoryLifeTests {
     /// An OpenSSL certificate for a CI signer; returns (key, cert) paths.
     func signerCertificate(_ o: Online, _ name: String) throws -> (String, String) {
         let key = o.path("\(name)-key.pem"), cert = o.path("\(name)-cert.pem")
-        let ssl = try Run.program("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-            "-days", "365", "-subj", "/CN=\(name)",
-        ])
+        let ssl = try Run.program(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "365", "-subj", "/CN=\(name)",
+            ])
         #expect(ssl.status == 0, "\(ssl)")
         return (key, cert)
     }
@@ -189,14 +209,19 @@ final class RepositoryLifeTests {
         _ = try o.createRepository(v, rootKey: try v.generate("root"))
         let (_, cert) = try signerCertificate(o, "ci")
         let add = o.path("add")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", cert, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        #expect(
+            try v.run(
+                ["delegation", "add", o.gun, "targets/releases", "--cert", cert, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env
+            ).status == 0)
         try o.uploadOut(add)
         let listed = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
-        let keyID = try #require(listed.stdout.split(separator: "\n").first { $0.contains("targets/releases") }?
-            .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
+        let keyID = try #require(
+            listed.stdout.split(separator: "\n").first { $0.contains("targets/releases") }?
+                .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
         // Removing the role's last key is refused: one error line, vault and --out untouched.
         let before = v.fingerprint()
-        let refused = try v.run(["delegation", "remove", o.gun, "targets/releases", "--key", keyID, "--current", try o.current("c1"), "--out", o.path("rm")], env: Online.env)
+        let refused = try v.run(
+            ["delegation", "remove", o.gun, "targets/releases", "--key", keyID, "--current", try o.current("c1"), "--out", o.path("rm")], env: Online.env)
         expectFailure(refused, status: 64, mentioning: "without keys", vault: v, before: before)
         #expect(refused.stderr.contains("hint: remove the whole role instead"), "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: o.path("rm")))
@@ -208,7 +233,9 @@ final class RepositoryLifeTests {
         #expect(stuck.status == 0 && text.contains(#""keyids":null,"name":"targets/releases""#), "notary leaves the role without keys: \(stuck) \(text)")
         // The notary client reads it (the role is skipped), and so does trustvault, with a warning.
         let verifyStuck = try TrustVaultCLI.run(["verify", current, "--gun", o.gun])
-        #expect(verifyStuck.status == 0 && verifyStuck.stdout.contains("targets/releases has threshold 1 with 0 key(s), so nobody can sign for it"), "\(verifyStuck)")
+        #expect(
+            verifyStuck.status == 0 && verifyStuck.stdout.contains("targets/releases has threshold 1 with 0 key(s), so nobody can sign for it"),
+            "\(verifyStuck)")
         #expect(try o.freshList() == ["v1"])
         // Offline repair: add the key back (or remove the whole role).
         let repaired = o.path("repaired")
@@ -227,10 +254,19 @@ final class RepositoryLifeTests {
         let (aliceKey, alice) = try signerCertificate(o, "alice")
         let (_, bob) = try signerCertificate(o, "bob")
         let add = o.path("add")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--cert", bob, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        #expect(
+            try v.run(
+                [
+                    "delegation", "add", o.gun, "targets/releases", "--cert", alice, "--cert", bob, "--all-paths", "--current", try o.current("c0"), "--out",
+                    add,
+                ], env: Online.env
+            ).status == 0)
         try o.uploadOut(add)
         let add2 = o.path("add2")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/alice", "--cert", alice, "--all-paths", "--current", try o.current("c1"), "--out", add2], env: Online.env).status == 0)
+        #expect(
+            try v.run(
+                ["delegation", "add", o.gun, "targets/alice", "--cert", alice, "--all-paths", "--current", try o.current("c1"), "--out", add2], env: Online.env
+            ).status == 0)
         try o.uploadOut(add2)
         // Alice signs a tag into her role.
         let ciEnv = ["NOTARY_DELEGATION_PASSPHRASE": "alice-passphrase"]
@@ -238,8 +274,9 @@ final class RepositoryLifeTests {
         try o.notary("alice", ["add", o.gun, "a1", try o.payload("a1"), "--roles", "targets/alice"], env: ciEnv)
         try o.notary("alice", ["publish", o.gun], env: ciEnv)
         let listed = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
-        let aliceID = try #require(listed.stdout.split(separator: "\n").first { $0.contains("targets/alice") }?
-            .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
+        let aliceID = try #require(
+            listed.stdout.split(separator: "\n").first { $0.contains("targets/alice") }?
+                .split(separator: " ").first { $0.count == 64 }.map(String.init), "\(listed)")
         let current = try o.current("c2", delegations: ["targets/alice"])
         // Without --remove-emptied-roles the purge would leave targets/alice without keys: refused.
         let before = v.fingerprint()
@@ -247,7 +284,9 @@ final class RepositoryLifeTests {
         expectFailure(refused, status: 64, mentioning: "targets/alice without keys", vault: v, before: before)
         #expect(!FileManager.default.fileExists(atPath: o.path("p0")))
         let out = o.path("purged")
-        let r = try v.run(["delegation", "purge", o.gun, "--key", aliceID, "--remove-emptied-roles", "--current", current, "--out", out, "--server", o.server.url], env: Online.env)
+        let r = try v.run(
+            ["delegation", "purge", o.gun, "--key", aliceID, "--remove-emptied-roles", "--current", current, "--out", out, "--server", o.server.url],
+            env: Online.env)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("targets/releases: key removed") && r.stdout.contains("targets/alice: removed"), "\(r)")
         #expect(r.stdout.contains("trustvault-online publish \(out) --server \(o.server.url)"), "\(r)")
@@ -267,23 +306,39 @@ final class RepositoryLifeTests {
         let current = try o.current("c0")  // fetched once
         // Nothing expires soon: refresh refuses (one error line, vault and --out untouched).
         let before0 = v.fingerprint()
-        expectFailure(try v.run(["repo", "refresh", o.gun, "--current", current, "--out", o.path("r0")], env: Online.env),
-                      status: 64, mentioning: "nothing", vault: v, before: before0)
+        expectFailure(
+            try v.run(["repo", "refresh", o.gun, "--current", current, "--out", o.path("r0")], env: Online.env),
+            status: 64, mentioning: "nothing", vault: v, before: before0)
         #expect(!FileManager.default.fileExists(atPath: o.path("r0")))
         let o1 = o.path("o1"), o2 = o.path("o2"), o3 = o.path("o3")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--all-paths", "--current", current, "--out", o1], env: Online.env).status == 0)
+        #expect(
+            try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", alice, "--all-paths", "--current", current, "--out", o1], env: Online.env)
+                .status == 0)
         let rot = try v.run(["repo", "rotate", o.gun, "targets", "--current", current, "--pending", o1, "--out", o2], env: Online.env)
         #expect(rot.status == 0 && rot.stdout.contains("carries on the pending output"), "\(rot)")
-        let last = try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", bob, "--all-paths", "--current", current, "--pending", o2, "--out", o3, "--server", o.server.url], env: Online.env)
+        let last = try v.run(
+            [
+                "delegation", "add", o.gun, "targets/ci", "--cert", bob, "--all-paths", "--current", current, "--pending", o2, "--out", o3, "--server",
+                o.server.url,
+            ], env: Online.env)
         #expect(last.status == 0, "\(last)")
         // A pending output that does not follow the server's versions is refused.
         let before = v.fingerprint()
-        expectFailure(try v.run(["delegation", "add", o.gun, "targets/x", "--cert", bob, "--all-paths", "--current", try o.current("c-later"), "--pending", o3, "--pending", o1, "--out", o.path("bad")], env: Online.env),
-                      status: 1, vault: v, before: before)
+        expectFailure(
+            try v.run(
+                [
+                    "delegation", "add", o.gun, "targets/x", "--cert", bob, "--all-paths", "--current", try o.current("c-later"), "--pending", o3, "--pending",
+                    o1, "--out", o.path("bad"),
+                ], env: Online.env),
+            status: 1, vault: v, before: before)
         let meta = o3 + "/tuf/" + o.gun + "/metadata/"
         let targets = try String(contentsOfFile: meta + "targets.json", encoding: .utf8)
-        #expect(targets.contains(#""version":4"#) && targets.contains("targets/releases") && targets.contains("targets/ci"), "targets v4 (the server has v3) with both roles: \(targets)")
-        #expect(last.stdout.contains("  \(meta)root.json\n  \(meta)targets.json\n") && last.stdout.contains("trustvault-online publish \(o3) --server \(o.server.url)"), "\(last)")
+        #expect(
+            targets.contains(#""version":4"#) && targets.contains("targets/releases") && targets.contains("targets/ci"),
+            "targets v4 (the server has v3) with both roles: \(targets)")
+        #expect(
+            last.stdout.contains("  \(meta)root.json\n  \(meta)targets.json\n")
+                && last.stdout.contains("trustvault-online publish \(o3) --server \(o.server.url)"), "\(last)")
         try o.uploadOut(o3)  // the one upload
         let dl = try o.notary("dl", ["delegation", "list", o.gun], env: [:])
         #expect(dl.stdout.contains("targets/releases") && dl.stdout.contains("targets/ci"), "\(dl)")
@@ -301,7 +356,8 @@ final class RepositoryLifeTests {
         _ = try o.createRepository(v, rootKey: try v.generate("root"), serverSnapshot: false)
         let out = o.path("snap")
         let r = try v.run(["repo", "rotate", o.gun, "snapshot", "--current", try o.current("c0"), "--out", out, "--server", o.server.url], env: Online.env)
-        #expect(r.status == 0 && r.stdout.contains("New snapshot key in the vault") && r.stdout.contains("metadata/snapshot.json")
+        #expect(
+            r.status == 0 && r.stdout.contains("New snapshot key in the vault") && r.stdout.contains("metadata/snapshot.json")
                 && r.stdout.contains("trustvault-online publish \(out) --server \(o.server.url)"), "\(r)")
         try o.uploadOut(out)
         #expect(try o.list(in: "old") == ["v1"])
@@ -319,7 +375,9 @@ final class RepositoryLifeTests {
         // repo rotate GUN root without --new-key makes the new root key here, as notary does.
         let rr = o.path("rr")
         let rot = try v.run(["repo", "rotate", o.gun, "root", "--current", try o.current("c1"), "--out", rr, "--server", o.server.url], env: Online.env)
-        #expect(rot.status == 0 && rot.stdout.contains("New root key in the vault") && rot.stdout.contains("trustvault-online publish \(rr) --server \(o.server.url)"), "\(rot)")
+        #expect(
+            rot.status == 0 && rot.stdout.contains("New root key in the vault")
+                && rot.stdout.contains("trustvault-online publish \(rr) --server \(o.server.url)"), "\(rot)")
         try o.uploadOut(rr)
         #expect(try o.list(in: "old") == ["v1", "v2"])
         #expect(try o.freshList() == ["v1", "v2"])
@@ -333,7 +391,10 @@ final class RepositoryLifeTests {
         _ = try o.createRepository(v, rootKey: try v.generate("root"))
         let kid = try v.generate("targets/releases")
         let add = o.path("add")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--key", kid, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env).status == 0)
+        #expect(
+            try v.run(
+                ["delegation", "add", o.gun, "targets/releases", "--key", kid, "--all-paths", "--current", try o.current("c0"), "--out", add], env: Online.env
+            ).status == 0)
         try o.uploadOut(add)
         // The release signer (online) signs a tag into the role with an exported copy of the key.
         let export = try v.run(["key", "export", kid, "--out", o.path("rel") + "/"], env: Online.env)
@@ -343,7 +404,8 @@ final class RepositoryLifeTests {
         try o.notary("rel", ["publish", o.gun], env: relEnv)
         let current = try o.current("c1", delegations: ["targets/releases"])
         let out = o.path("refreshed")
-        let r = try v.run(["repo", "refresh", o.gun, "--roles", "targets/releases", "--expires", "delegations=1y", "--current", current, "--out", out], env: Online.env)
+        let r = try v.run(
+            ["repo", "refresh", o.gun, "--roles", "targets/releases", "--expires", "delegations=1y", "--current", current, "--out", out], env: Online.env)
         #expect(r.status == 0, "\(r)")
         let text = try String(contentsOfFile: out + "/tuf/" + o.gun + "/metadata/targets/releases.json", encoding: .utf8)
         #expect(text.contains(#""version":2"#) && text.contains(#""r1""#), "\(text)")

@@ -63,10 +63,12 @@ final class RevocationTests {
 
     func signerCertificate(_ o: Online, _ name: String) throws -> (key: String, cert: String) {
         let key = o.path("\(name)-key.pem"), cert = o.path("\(name)-cert.pem")
-        let ssl = try Run.program("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-            "-days", "365", "-subj", "/CN=\(name)",
-        ])
+        let ssl = try Run.program(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "365", "-subj", "/CN=\(name)",
+            ])
         #expect(ssl.status == 0, "\(ssl)")
         return (key, cert)
     }
@@ -87,8 +89,13 @@ final class RevocationTests {
         _ = try o.createRepository(v, rootKey: try v.generate("root"))
         let (c0, _) = try fetch(o, "c0")
         let a1 = o.path("add-releases"), a2 = o.path("add-ci")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", ci.cert, "--all-paths", "--current", c0, "--out", a1], env: Online.env).status == 0)
-        #expect(try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", ci.cert, "--all-paths", "--current", c0, "--pending", a1, "--out", a2], env: Online.env).status == 0)
+        #expect(
+            try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", ci.cert, "--all-paths", "--current", c0, "--out", a1], env: Online.env).status
+                == 0)
+        #expect(
+            try v.run(
+                ["delegation", "add", o.gun, "targets/ci", "--cert", ci.cert, "--all-paths", "--current", c0, "--pending", a1, "--out", a2], env: Online.env
+            ).status == 0)
         try o.uploadOut(a2)
         #expect(try ciSigns(o, trustDir: "ci", key: ci.key, tag: "build-42", roles: ["targets/releases", "targets/ci"]).status == 0)
         #expect(try o.freshList().sorted() == ["build-42", "v1"])
@@ -137,7 +144,8 @@ final class RevocationTests {
         // A reset needs the role to be delegated: it says how, and changes nothing.
         let before = v.fingerprint()
         expectFailure(
-            try v.run(["delegation", "reset", o.gun, "targets/ci", "--key", "0123abcd", "--keep-none", "--current", last, "--out", o.path("no")], env: Online.env),
+            try v.run(
+                ["delegation", "reset", o.gun, "targets/ci", "--key", "0123abcd", "--keep-none", "--current", last, "--out", o.path("no")], env: Online.env),
             status: 66, mentioning: "targets.json does not delegate to targets/ci", vault: v, before: before)
         #expect(!FileManager.default.fileExists(atPath: o.path("no")))
     }
@@ -148,20 +156,26 @@ final class RevocationTests {
         let old = try signerCertificate(o, "ci-old")
         try repositoryWithCI(o, v, ci: old)
         let (c1, _) = try fetch(o, "c1")
-        let oldID = try #require(try JSONSerialization.jsonObject(with: Data(TrustVaultCLI.run(["inspect", c1, "--gun", o.gun, "--json"]).stdout.utf8))
-            as? [[String: Any]]).first.flatMap { ($0["Signers"] as? [[String: Any]])?.first { $0["Name"] as? String == "ci" }?["Keys"] as? [[String: Any]] }?
+        let oldID =
+            try #require(
+                try JSONSerialization.jsonObject(with: Data(TrustVaultCLI.run(["inspect", c1, "--gun", o.gun, "--json"]).stdout.utf8))
+                    as? [[String: Any]]
+            ).first.flatMap { ($0["Signers"] as? [[String: Any]])?.first { $0["Name"] as? String == "ci" }?["Keys"] as? [[String: Any]] }?
             .first?["ID"] as? String
         let oldKeyID = try #require(oldID)
 
         // The CI's new key arrives as a client bundle; its key goes into the vault as well.
         let new = try signerCertificate(o, "ci-new")
-        let imported = try v.run(["key", "import", new.key, "--role", "targets/ci"], env: Online.env.merging(["TRUSTVAULT_IMPORT_PASSPHRASE": "unused"]) { $1 })
+        let imported = try v.run(
+            ["key", "import", new.key, "--role", "targets/ci"], env: Online.env.merging(["TRUSTVAULT_IMPORT_PASSPHRASE": "unused"]) { $1 })
         #expect(imported.status == 0, "\(imported)")
         let newKeyID = imported.lastLine
         // Replace: add the new key to both roles, purge the old one; one upload.
         let p1 = o.path("p1"), p2 = o.path("p2"), p3 = o.path("p3")
         #expect(try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", new.cert, "--current", c1, "--out", p1], env: Online.env).status == 0)
-        #expect(try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", new.cert, "--current", c1, "--pending", p1, "--out", p2], env: Online.env).status == 0)
+        #expect(
+            try v.run(["delegation", "add", o.gun, "targets/releases", "--cert", new.cert, "--current", c1, "--pending", p1, "--out", p2], env: Online.env)
+                .status == 0)
         let purge = try v.run(["delegation", "purge", o.gun, "--key", oldKeyID, "--current", c1, "--pending", p2, "--out", p3], env: Online.env)
         #expect(purge.status == 0, "\(purge)")
         try o.uploadOut(p3)
@@ -199,7 +213,8 @@ final class RevocationTests {
         #expect((reviewed["signatures"] as? [[String: Any]])?.map { $0["status"] as? String } == ["not-a-current-key"], "\(reviewed)")
         // Bad input: one error line, nothing written, the vault unchanged.
         expectFailure(
-            try v.run(["delegation", "reset", o.gun, "targets/ci", "--key", newKeyID, "--keep", "build-99", "--current", c2, "--out", o.path("bad")], env: Online.env),
+            try v.run(
+                ["delegation", "reset", o.gun, "targets/ci", "--key", newKeyID, "--keep", "build-99", "--current", c2, "--out", o.path("bad")], env: Online.env),
             status: 66, mentioning: "no tag \"build-99\"", vault: v, before: before)
         expectFailure(
             try v.run(["delegation", "reset", o.gun, "targets/ci", "--key", newKeyID, "--current", c2, "--out", o.path("bad")], env: Online.env),
@@ -211,8 +226,11 @@ final class RevocationTests {
         let r1 = o.path("reset-ci"), r2 = o.path("reset-releases")
         let reset = try v.run(["delegation", "reset", o.gun, "targets/ci", "--key", newKeyID, "--keep-none", "--current", c2, "--out", r1], env: Online.env)
         #expect(reset.status == 0 && reset.stdout.contains("targets/ci.json v2: a fresh file") && reset.stdout.contains("dropped"), "\(reset)")
-        let reset2 = try v.run(["delegation", "reset", o.gun, "targets/releases", "--key", newKeyID, "--keep", "build-42", "--current", c2, "--pending", r1, "--out", r2,
-                                "--server", server.url], env: Online.env)
+        let reset2 = try v.run(
+            [
+                "delegation", "reset", o.gun, "targets/releases", "--key", newKeyID, "--keep", "build-42", "--current", c2, "--pending", r1, "--out", r2,
+                "--server", server.url,
+            ], env: Online.env)
         #expect(reset2.status == 0 && reset2.stdout.contains("kept (re-signed now): build-42"), "\(reset2)")
         #expect(!reset2.stdout.contains("not trusted: targets/ci.json"), "the pending reset replaced it: \(reset2)")
         #expect(reset2.stdout.contains("trustvault-online publish \(r2) --server \(server.url)"), "\(reset2)")
@@ -247,7 +265,9 @@ final class RevocationTests {
         let ci = try signerCertificate(o, "ci")
         #expect(try v.run(["key", "import", ci.key, "--role", "targets/ci"], env: Online.env).status == 0)
         let (c0, _) = try fetch(o, "c0")
-        #expect(try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", ci.cert, "--all-paths", "--current", c0, "--out", o.path("add")], env: Online.env).status == 0)
+        #expect(
+            try v.run(["delegation", "add", o.gun, "targets/ci", "--cert", ci.cert, "--all-paths", "--current", c0, "--out", o.path("add")], env: Online.env)
+                .status == 0)
         try o.uploadOut(o.path("add"))
         #expect(try ciSigns(o, trustDir: "ci", key: ci.key, tag: "build-42", roles: ["targets/ci"]).status == 0)
         // Re-signed as if an hour ago with a lifetime of one hour: targets/ci.json expires in 40 s.
@@ -260,8 +280,12 @@ final class RevocationTests {
         let made = Date().addingTimeInterval(-3600 + 40)
         var env = Online.env
         env["TZ"] = "UTC"
-        let short = try Run.program(faketime, [f.string(from: made), TrustVaultCLI.binary, "--vault", v.path, "repo", "refresh", o.gun,
-                                               "--roles", "targets/ci", "--expires", "targets/ci=1h", "--current", c1, "--out", o.path("short")], environment: env)
+        let short = try Run.program(
+            faketime,
+            [
+                f.string(from: made), TrustVaultCLI.binary, "--vault", v.path, "repo", "refresh", o.gun,
+                "--roles", "targets/ci", "--expires", "targets/ci=1h", "--current", c1, "--out", o.path("short"),
+            ], environment: env)
         #expect(short.status == 0, "\(short)")
         try o.uploadOut(o.path("short"))
         #expect(try o.freshList() == ["build-42", "v1"])

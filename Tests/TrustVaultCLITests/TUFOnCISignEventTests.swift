@@ -6,7 +6,8 @@ import TestSupport
 /// repository and the event are made by the `tuf-on-ci-sign` package's own `SignerRepository`
 /// (Tests/TUFPeers/tuf_on_ci_event.py); the verdicts come from that code (what each owner must
 /// still sign) and from python-tuf 7 (thresholds, a client following the new root).
-@Suite("tuf-on-ci signing events judged by tuf-on-ci-sign and python-tuf", .tags(.interop), .interop, .enabled(if: TUFOnCIEvent.isAvailable || isCI), .serialized)
+@Suite(
+    "tuf-on-ci signing events judged by tuf-on-ci-sign and python-tuf", .tags(.interop), .interop, .enabled(if: TUFOnCIEvent.isAvailable || isCI), .serialized)
 struct TUFOnCISignEventTests {
     /// A vault key listed as @alice signs root (as a new-root key and a previous-root key) and
     /// targets; tuf-on-ci then needs nothing more from @alice and still needs @bob, @carol and
@@ -16,21 +17,25 @@ struct TUFOnCISignEventTests {
         let v = try CLIVault()
         let alice = try v.generate("root")
         let event = try TUFOnCIEvent(vault: v, key: alice)
-        for (owner, roles) in [("@alice", ["releases", "root", "targets"]), ("@bob", ["root", "targets"]), ("@carol", ["releases", "root"]), ("@dave", ["root"])] {
+        for (owner, roles) in [
+            ("@alice", ["releases", "root", "targets"]), ("@bob", ["root", "targets"]), ("@carol", ["releases", "root"]), ("@dave", ["root"]),
+        ] {
             #expect(try event.unsigned(owner) == roles, "\(owner) before")
         }
         let before = try event.eventFiles()
 
         let r = try event.signEvent(v, key: alice, extra: ["--yes"])
         #expect(r.status == 0, "\(r)")
-        for words in ["listed as @alice", "root: version 1 → 2", "root: key added: ", "(@dave, ecdsa-sha2-nistp256)",
-                      "targets: threshold 1 → 2 (of 2)", "expiry period 365 days → 400 days",
-                      "targets: version 1 → 2", "signing period 60 days → 30 days", "target added: files/hello.txt: 29 bytes, sha256",
-                      "signatures present: none", "Known-good root: version 1, root threshold 2 of 3 (verified)",
-                      "root: 1 of 2 signature(s) from version 1's root keys", "Still missing:", "not yet signed by @bob, @carol, @dave",
-                      "event/metadata/root_history/2.root.json", "releases: version 1 → 2",
-                      "target added: releases/app-1.0.tar.gz: 8 bytes, sha256", "releases: 1 of 1 signature(s) — threshold met",
-                      "note: releases: tuf-on-ci still asks @carol to sign (the threshold is met)"] {
+        for words in [
+            "listed as @alice", "root: version 1 → 2", "root: key added: ", "(@dave, ecdsa-sha2-nistp256)",
+            "targets: threshold 1 → 2 (of 2)", "expiry period 365 days → 400 days",
+            "targets: version 1 → 2", "signing period 60 days → 30 days", "target added: files/hello.txt: 29 bytes, sha256",
+            "signatures present: none", "Known-good root: version 1, root threshold 2 of 3 (verified)",
+            "root: 1 of 2 signature(s) from version 1's root keys", "Still missing:", "not yet signed by @bob, @carol, @dave",
+            "event/metadata/root_history/2.root.json", "releases: version 1 → 2",
+            "target added: releases/app-1.0.tar.gz: 8 bytes, sha256", "releases: 1 of 1 signature(s) — threshold met",
+            "note: releases: tuf-on-ci still asks @carol to sign (the threshold is met)",
+        ] {
             #expect(r.stdout.contains(words), "stdout should say \(words): \(r.stdout)")
         }
 
@@ -135,7 +140,9 @@ struct TUFOnCISignEventTests {
             try text.replacingOccurrences(of: "\"x-tuf-on-ci-expiry-period\": 365", with: "\"x-tuf-on-ci-expiry-period\": 3650")
                 .write(toFile: known + "/" + name, atomically: true, encoding: .utf8)
         }
-        expectUnchanged(try event.signEvent(v, key: alice, extra: ["--yes"]), status: 1, mentioning: "known/metadata/root_history/1.root.json: 0 valid signature(s) from its own root keys, 2 required")
+        expectUnchanged(
+            try event.signEvent(v, key: alice, extra: ["--yes"]), status: 1,
+            mentioning: "known/metadata/root_history/1.root.json: 0 valid signature(s) from its own root keys, 2 required")
         for (name, text) in originals { try text.write(toFile: known + "/" + name, atomically: true, encoding: .utf8) }
 
         // An online role changed in the event: tuf-on-ci refuses such an event too.
@@ -171,7 +178,8 @@ struct TUFOnCISignEventTests {
         let targetsPath = event.dir.sub("event/metadata/targets.json")
         let targets = try String(contentsOfFile: targetsPath, encoding: .utf8)
         let bobID = try #require(event.keyIDs["bob"])
-        let forged = targets.replacingOccurrences(of: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"\"", with: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"3006020101020101\"")
+        let forged = targets.replacingOccurrences(
+            of: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"\"", with: "\"keyid\": \"\(bobID)\",\n   \"sig\": \"3006020101020101\"")
         #expect(forged != targets)
         try forged.write(toFile: targetsPath, atomically: true, encoding: .utf8)
         let signed = try event.signEvent(v, key: alice, extra: ["--yes"])
@@ -194,15 +202,20 @@ struct TUFOnCISignEventTests {
             try FileManager.default.copyItem(atPath: PythonTUF.packageRoot + "/Tests/Fixtures/tuf-on-ci-sigstore-root-v15/" + sub, toPath: work.sub(sub))
         }
         let before = treeFingerprint(work.path), vault = v.fingerprint()
-        let r = try TrustVaultCLI.run(["--vault", v.path, "tuf", "sign-event", "event/metadata", "--previous", "known/metadata", "--key", stranger, "--yes"],
-                                      environment: CLIVault.env, directory: work.path)
+        let r = try TrustVaultCLI.run(
+            ["--vault", v.path, "tuf", "sign-event", "event/metadata", "--previous", "known/metadata", "--key", stranger, "--yes"],
+            environment: CLIVault.env, directory: work.path)
         expectFailure(r, status: 64, mentioning: "is not needed in this signing event: no changed role (root, targets) lists it")
         #expect(r.stderr.contains("hint: the changed roles are signed by @mnm678, @santiagotorres, @bobcallaway, @joshuagl, @lance"), "\(r.stderr)")
         #expect(treeFingerprint(work.path) == before && v.fingerprint() == vault)
         // tuf-on-ci-sign agrees on who still owes a signature.
         for (owner, roles) in [("@mnm678", [String]()), ("@lance", ["root", "targets"]), ("@joshuagl", ["root", "targets"])] {
-            let status = try Run.program(PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "status",
-                                                            "event/metadata", "known/metadata", owner], directory: work.path)
+            let status = try Run.program(
+                PythonTUF.python,
+                [
+                    PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "status",
+                    "event/metadata", "known/metadata", owner,
+                ], directory: work.path)
             let json = try JSONSerialization.jsonObject(with: Data(status.lastLine.utf8)) as? [String: Any]
             #expect(json?["unsigned"] as? [String] == roles, "\(owner): \(status)")
         }
@@ -222,13 +235,18 @@ struct TUFOnCISignEventTests {
 
         // The maintainers: the repository and the event, by tuf-on-ci-sign's own code.
         let maint = TemporaryDirectory("tuf-on-ci-maint")
-        let made = try Run.program(PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "make", maint.sub("out"),
-                                                      "--owner", "@alice=" + work + "/alice.pem"], timeout: 120)
+        let made = try Run.program(
+            PythonTUF.python,
+            [
+                PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "make", maint.sub("out"),
+                "--owner", "@alice=" + work + "/alice.pem",
+            ], timeout: 120)
         #expect(made.status == 0, "\(made)")
         let git = try requireTool("git", package: "git")
         func g(_ args: [String], in dir: String) throws {
-            let r = try Run.program(git, ["-c", "user.name=Maintainer", "-c", "user.email=maintainer@example.com", "-c", "init.defaultBranch=main"] + args,
-                                    environment: ["HOME": maint.path], directory: dir)
+            let r = try Run.program(
+                git, ["-c", "user.name=Maintainer", "-c", "user.email=maintainer@example.com", "-c", "init.defaultBranch=main"] + args,
+                environment: ["HOME": maint.path], directory: dir)
             guard r.status == 0 else { throw TestFailure("git \(args): \(r)") }
         }
         let repo = maint.sub("root-signing")
@@ -251,8 +269,12 @@ struct TUFOnCISignEventTests {
         // The pushed branch is the signed event, and tuf-on-ci-sign needs nothing more from @alice.
         let pushed = try Run.program(git, ["--git-dir", maint.sub("remote.git"), "show", "sign/add-dave:metadata/root.json"])
         #expect(pushed.stdout == (try String(contentsOfFile: work + "/event/metadata/root.json", encoding: .utf8)))
-        let status = try Run.program(PythonTUF.python, [PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "status",
-                                                        "event/metadata", "known/metadata", "@alice"], directory: work)
+        let status = try Run.program(
+            PythonTUF.python,
+            [
+                PythonTUF.packageRoot + "/Tests/TUFPeers/tuf_on_ci_event.py", "status",
+                "event/metadata", "known/metadata", "@alice",
+            ], directory: work)
         #expect(status.lastLine == "{\"state\": \"NO_ACTION\", \"unsigned\": []}", "\(status)")
         print("guide \(page): \(first.commands + second.commands) commands")
     }
@@ -329,9 +351,12 @@ struct TUFOnCIEvent {
     }
 
     /// `trustvault tuf sign-event event/metadata --previous known/metadata --key KEY`, run in the folder.
-    func signEvent(_ v: CLIVault, key: String, extra: [String], previous: String = "known/metadata", env: [String: String] = CLIVault.env) throws -> ProcessResult {
-        try TrustVaultCLI.run(["--vault", v.path, "tuf", "sign-event", "event/metadata/", "--previous", previous, "--key", key] + extra,
-                              environment: env, directory: dir.path)
+    func signEvent(_ v: CLIVault, key: String, extra: [String], previous: String = "known/metadata", env: [String: String] = CLIVault.env) throws
+        -> ProcessResult
+    {
+        try TrustVaultCLI.run(
+            ["--vault", v.path, "tuf", "sign-event", "event/metadata/", "--previous", previous, "--key", key] + extra,
+            environment: env, directory: dir.path)
     }
 
     /// The event's files, by path under `event/metadata/`.

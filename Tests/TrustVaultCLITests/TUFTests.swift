@@ -115,8 +115,10 @@ struct TUFTests {
         let pb = try b.exportPublic(rb, to: work.sub("b.pem"))
         let pc = try c.exportPublic(rc, to: work.sub("c.pem"))
 
-        let initR = try a.run(["tuf", "init", repo, "--root-key", ra, "--root-key", pb, "--root-key", pc, "--root-threshold", "2",
-                               "--expires", "timestamp=2d"])
+        let initR = try a.run([
+            "tuf", "init", repo, "--root-key", ra, "--root-key", pb, "--root-key", pc, "--root-threshold", "2",
+            "--expires", "timestamp=2d",
+        ])
         #expect(initR.status == 0, "\(initR)")
         #expect(initR.stdout.contains("1.root.json needs 1 more root signature"), "\(initR)")
         let unverified = try TrustVaultCLI.run(["tuf", "verify", repo])
@@ -125,9 +127,10 @@ struct TUFTests {
         // Bob signs with the TUF key ID "Still missing" names for his Ed25519 key (the file's ID,
         // not the vault's): tuf sign accepts either.
         let missingLine = initR.stdout.split(separator: "\n").first { $0.contains("1.root.json needs") } ?? ""
-        let bobTUFID = missingLine.split(separator: " ").enumerated().first { i, w in
-            w.count == 12 && w.allSatisfy(\.isHexDigit) && missingLine.split(separator: " ").dropFirst(i + 1).first?.hasPrefix("(ed25519") == true
-        }.map { String($0.element) } ?? ""
+        let bobTUFID =
+            missingLine.split(separator: " ").enumerated().first { i, w in
+                w.count == 12 && w.allSatisfy(\.isHexDigit) && missingLine.split(separator: " ").dropFirst(i + 1).first?.hasPrefix("(ed25519") == true
+            }.map { String($0.element) } ?? ""
         #expect(!bobTUFID.isEmpty && !rb.hasPrefix(bobTUFID), "\(initR)")
         let signB = try b.run(["tuf", "sign", repo + "/metadata/1.root.json", "--key", bobTUFID])
         #expect(signB.status == 0, "\(signB)")
@@ -206,9 +209,13 @@ struct TUFTests {
         let ed = try v.generate("tuf-root", algorithm: "ed25519")
         let root = work.sub("root.json")
         let rsa = try v.generate("root", algorithm: "rsa")
-        let made = try PythonTUF.script("tuf_metadata_api.py", ["make-root", root, try v.exportPublic(ec, to: work.sub("ec.pem")),
-                                                                try v.exportPublic(ed, to: work.sub("ed.pem")),
-                                                                try v.exportPublic(rsa, to: work.sub("rsa.pem"))])
+        let made = try PythonTUF.script(
+            "tuf_metadata_api.py",
+            [
+                "make-root", root, try v.exportPublic(ec, to: work.sub("ec.pem")),
+                try v.exportPublic(ed, to: work.sub("ed.pem")),
+                try v.exportPublic(rsa, to: work.sub("rsa.pem")),
+            ])
         #expect(made.status == 0, "\(made)")
         let unsigned = try PythonTUF.script("tuf_metadata_api.py", ["verify-root", root])
         #expect(unsigned.status == 1, "\(unsigned)")
@@ -257,23 +264,29 @@ struct TUFTests {
 
         // Bad input: nothing written, the vault unchanged.
         let before = offline.fingerprint()
-        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root, "--root-threshold", "2"]), status: 64,
-                      mentioning: "--root-threshold 2", vault: offline, before: before)
-        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root, "--expires", "timestamp=soon"]), status: 64,
-                      mentioning: "not a duration", vault: offline, before: before)
-        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", work.sub("missing.pem")]), status: 66,
-                      mentioning: "missing.pem", vault: offline, before: before)
+        expectFailure(
+            try offline.run(["tuf", "init", repo, "--root-key", root, "--root-threshold", "2"]), status: 64,
+            mentioning: "--root-threshold 2", vault: offline, before: before)
+        expectFailure(
+            try offline.run(["tuf", "init", repo, "--root-key", root, "--expires", "timestamp=soon"]), status: 64,
+            mentioning: "not a duration", vault: offline, before: before)
+        expectFailure(
+            try offline.run(["tuf", "init", repo, "--root-key", work.sub("missing.pem")]), status: 66,
+            mentioning: "missing.pem", vault: offline, before: before)
         #expect(!FileManager.default.fileExists(atPath: repo + "/metadata"))
 
-        let r = try offline.run(["tuf", "init", repo, "--root-key", root, "--timestamp-key", tsPub, "--expires", "timestamp=1d",
-                                 "--expires", "targets=3d"])
+        let r = try offline.run([
+            "tuf", "init", repo, "--root-key", root, "--timestamp-key", tsPub, "--expires", "timestamp=1d",
+            "--expires", "targets=3d",
+        ])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("timestamp.json is unsigned"), "\(r)")
         let v1 = try TrustVaultCLI.run(["tuf", "verify", repo])
         #expect(v1.status == 1 && v1.stderr.contains("timestamp.json: 0 valid signature(s)"), "\(v1)")
         let again = offline.fingerprint()
-        expectFailure(try offline.run(["tuf", "init", repo, "--root-key", root]), status: 73, mentioning: "already exists",
-                      vault: offline, before: again)
+        expectFailure(
+            try offline.run(["tuf", "init", repo, "--root-key", root]), status: 73, mentioning: "already exists",
+            vault: offline, before: again)
 
         let s = try online.run(["tuf", "sign", repo + "/metadata/timestamp.json", "--key", ts])
         #expect(s.status == 0 && s.stdout.contains("timestamp threshold (this version): 1 of 1"), "\(s)")
@@ -343,8 +356,9 @@ struct TUFTests {
         do {
             let server = try HTTPServer(directory: repo)
             defer { server.stop() }
-            let c = try PythonTUF.client(server, trustedRoot: repo + "/metadata/1.root.json", cache: work.sub("cache"),
-                                         target: "tool.bin", out: work.sub("dl"))
+            let c = try PythonTUF.client(
+                server, trustedRoot: repo + "/metadata/1.root.json", cache: work.sub("cache"),
+                target: "tool.bin", out: work.sub("dl"))
             #expect(c.status == 0, "\(c)")
             #expect(FileManager.default.contents(atPath: work.sub("dl") + "/tool.bin") == Data("binary\n".utf8))
         }

@@ -67,8 +67,10 @@ struct ThreeCardRootTests {
 
         /// One command line in `who`'s shell, in the shared directory.
         @discardableResult
-        func sh(_ who: Holder?, _ line: String, _ secrets: Secrets = .none, status: Int32? = 0,
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
+        func sh(
+            _ who: Holder?, _ line: String, _ secrets: Secrets = .none, status: Int32? = 0,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws -> ProcessResult {
             let r = try Run.program("/bin/bash", ["-c", line], environment: environment(who, secrets), directory: work.path, timeout: 180)
             if let status { #expect(r.status == status, "\(who?.name ?? "online")$ \(line)\n\(r)", sourceLocation: sourceLocation) }
             return r
@@ -134,8 +136,10 @@ struct ThreeCardRootTests {
 
             // Alice creates the repository; her card signs 1.root.json.
             try d.insert(h, alice.card)
-            let initR = try d.sh(alice, "trustvault tuf init repo --root-key \(ka) --root-key bob.pem --root-key carol.pem --root-threshold 2"
-                                 + " --expires root=365d --expires timestamp=7d", .card)
+            let initR = try d.sh(
+                alice,
+                "trustvault tuf init repo --root-key \(ka) --root-key bob.pem --root-key carol.pem --root-threshold 2"
+                    + " --expires root=365d --expires timestamp=7d", .card)
             #expect(initR.stdout.contains("1.root.json needs 1 more root signature(s) from:"), "\(initR)")
             try d.expectFullPINTries(h)
             lap("tuf init (Alice's card signs)")
@@ -152,8 +156,9 @@ struct ThreeCardRootTests {
             let notSigned = needs.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
                 .filter { $0.count == 12 && $0.allSatisfy(\.isHexDigit) }
             print("tuf verify at 1 of 3: " + missing.stderr.trimmingCharacters(in: .newlines))
-            #expect(notSigned.count == 2 && notSigned.allSatisfy { missing.stderr.contains($0) } && missing.stderr.contains("not signed by:"),
-                    "\(initR)\n\(missing)")
+            #expect(
+                notSigned.count == 2 && notSigned.allSatisfy { missing.stderr.contains($0) } && missing.stderr.contains("not signed by:"),
+                "\(initR)\n\(missing)")
 
             // The USB stick goes to Bob; his card signs.
             try d.insert(h, bob.card)
@@ -178,8 +183,9 @@ struct ThreeCardRootTests {
             let server = try HTTPServer(directory: d.path("repo"))
             defer { server.stop() }
             let cache = d.path("client-cache")
-            let first = try PythonTUF.client(server, trustedRoot: d.path("trusted-1.root.json"), cache: cache,
-                                             target: "app/app-1.0.tar.gz", out: d.path("dl1"))
+            let first = try PythonTUF.client(
+                server, trustedRoot: d.path("trusted-1.root.json"), cache: cache,
+                target: "app/app-1.0.tar.gz", out: d.path("dl1"))
             #expect(first.status == 0 && first.stdout.contains("root version 1"), "\(first)")
             #expect(FileManager.default.contents(atPath: d.path("dl1/app-1.0.tar.gz")) == Data("app 1.0\n".utf8))
 
@@ -218,8 +224,9 @@ struct ThreeCardRootTests {
 
             let both = try PythonTUF.script("tuf_metadata_api.py", ["verify-root", d.path("repo/metadata/2.root.json"), d.path("trusted-1.root.json")])
             #expect(both.status == 0 && both.stdout.contains("meets the root threshold of"), "\(both)")
-            let followed = try PythonTUF.client(server, trustedRoot: d.path("trusted-1.root.json"), cache: cache,
-                                                target: "app/app-1.0.tar.gz", out: d.path("dl2"))
+            let followed = try PythonTUF.client(
+                server, trustedRoot: d.path("trusted-1.root.json"), cache: cache,
+                target: "app/app-1.0.tar.gz", out: d.path("dl2"))
             #expect(followed.status == 0 && followed.stdout.contains("root version 2"), "a client that trusted v1 follows to v2: \(followed)")
             print("python-tuf client after Bob's signature: " + followed.stdout.split(separator: "\n").joined(separator: "; "))
             let chain = try d.sh(nil, "trustvault tuf verify repo --root trusted-1.root.json")
@@ -261,8 +268,10 @@ struct ThreeCardRootTests {
 
             try d.sh(nil, "trustvault-online fetch \(gun) --server \(url) --out keys --keys-only")
             try d.insert(h, alice.card)
-            let initR = try d.sh(alice, "trustvault repo init \(gun) --root-key \(ka) --root-key bob.crt --root-key carol.crt --root-threshold 2"
-                                 + " --timestamp-key keys/timestamp.key --snapshot-key keys/snapshot.key --out v1 --server \(url)", .card)
+            let initR = try d.sh(
+                alice,
+                "trustvault repo init \(gun) --root-key \(ka) --root-key bob.crt --root-key carol.crt --root-threshold 2"
+                    + " --timestamp-key keys/timestamp.key --snapshot-key keys/snapshot.key --out v1 --server \(url)", .card)
             #expect(initR.stdout.contains("new root v1: 1 of 2 signatures — needs one more from"), "\(initR)")
             #expect(!initR.stdout.contains("trustvault-online publish"), "no online step before the threshold is met: \(initR)")
             try d.expectFullPINTries(h)
@@ -297,8 +306,10 @@ struct ThreeCardRootTests {
             mark = Date()
             let kc2 = try d.cardKey(h, carol, serial: d.carolNewCard)
             try d.insert(h, carol.card, d.carolNewCard)
-            let rot = try d.sh(carol, "trustvault repo rotate \(gun) root --new-key \(ka) --new-key \(kb) --new-key \(kc2) --threshold 2"
-                               + " --current current --out rot --server \(url)", .card)
+            let rot = try d.sh(
+                carol,
+                "trustvault repo rotate \(gun) root --new-key \(ka) --new-key \(kb) --new-key \(kc2) --threshold 2"
+                    + " --current current --out rot --server \(url)", .card)
             #expect(rot.stdout.contains("new root v2: 1 of 2 signatures; previous root v1: 1 of 2 — needs one more from"), "\(rot)")
             try d.expectFullPINTries(h, slots: 2)
             lap("Carol's new card + repo rotate (her two cards)")

@@ -94,10 +94,13 @@ struct VaultCLITests {
         var env = CLIVault.env
         env["TRUSTVAULT_NEW_PASSPHRASE"] = "new-targets-passphrase"
         #expect(try v.run(["key", "passwd", targets], env: env).lastLine == targets)
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t2.pem")]),
-                      status: 77, mentioning: "passphrase")
+        expectFailure(
+            try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t2.pem")]),
+            status: 77, mentioning: "passphrase")
         env["TRUSTVAULT_TARGETS_PASSPHRASE"] = "new-targets-passphrase"
-        #expect(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t3.pem")], env: env).status == 0)
+        #expect(
+            try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", v.dir.sub("t3.pem")], env: env)
+                .status == 0)
 
         // Remove needs --yes without a terminal.
         expectFailure(try v.run(["key", "remove", ci]), status: 64, mentioning: "--yes")
@@ -113,16 +116,18 @@ struct VaultCLITests {
 
         var wrong = CLIVault.env
         wrong["TRUSTVAULT_TARGETS_PASSPHRASE"] = "wrong passphrase"
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out], env: wrong),
-                      status: 77, mentioning: String(targets.prefix(12)), vault: v, before: before)
+        expectFailure(
+            try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out], env: wrong),
+            status: 77, mentioning: String(targets.prefix(12)), vault: v, before: before)
         var newPass = wrong
         newPass["TRUSTVAULT_NEW_PASSPHRASE"] = "another passphrase"
         expectFailure(try v.run(["key", "passwd", targets], env: newPass), status: 77, vault: v, before: before)
         expectFailure(try v.run(["key", "passwd", "abcdef0123"]), status: 66, mentioning: "abcdef0123", vault: v, before: before)
         expectFailure(try v.run(["key", "remove", "abcdef0123", "--yes"]), status: 66, vault: v, before: before)
         expectFailure(try v.run(["key", "generate", "--role", "targets"]), status: 64, mentioning: "--gun", vault: v, before: before)
-        expectFailure(try v.run(["key", "generate", "--role", "root"], env: [:]), status: 65,
-                      mentioning: "TRUSTVAULT_ROOT_PASSPHRASE", vault: v, before: before)
+        expectFailure(
+            try v.run(["key", "generate", "--role", "root"], env: [:]), status: 65,
+            mentioning: "TRUSTVAULT_ROOT_PASSPHRASE", vault: v, before: before)
         expectFailure(try v.run(["key", "generate", "--role", "root", "--algorithm", "dsa"]), status: 64, vault: v, before: before)
         expectFailure(try v.run(["init"]), status: 73, mentioning: "already exists", vault: v, before: before)
         #expect(!FileManager.default.fileExists(atPath: out))
@@ -138,12 +143,15 @@ struct VaultCLITests {
         let truncatedFP = v.fingerprint()
         expectFailure(try v.run(["key", "list"]), status: 65, mentioning: "\(targets).json", vault: v, before: truncatedFP)
         var tampered = original
-        let index = try #require(String(decoding: original, as: UTF8.self).range(of: "\"ciphertext\":\"")).upperBound.utf16Offset(in: String(decoding: original, as: UTF8.self)) + 4
+        let index =
+            try #require(String(decoding: original, as: UTF8.self).range(of: "\"ciphertext\":\"")).upperBound.utf16Offset(
+                in: String(decoding: original, as: UTF8.self)) + 4
         tampered[index] = tampered[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         try tampered.write(to: URL(fileURLWithPath: record))
         let tamperedFP = v.fingerprint()
-        expectFailure(try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out]),
-                      status: 77, mentioning: "modified", vault: v, before: tamperedFP)
+        expectFailure(
+            try v.run(["key", "export", targets, "--format", "pem", "--i-understand-this-is-unencrypted", "--yes", "--out", out]),
+            status: 77, mentioning: "modified", vault: v, before: tamperedFP)
 
         // Group-readable files: refused with the fix.
         try original.write(to: URL(fileURLWithPath: record))
@@ -158,8 +166,10 @@ struct VaultCLITests {
         var processes: [RunningProcess] = []
         for i in 0..<writers {
             let role = i % 2 == 0 ? "targets/team\(i)" : "signer\(i)"
-            processes.append(try Run.start(TrustVaultCLI.binary, ["--vault", v.path, "key", "generate", "--role", role],
-                                           environment: CLIVault.env))
+            processes.append(
+                try Run.start(
+                    TrustVaultCLI.binary, ["--vault", v.path, "key", "generate", "--role", role],
+                    environment: CLIVault.env))
         }
         var ids: [String] = []
         for p in processes {
@@ -184,7 +194,8 @@ struct VaultCLITests {
             var env = CLIVault.env
             env["TRUSTVAULT_TARGETS_PASSPHRASE"] = old
             env["TRUSTVAULT_NEW_PASSPHRASE"] = new
-            let args = round % 3 == 2
+            let args =
+                round % 3 == 2
                 ? ["--vault", v.path, "key", "generate", "--role", "targets/crash\(round)"]
                 : ["--vault", v.path, "key", "passwd", key]
             let p = try Run.start(TrustVaultCLI.binary, args, environment: env)
@@ -217,8 +228,10 @@ struct VaultCLITests {
     }
 
     @Test func helpExistsForEveryCommand() throws {
-        for args in [["--help"], ["init", "--help"], ["key", "--help"], ["key", "generate", "--help"], ["key", "list", "--help"],
-                     ["key", "export", "--help"], ["key", "passwd", "--help"], ["key", "remove", "--help"]] {
+        for args in [
+            ["--help"], ["init", "--help"], ["key", "--help"], ["key", "generate", "--help"], ["key", "list", "--help"],
+            ["key", "export", "--help"], ["key", "passwd", "--help"], ["key", "remove", "--help"],
+        ] {
             let r = try TrustVaultCLI.run(args)
             #expect(r.status == 0 && r.stdout.contains("USAGE"), "\(args): \(r)")
         }
@@ -237,8 +250,9 @@ struct PromptCLITests {
 
     @Test func newPassphrasesAreAskedTwiceWithoutEchoAndAtLeast8Characters() throws {
         let v = try CLIVault()
-        let r = try onTerminal(["--vault", v.path, "key", "generate", "--role", "targets/tty"],
-                               typing: ["short", "first passphrase", "different one", "typed passphrase", "typed passphrase"])
+        let r = try onTerminal(
+            ["--vault", v.path, "key", "generate", "--role", "targets/tty"],
+            typing: ["short", "first passphrase", "different one", "typed passphrase", "typed passphrase"])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("at least 8 characters"))
         #expect(r.stdout.contains("differ"))

@@ -22,7 +22,8 @@ struct VerdictCase: Sendable, CustomTestStringConvertible, Decodable {
 
     static let all: [VerdictCase] = {
         guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
-              let cases = try? JSONDecoder().decode([VerdictCase].self, from: data) else { return [] }
+            let cases = try? JSONDecoder().decode([VerdictCase].self, from: data)
+        else { return [] }
         return cases
     }()
 }
@@ -127,9 +128,11 @@ struct VerdictCorpusTests {
             return s
         }
         let before = treeFingerprint(vault, excluding: [".lock"])
-        var env = ["TRUSTVAULT_ROOT_PASSPHRASE": "root-passphrase", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-passphrase",
-                   "TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase", "TRUSTVAULT_IMPORT_PASSPHRASE": "export-passphrase",
-                   "TRUSTVAULT_SNAPSHOT_PASSPHRASE": "snapshot-passphrase"]
+        var env = [
+            "TRUSTVAULT_ROOT_PASSPHRASE": "root-passphrase", "TRUSTVAULT_TARGETS_PASSPHRASE": "targets-passphrase",
+            "TRUSTVAULT_EXPORT_PASSPHRASE": "export-passphrase", "TRUSTVAULT_IMPORT_PASSPHRASE": "export-passphrase",
+            "TRUSTVAULT_SNAPSHOT_PASSPHRASE": "snapshot-passphrase",
+        ]
         for (k, v) in c.env { env[k] = v }
 
         let start = Date()
@@ -142,10 +145,12 @@ struct VerdictCorpusTests {
         #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack dump"), "\(result.stderr)")
         let names = fill(c.names)
         #expect(result.stderr.contains(names), "stderr should name \(names): \(result.stderr)")
-        #expect(!result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" },
-                "raw control characters on stderr: \(result.stderr.debugDescription)")
-        #expect(!result.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" },
-                "raw control characters on stdout: \(result.stdout.debugDescription)")
+        #expect(
+            !result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" },
+            "raw control characters on stderr: \(result.stderr.debugDescription)")
+        #expect(
+            !result.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" },
+            "raw control characters on stdout: \(result.stdout.debugDescription)")
         #expect(treeFingerprint(vault, excluding: [".lock"]) == before, "the vault must be byte-for-byte unchanged")
         #expect(!fm.fileExists(atPath: out), "no output may be left behind")
         #expect(seconds < 10, "took \(seconds) s")

@@ -195,9 +195,11 @@ public enum KeyFileReader {
         // Attach certificates to the keys they certify.
         for (block, cert) in certificates {
             let place = "\(source) \(block.locationDescription)"
-            guard let i = report.entries.indices.first(where: {
-                cert.certifies(report.entries[$0].privateKey.publicKey)
-            }) else {
+            guard
+                let i = report.entries.indices.first(where: {
+                    cert.certifies(report.entries[$0].privateKey.publicKey)
+                })
+            else {
                 report.notes.append("\(place): certificate for \(cert.subject) matches no key in the file; ignored")
                 continue
             }

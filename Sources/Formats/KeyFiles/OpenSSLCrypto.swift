@@ -73,13 +73,15 @@ public enum OpenSSLCrypto {
             var ref = PassphraseRef(base: pass, count: count)
             return withUnsafeMutablePointer(to: &ref) { refPointer in
                 data.withUnsafeMutableBufferPointer { buf in
-                    PEM_do_header(&info, buf.baseAddress, &length, { out, size, _, user in
-                        guard let out, let user else { return -1 }
-                        let ref = user.assumingMemoryBound(to: PassphraseRef.self).pointee
-                        let n = min(Int(size), ref.count)
-                        UnsafeMutableRawPointer(out).copyMemory(from: ref.base, byteCount: n)
-                        return Int32(n)
-                    }, refPointer)
+                    PEM_do_header(
+                        &info, buf.baseAddress, &length,
+                        { out, size, _, user in
+                            guard let out, let user else { return -1 }
+                            let ref = user.assumingMemoryBound(to: PassphraseRef.self).pointee
+                            let n = min(Int(size), ref.count)
+                            UnsafeMutableRawPointer(out).copyMemory(from: ref.base, byteCount: n)
+                            return Int32(n)
+                        }, refPointer)
                 }
             }
         }

@@ -61,7 +61,8 @@ public enum PBEParameters {
 
     static func checkIterations(_ value: Int?, scheme: String) throws(TrustVaultError) -> Int {
         guard let value, value >= 1, value <= maximumIterations else {
-            throw unsupported("\(scheme) with \(value.map { "\($0)" } ?? "an out-of-range number of") iterations (trustvault accepts 1 to \(maximumIterations))")
+            throw unsupported(
+                "\(scheme) with \(value.map { "\($0)" } ?? "an out-of-range number of") iterations (trustvault accepts 1 to \(maximumIterations))")
         }
         return value
     }
@@ -70,7 +71,9 @@ public enum PBEParameters {
         guard let n, let r, let p, n >= 2, n <= maximumScryptN, n & (n - 1) == 0, r >= 1, r <= maximumScryptR,
             p >= 1, p <= maximumScryptP, 128 * n * r <= maximumScryptMemory, n * r * p <= maximumScryptWork
         else {
-            throw unsupported("scrypt with N=\(n.map(String.init) ?? "?"), r=\(r.map(String.init) ?? "?"), p=\(p.map(String.init) ?? "?") (trustvault accepts N ≤ 2^20, r ≤ 32, p ≤ 16, at most 256 MiB and N·r·p ≤ 2^21)")
+            throw unsupported(
+                "scrypt with N=\(n.map(String.init) ?? "?"), r=\(r.map(String.init) ?? "?"), p=\(p.map(String.init) ?? "?") (trustvault accepts N ≤ 2^20, r ≤ 32, p ≤ 16, at most 256 MiB and N·r·p ≤ 2^21)"
+            )
         }
         return n * r * p
     }

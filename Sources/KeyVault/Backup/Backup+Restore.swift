@@ -26,8 +26,9 @@ extension Backup {
             return try restoreFresh(contents, into: target)
         }
         guard AtomicFile.exists(target + "/vault.json") else {
-            throw TrustVaultError(.alreadyExists, "\(target) exists but is neither empty nor a vault",
-                                  recovery: "restore into a new --vault directory")
+            throw TrustVaultError(
+                .alreadyExists, "\(target) exists but is neither empty nor a vault",
+                recovery: "restore into a new --vault directory")
         }
         return try merge(contents, into: Vault.open(at: target))
     }
@@ -63,10 +64,15 @@ extension Backup {
             throw error
         }
         let vault = try Vault.open(at: target)
-        vault.audit("restore", ["file": .string(contents.file), "backup_id": .string(contents.header.backupIDHex),
-                                "keys_added": .integer(Int64(contents.keys.count))])
-        return RestoreReport(vaultPath: target, createdVault: true, added: contents.keys, alreadyPresent: [],
-                             keptExisting: [], contents: contents)
+        vault.audit(
+            "restore",
+            [
+                "file": .string(contents.file), "backup_id": .string(contents.header.backupIDHex),
+                "keys_added": .integer(Int64(contents.keys.count)),
+            ])
+        return RestoreReport(
+            vaultPath: target, createdVault: true, added: contents.keys, alreadyPresent: [],
+            keptExisting: [], contents: contents)
     }
 
     static func writeTree(_ entries: [BackupEntry], into root: String) throws(TrustVaultError) {
@@ -94,7 +100,8 @@ extension Backup {
             // prefix + exactly 12 hex digits, so that the staging directory of a sibling
             // target whose name merely starts with this one's is left alone.
             if name.hasPrefix(prefix), name.utf8.count == prefix.utf8.count + 12,
-                name.dropFirst(prefix.count).allSatisfy(\.isHexDigit) {
+                name.dropFirst(prefix.count).allSatisfy(\.isHexDigit)
+            {
                 stale.append(name)
             }
         }
@@ -154,8 +161,9 @@ extension Backup {
                             recovery: "move \(full) aside and run the restore again")
                     }
                     guard current.id == record.id, current.publicKey == record.publicKey else {
-                        throw TrustVaultError(.alreadyExists, "\(full) holds a different key than the backup under the same ID; nothing was restored",
-                                              recovery: "restore into a new --vault directory and compare")
+                        throw TrustVaultError(
+                            .alreadyExists, "\(full) holds a different key than the backup under the same ID; nothing was restored",
+                            recovery: "restore into a new --vault directory and compare")
                     }
                     kept.append(entry.path)
                     continue
@@ -184,10 +192,15 @@ extension Backup {
                 }
                 throw error
             }
-            vault.audit("restore", ["file": .string(contents.file), "backup_id": .string(contents.header.backupIDHex),
-                                    "keys_added": .integer(Int64(added.count))])
-            return RestoreReport(vaultPath: vault.path, createdVault: false, added: added, alreadyPresent: present,
-                                 keptExisting: kept, contents: contents)
+            vault.audit(
+                "restore",
+                [
+                    "file": .string(contents.file), "backup_id": .string(contents.header.backupIDHex),
+                    "keys_added": .integer(Int64(added.count)),
+                ])
+            return RestoreReport(
+                vaultPath: vault.path, createdVault: false, added: added, alreadyPresent: present,
+                keptExisting: kept, contents: contents)
         }
     }
 }
@@ -202,19 +215,22 @@ extension Vault {
     static func decodeRecord(_ bytes: [UInt8], file: String, fileName: String) throws(TrustVaultError) -> (record: KeyRecord, sealed: SealedKey?) {
         let doc: JSONValue
         do { doc = try JSONValue(parsing: bytes) } catch {
-            throw .corrupt("\(file) is damaged or truncated: \(error.message)",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file) is damaged or truncated: \(error.message)",
+                recovery: "restore this key from a backup (trustvault backup restore)")
         }
         guard doc["format"]?.stringValue == keyFormat else { throw .corrupt("\(file) is not a trustvault key record") }
         guard doc["version"]?.intValue == formatVersion else {
-            throw .unsupported("\(file) has key-record version \(doc["version"]?.intValue ?? 0)",
-                               recovery: "this trustvault reads version \(formatVersion); upgrade trustvault")
+            throw .unsupported(
+                "\(file) has key-record version \(doc["version"]?.intValue ?? 0)",
+                recovery: "this trustvault reads version \(formatVersion); upgrade trustvault")
         }
         guard let publicPart = doc["public"] else { throw .corrupt("\(file) has no public part") }
         let record = try KeyRecord(json: publicPart, file: file)
         guard fileName == record.id + ".json" else {
-            throw .corrupt("\(file) holds key \(record.id), not the key its name says",
-                           recovery: "restore this key from a backup (trustvault backup restore)")
+            throw .corrupt(
+                "\(file) holds key \(record.id), not the key its name says",
+                recovery: "restore this key from a backup (trustvault backup restore)")
         }
         var sealed: SealedKey? = nil
         if let s = doc["sealed"], !s.isNull { sealed = try SealedKey(json: s, file: file) }

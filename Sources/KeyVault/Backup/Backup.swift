@@ -104,8 +104,9 @@ public enum Backup {
             }
             shareDirectory = Vault.normalise(directory)
         }
-        let header = BackupHeader(formatVersion: BackupHeader.currentVersion, backupID: backupID, created: created,
-                                  keyMode: mode, keyCheck: BackupFile.keyCheck(key: key, backupID: backupID))
+        let header = BackupHeader(
+            formatVersion: BackupHeader.currentVersion, backupID: backupID, created: created,
+            keyMode: mode, keyCheck: BackupFile.keyCheck(key: key, backupID: backupID))
         let bytes = BackupFile.seal(entries: entries, header: header, key: key)
         // Read-back check before anything is written.
         let (_, reopened) = try BackupFile.open(bytes, key: key, file: file)
@@ -129,10 +130,15 @@ public enum Backup {
             }
             try AtomicFile.create(bytes, at: file, mode: 0o600)
             written.append(file)
-            vault.audit("backup", ["file": .string(file), "backup_id": .string(header.backupIDHex),
-                                   "mode": .string(shareDirectory == nil ? "passphrase" : "shares")])
-            let result = BackupContents(file: file, header: header, paths: contents.paths, keys: contents.keys,
-                                        hasAuditLog: contents.hasAuditLog, entries: entries)
+            vault.audit(
+                "backup",
+                [
+                    "file": .string(file), "backup_id": .string(header.backupIDHex),
+                    "mode": .string(shareDirectory == nil ? "passphrase" : "shares"),
+                ])
+            let result = BackupContents(
+                file: file, header: header, paths: contents.paths, keys: contents.keys,
+                hasAuditLog: contents.hasAuditLog, entries: entries)
             return BackupCreated(contents: result, shareFiles: shareFiles)
         } catch {
             for path in written { unlink(path) }
@@ -156,15 +162,17 @@ public enum Backup {
                     // A vault has one directory, keys/; anything else (a key record that is a
                     // directory) fails loudly rather than being skipped.
                     guard rel == "keys" else {
-                        throw .corrupt("\(full) is a directory, not a vault file",
-                                       recovery: "move it out of the vault (a vault holds vault.json, audit.log, key-status.json and keys/<id>.json), then retry")
+                        throw .corrupt(
+                            "\(full) is a directory, not a vault file",
+                            recovery: "move it out of the vault (a vault holds vault.json, audit.log, key-status.json and keys/<id>.json), then retry")
                     }
                     try walk(rel)
                 case S_IFREG:
                     entries.append(BackupEntry(path: rel, mode: UInt32(st.st_mode & 0o7777), data: try AtomicFile.read(full, kind: .vaultFile)))
                 default:
-                    throw .unsupported("\(full) is not a regular file or directory",
-                                       recovery: "remove it from the vault (a vault holds only plain files), then retry")
+                    throw .unsupported(
+                        "\(full) is not a regular file or directory",
+                        recovery: "remove it from the vault (a vault holds only plain files), then retry")
                 }
             }
         }
@@ -188,8 +196,9 @@ public enum Backup {
         let key = try backupKey(header: header, unlock: unlock, file: file)
         let (_, entries) = try BackupFile.open(bytes, key: key, file: file)
         let checked = try validate(entries, file: file)
-        return BackupContents(file: file, header: header, paths: checked.paths, keys: checked.keys,
-                              hasAuditLog: checked.hasAuditLog, entries: entries)
+        return BackupContents(
+            file: file, header: header, paths: checked.paths, keys: checked.keys,
+            hasAuditLog: checked.hasAuditLog, entries: entries)
     }
 
     static func readFile(_ file: String) throws(TrustVaultError) -> [UInt8] {
@@ -205,16 +214,19 @@ public enum Backup {
             StepProgress.note("deriving the backup key from its passphrase (Argon2id, \(mem >> 20) MiB)…")
             let key = try SecretSeal.deriveKey(passphrase: passphrase, salt: salt, opsLimit: ops, memLimit: mem)
             guard BackupFile.keyMatches(key, header: header) else {
-                throw .wrongPassphrase("the passphrase does not open the backup \(file)",
-                                       recovery: "check TRUSTVAULT_BACKUP_PASSPHRASE (or what you typed) and retry")
+                throw .wrongPassphrase(
+                    "the passphrase does not open the backup \(file)",
+                    recovery: "check TRUSTVAULT_BACKUP_PASSPHRASE (or what you typed) and retry")
             }
             return key
         case (.passphrase, .shares):
-            throw .invalid("\(file) is protected by a passphrase, not by shares",
-                           recovery: "drop the --share options; give TRUSTVAULT_BACKUP_PASSPHRASE or type the passphrase")
+            throw .invalid(
+                "\(file) is protected by a passphrase, not by shares",
+                recovery: "drop the --share options; give TRUSTVAULT_BACKUP_PASSPHRASE or type the passphrase")
         case let (.shares(k, n), .passphrase):
-            throw TrustVaultError(.missingSecret, "\(file) is split into \(n) shares; \(k) are needed and none was given",
-                                  recovery: "pass \(k) share files with --share FILE")
+            throw TrustVaultError(
+                .missingSecret, "\(file) is split into \(n) shares; \(k) are needed and none was given",
+                recovery: "pass \(k) share files with --share FILE")
         case (.shares, .shares(let paths)):
             var parsed: [(file: String, share: BackupShare)] = []
             for path in paths {
@@ -237,12 +249,14 @@ public enum Backup {
             let inside = "\(file): \(entry.path)"
             // Exactly the files a vault consists of, once each, with the mode the format defines.
             guard isVaultFile(entry.path), seen.insert(entry.path).inserted else {
-                throw .corrupt("\(inside) is not a file a vault consists of, so the backup is damaged or not made by trustvault",
-                               recovery: "a vault holds vault.json, audit.log, key-status.json and keys/<key ID>.json only")
+                throw .corrupt(
+                    "\(inside) is not a file a vault consists of, so the backup is damaged or not made by trustvault",
+                    recovery: "a vault holds vault.json, audit.log, key-status.json and keys/<key ID>.json only")
             }
             guard entry.mode == 0o600 else {
-                throw .corrupt("\(inside) has mode \(String(entry.mode, radix: 8)); vault files are 600, so the backup is damaged or not made by trustvault",
-                               recovery: "for backup create: chmod 600 the vault's files, then retry")
+                throw .corrupt(
+                    "\(inside) has mode \(String(entry.mode, radix: 8)); vault files are 600, so the backup is damaged or not made by trustvault",
+                    recovery: "for backup create: chmod 600 the vault's files, then retry")
             }
             if entry.path == "vault.json" {
                 _ = try Vault.readManifest(entry.data, file: inside)
@@ -257,8 +271,10 @@ public enum Backup {
         guard sawManifest else {
             throw .corrupt("\(file) holds no vault.json, so it is not a backup of a vault")
         }
-        return (entries.map(\.path), keys.sorted { ($0.role, $0.id) < ($1.role, $1.id) },
-                entries.contains { $0.path == "audit.log" })
+        return (
+            entries.map(\.path), keys.sorted { ($0.role, $0.id) < ($1.role, $1.id) },
+            entries.contains { $0.path == "audit.log" }
+        )
     }
 
     /// `vault.json`, `audit.log`, `key-status.json` or `keys/<64 lower-case hex>.json`.

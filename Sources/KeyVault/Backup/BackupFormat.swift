@@ -37,8 +37,10 @@ public struct BackupHeader: Sendable, Equatable {
                 "salt": .string(Hex.encode(salt)),
             ])
         case let .shares(k, n):
-            key = .obj(["mode": .string("shares"), "scheme": .string("shamir-gf256"),
-                        "threshold": .integer(Int64(k)), "shares": .integer(Int64(n))])
+            key = .obj([
+                "mode": .string("shares"), "scheme": .string("shamir-gf256"),
+                "threshold": .integer(Int64(k)), "shares": .integer(Int64(n)),
+            ])
         }
         return .obj([
             "format": .string("trustvault-backup"),
@@ -181,9 +183,10 @@ public enum BackupFile {
     package static func encodePayload(_ entries: [BackupEntry]) -> [UInt8] {
         let manifest = JSONValue.obj([
             "payload": .string("trustvault-vault-files"),
-            "files": .array(entries.map {
-                .obj(["path": .string($0.path), "mode": .integer(Int64($0.mode)), "size": .integer(Int64($0.data.count))])
-            }),
+            "files": .array(
+                entries.map {
+                    .obj(["path": .string($0.path), "mode": .integer(Int64($0.mode)), "size": .integer(Int64($0.data.count))])
+                }),
         ]).canonicalBytes
         var out: [UInt8] = []
         out.reserveCapacity(4 + manifest.count + entries.reduce(0) { $0 + $1.data.count })
@@ -283,14 +286,16 @@ public enum BackupFile {
 
     package static func parseHeader(_ bytes: [UInt8], file: String) throws(TrustVaultError) -> (header: BackupHeader, streamStart: Int) {
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
-            throw .corrupt("\(file) is not a trustvault backup (it does not start with TVBACKUP)",
-                           recovery: "pass the file written by 'trustvault backup create'")
+            throw .corrupt(
+                "\(file) is not a trustvault backup (it does not start with TVBACKUP)",
+                recovery: "pass the file written by 'trustvault backup create'")
         }
         guard bytes.count >= 14 else { throw .corrupt("\(file): the backup is truncated inside its header") }
         let version = UInt16(bytes[8]) << 8 | UInt16(bytes[9])
         guard version == BackupHeader.currentVersion else {
-            throw .unsupported("\(file) is a version \(version) backup; this trustvault reads version \(BackupHeader.currentVersion)",
-                               recovery: "use the trustvault release that wrote the backup, or a newer one")
+            throw .unsupported(
+                "\(file) is a version \(version) backup; this trustvault reads version \(BackupHeader.currentVersion)",
+                recovery: "use the trustvault release that wrote the backup, or a newer one")
         }
         let headerLength = Int(readBE32(bytes, at: 10))
         guard headerLength <= maxHeaderBytes else { throw .corrupt("\(file): the backup header length (\(headerLength) bytes) is not plausible") }
@@ -299,8 +304,9 @@ public enum BackupFile {
             throw .corrupt("\(file): the backup is truncated inside its header")
         }
         guard sodium_memcmp(digest(Array(bytes[0..<digestStart])), Array(bytes[digestStart..<(digestStart + headerDigestBytes)]), headerDigestBytes) == 0 else {
-            throw .corrupt("\(file): the backup header is damaged (its digest does not match)",
-                           recovery: "use another copy of the backup")
+            throw .corrupt(
+                "\(file): the backup header is damaged (its digest does not match)",
+                recovery: "use another copy of the backup")
         }
         let json: JSONValue
         do { json = try JSONValue(parsing: Array(bytes[14..<digestStart])) } catch {
@@ -336,8 +342,9 @@ public enum BackupFile {
         while !finished {
             chunkNumber += 1
             guard offset + 4 <= bytes.count else {
-                throw .corrupt("\(file) is truncated: the encrypted data ends after chunk \(chunkNumber - 1) without its final mark",
-                               recovery: "the copy is incomplete; use another copy of the backup")
+                throw .corrupt(
+                    "\(file) is truncated: the encrypted data ends after chunk \(chunkNumber - 1) without its final mark",
+                    recovery: "the copy is incomplete; use another copy of the backup")
             }
             let length = Int(readBE32(bytes, at: offset))
             offset += 4
@@ -360,8 +367,9 @@ public enum BackupFile {
             }
             guard status == 0 else {
                 Sodium.wipe(&plain)
-                throw .corrupt("\(file): chunk \(chunkNumber) (at byte \(offset - 4)) fails authentication: the backup was altered or damaged",
-                               recovery: "use another copy of the backup")
+                throw .corrupt(
+                    "\(file): chunk \(chunkNumber) (at byte \(offset - 4)) fails authentication: the backup was altered or damaged",
+                    recovery: "use another copy of the backup")
             }
             offset += length
             payload += plain.prefix(Int(plainLength))
@@ -374,8 +382,9 @@ public enum BackupFile {
             }
         }
         guard offset == bytes.count else {
-            throw .corrupt("\(file) has \(bytes.count - offset) unexpected bytes after the end of the backup",
-                           recovery: "use another copy of the backup")
+            throw .corrupt(
+                "\(file) has \(bytes.count - offset) unexpected bytes after the end of the backup",
+                recovery: "use another copy of the backup")
         }
         return (header, try decodePayload(payload, file: file))
     }

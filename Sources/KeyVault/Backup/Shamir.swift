@@ -37,9 +37,9 @@ package enum Shamir {
         var b = b
         var product: UInt8 = 0
         for _ in 0..<8 {
-            product ^= a & (0 &- (b & 1))       // add a when the low bit of b is set
+            product ^= a & (0 &- (b & 1))  // add a when the low bit of b is set
             let carry = a >> 7
-            a = (a << 1) ^ (0x1B & (0 &- carry)) // a·x, reduced when x^8 appeared
+            a = (a << 1) ^ (0x1B & (0 &- carry))  // a·x, reduced when x^8 appeared
             b >>= 1
         }
         return product

@@ -126,7 +126,8 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
         let fileLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(trimmed)
         // A scanned QR code: one line TVSHARE1:<hex>.
         if let qr = fileLines.first(where: { $0.uppercased().hasPrefix(qrPrefix) }),
-            !fileLines.contains(where: { isDataLine($0) }) {
+            !fileLines.contains(where: { isDataLine($0) })
+        {
             guard let bytes = Hex.decode(String(qr.dropFirst(qrPrefix.count))), bytes.count > 4 else {
                 throw .corrupt("share file \(file): the QR text after \(qrPrefix) is not hex", recovery: "scan the QR code again")
             }
@@ -144,8 +145,9 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
             if line.lowercased().hasPrefix("check:") {
                 let hex = line.dropFirst("check:".count).filter { $0 != " " }
                 guard let bytes = Hex.decode(String(hex)), bytes.count == 4 else {
-                    throw .corrupt("share file \(file), line \(fileLine): the Check value must be 8 hex digits",
-                                   recovery: "copy the Check line from the custodian's printed sheet")
+                    throw .corrupt(
+                        "share file \(file), line \(fileLine): the Check value must be 8 hex digits",
+                        recovery: "copy the Check line from the custodian's printed sheet")
                 }
                 overall = bytes
                 continue
@@ -155,21 +157,25 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
             // too long for an Int is out of range too, not a line to skip.
             let label = trimmed(line[..<colon])
             guard let number = Int(label), number >= 1, number <= maximumLines else {
-                throw .corrupt("share file \(file), line \(fileLine): share line number \(label.prefix(24)) is out of range (1-\(maximumLines))",
-                               recovery: "copy the numbered lines exactly from the custodian's printed sheet")
+                throw .corrupt(
+                    "share file \(file), line \(fileLine): share line number \(label.prefix(24)) is out of range (1-\(maximumLines))",
+                    recovery: "copy the numbered lines exactly from the custodian's printed sheet")
             }
             let tokens = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard tokens.count >= 2, let checksum = Hex.decode(String(tokens[tokens.count - 1])), checksum.count == 2 else {
-                throw .corrupt("share file \(file), share line \(number) (file line \(fileLine)): the line does not end in a 4-digit checksum",
-                               recovery: "copy share line \(number) exactly from the custodian's printed sheet")
+                throw .corrupt(
+                    "share file \(file), share line \(number) (file line \(fileLine)): the line does not end in a 4-digit checksum",
+                    recovery: "copy share line \(number) exactly from the custodian's printed sheet")
             }
             guard let bytes = Hex.decode(tokens.dropLast().joined()), !bytes.isEmpty, bytes.count <= bytesPerLine else {
-                throw .corrupt("share file \(file), share line \(number) (file line \(fileLine)): the data is not hex groups",
-                               recovery: "copy share line \(number) exactly from the custodian's printed sheet (digits 0-9 and letters a-f only)")
+                throw .corrupt(
+                    "share file \(file), share line \(number) (file line \(fileLine)): the data is not hex groups",
+                    recovery: "copy share line \(number) exactly from the custodian's printed sheet (digits 0-9 and letters a-f only)")
             }
             guard lineChecksum(lineNumber: number, bytes: bytes) == checksum else {
-                throw .corrupt("share file \(file), share line \(number) (file line \(fileLine)): the checksum does not match; a character on this line is mistyped or damaged",
-                               recovery: "compare share line \(number) with the custodian's printed sheet")
+                throw .corrupt(
+                    "share file \(file), share line \(number) (file line \(fileLine)): the checksum does not match; a character on this line is mistyped or damaged",
+                    recovery: "compare share line \(number) with the custodian's printed sheet")
             }
             guard dataByNumber[number] == nil else {
                 throw .corrupt("share file \(file): share line \(number) appears twice (file line \(fileLine))")
@@ -177,8 +183,9 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
             dataByNumber[number] = bytes
         }
         guard !dataByNumber.isEmpty else {
-            throw .corrupt("\(file) is not a trustvault share file (it has no share lines)",
-                           recovery: "pass a share file written by 'trustvault backup create --shares'")
+            throw .corrupt(
+                "\(file) is not a trustvault share file (it has no share lines)",
+                recovery: "pass a share file written by 'trustvault backup create --shares'")
         }
         var rec: [UInt8] = []
         for n in 1...(dataByNumber.keys.max() ?? 1) {
@@ -191,8 +198,9 @@ public struct BackupShare: Sendable, Equatable, CustomStringConvertible {
             throw .corrupt("share file \(file): the Check line is missing", recovery: "copy the Check line from the custodian's printed sheet")
         }
         guard overall == overallCheck(rec) else {
-            throw .corrupt("share file \(file): the lines are individually intact but the overall Check does not match (a line is missing, extra, or from another share)",
-                           recovery: "compare all lines with the custodian's printed sheet")
+            throw .corrupt(
+                "share file \(file): the lines are individually intact but the overall Check does not match (a line is missing, extra, or from another share)",
+                recovery: "compare all lines with the custodian's printed sheet")
         }
         return try decode(rec, file: file)
     }
@@ -276,21 +284,24 @@ package enum ShareSet {
         _ shares: [(file: String, share: BackupShare)], header: BackupHeader, backupFile: String
     ) throws(TrustVaultError) -> SecretBytes {
         guard case let .shares(k, n) = header.keyMode else {
-            throw .invalid("\(backupFile) is protected by a passphrase, not by shares",
-                           recovery: "drop the --share options and give the passphrase (TRUSTVAULT_BACKUP_PASSPHRASE or the prompt)")
+            throw .invalid(
+                "\(backupFile) is protected by a passphrase, not by shares",
+                recovery: "drop the --share options and give the passphrase (TRUSTVAULT_BACKUP_PASSPHRASE or the prompt)")
         }
         var byNumber: [Int: String] = [:]
         for (file, share) in shares {
             guard share.backupID == header.backupID else {
-                throw .invalid("share file \(file) belongs to backup \(share.backupIDHex), not to \(backupFile) (backup \(header.backupIDHex))",
-                               recovery: "use the shares made together with this backup")
+                throw .invalid(
+                    "share file \(file) belongs to backup \(share.backupIDHex), not to \(backupFile) (backup \(header.backupIDHex))",
+                    recovery: "use the shares made together with this backup")
             }
             guard share.threshold == k, share.count == n else {
                 throw .corrupt("share file \(file) says \(share.threshold) of \(share.count) but \(backupFile) was split \(k) of \(n)")
             }
             if let other = byNumber[share.number] {
-                throw .invalid("share \(share.number) was given twice (\(other) and \(file))",
-                               recovery: "bring shares of \(k) different custodians")
+                throw .invalid(
+                    "share \(share.number) was given twice (\(other) and \(file))",
+                    recovery: "bring shares of \(k) different custodians")
             }
             byNumber[share.number] = file
         }
@@ -303,14 +314,16 @@ package enum ShareSet {
         }
         // Every share of one backup has the key's length; name the file that differs.
         if let first = shares.first, let odd = shares.first(where: { $0.share.value.count != first.share.value.count }) {
-            throw .corrupt("share file \(odd.file) holds \(odd.share.value.count) bytes but share file \(first.file) holds \(first.share.value.count)",
-                           recovery: "one of them was altered or belongs to another backup; use the custodians' printed sheets")
+            throw .corrupt(
+                "share file \(odd.file) holds \(odd.share.value.count) bytes but share file \(first.file) holds \(first.share.value.count)",
+                recovery: "one of them was altered or belongs to another backup; use the custodians' printed sheets")
         }
         let key: SecretBytes
         do { key = try Shamir.combine(shares.map { $0.share.shamirShare }) } catch { throw error.located(backupFile) }
         guard BackupFile.keyMatches(key, header: header) else {
-            throw .corrupt("the shares combine to a key that does not open \(backupFile)",
-                           recovery: "a share sheet was altered; try another set of \(k) shares")
+            throw .corrupt(
+                "the shares combine to a key that does not open \(backupFile)",
+                recovery: "a share sheet was altered; try another set of \(k) shares")
         }
         return key
     }

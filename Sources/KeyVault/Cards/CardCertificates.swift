@@ -40,34 +40,39 @@ extension CardProcedures {
             throw .notFound("card \(serial) has no key in slot \(slot) that trustvault can read (no metadata, no certificate)")
         }
         guard let attestation = try session.attest(slot: slot) else {
-            return CardAttestation(slot: slot, publicKey: slotKey, generatedOnCard: meta.map { $0.generatedOnCard } ?? false,
-                                   attestation: nil, intermediate: nil, chainToCard: false, chainToCA: nil,
-                                   pinPolicy: meta?.pinPolicy, touchPolicy: meta?.touchPolicy)
+            return CardAttestation(
+                slot: slot, publicKey: slotKey, generatedOnCard: meta.map { $0.generatedOnCard } ?? false,
+                attestation: nil, intermediate: nil, chainToCard: false, chainToCA: nil,
+                pinPolicy: meta?.pinPolicy, touchPolicy: meta?.touchPolicy)
         }
         guard let intermediate = try session.attestationSigningCertificate() else {
             throw .notFound("card \(serial) has no attestation (F9) certificate in object 5FFF01")
         }
         let attestedKey = try? CardCertificate.publicKey(ofCertificate: attestation)
         guard attestedKey == slotKey else {
-            throw .verification("the attestation of card \(serial) slot \(slot) names another key than the slot holds",
-                                recovery: "do not trust this card")
+            throw .verification(
+                "the attestation of card \(serial) slot \(slot) names another key than the slot holds",
+                recovery: "do not trust this card")
         }
         let toCard = CardCertificate.isSigned(attestation, by: intermediate)
         guard toCard else {
-            throw .verification("the attestation of card \(serial) slot \(slot) is not signed by the card's F9 certificate",
-                                recovery: "do not trust this card")
+            throw .verification(
+                "the attestation of card \(serial) slot \(slot) is not signed by the card's F9 certificate",
+                recovery: "do not trust this card")
         }
         var toCA: Bool?
         if let caDER {
             toCA = CardCertificate.isSigned(intermediate, by: caDER)
             if toCA == false {
-                throw .verification("the attestation (F9) certificate of card \(serial) is not signed by the CA given",
-                                    recovery: "check --ca (e.g. Yubico's PIV attestation root); a card whose chain does not verify is not genuine")
+                throw .verification(
+                    "the attestation (F9) certificate of card \(serial) is not signed by the CA given",
+                    recovery: "check --ca (e.g. Yubico's PIV attestation root); a card whose chain does not verify is not genuine")
             }
         }
-        return CardAttestation(slot: slot, publicKey: slotKey, generatedOnCard: true, attestation: attestation,
-                               intermediate: intermediate, chainToCard: true, chainToCA: toCA,
-                               pinPolicy: meta?.pinPolicy, touchPolicy: meta?.touchPolicy)
+        return CardAttestation(
+            slot: slot, publicKey: slotKey, generatedOnCard: true, attestation: attestation,
+            intermediate: intermediate, chainToCard: true, chainToCA: toCA,
+            pinPolicy: meta?.pinPolicy, touchPolicy: meta?.touchPolicy)
     }
 
     /// `card certificate export`: the certificate in `slot` (DER), or notFound.
@@ -94,19 +99,22 @@ extension CardProcedures {
         var slotKey = try session.slotMetadata(slot)?.publicKey.map { (p: PublicKeyBytes) throws(TrustVaultError) in try PIVSession.publicKey(p) }
         if slotKey == nil { slotKey = record?.publicKey }
         guard let key = slotKey else {
-            throw .notFound("cannot tell which key slot \(slot) of card \(serial) holds (no metadata, no vault record)",
-                            recovery: "record the key first, or use a card with firmware 5.3 or later")
+            throw .notFound(
+                "cannot tell which key slot \(slot) of card \(serial) holds (no metadata, no vault record)",
+                recovery: "record the key first, or use a card with firmware 5.3 or later")
         }
         if let given, (try? CardCertificate.publicKey(ofCertificate: given)) != key {
             throw .invalid("the certificate given is not for the key in slot \(slot) of card \(serial) (\(key.keyID.prefix(12))…)")
         }
         if let existing = try session.readCertificate(slot: slot), existing != given, !overwrite {
-            throw TrustVaultError(.alreadyExists, "slot \(slot) of card \(serial) already has a certificate",
-                                  recovery: "rerun with --overwrite to replace it")
+            throw TrustVaultError(
+                .alreadyExists, "slot \(slot) of card \(serial) already has a certificate",
+                recovery: "rerun with --overwrite to replace it")
         }
         guard given != nil || record != nil else {
-            throw .notFound("this vault records no key in slot \(slot) of card \(serial), so it cannot make its certificate",
-                            recovery: "give the certificate with --cert FILE, or register the key first")
+            throw .notFound(
+                "this vault records no key in slot \(slot) of card \(serial), so it cannot make its certificate",
+                recovery: "give the certificate with --cert FILE, or register the key first")
         }
         let managementKey = try currentManagementKey(session, env)
         var pem = certificatePEM

@@ -17,8 +17,10 @@ public struct CardKeyRequest: Sendable {
     public var pinPolicy: PIVPINPolicy?
     public var touchPolicy: CardTouchPolicy
     public var overwrite: Bool
-    public init(role: String, gun: String?, algorithm: KeyAlgorithm, serial: UInt32, slot: PIVSlot = .signature,
-                pinPolicy: PIVPINPolicy? = nil, touchPolicy: CardTouchPolicy = .cardDefault, overwrite: Bool = false) {
+    public init(
+        role: String, gun: String?, algorithm: KeyAlgorithm, serial: UInt32, slot: PIVSlot = .signature,
+        pinPolicy: PIVPINPolicy? = nil, touchPolicy: CardTouchPolicy = .cardDefault, overwrite: Bool = false
+    ) {
         self.role = role
         self.gun = gun
         self.algorithm = algorithm
@@ -56,8 +58,9 @@ extension CardProcedures {
         throws(TrustVaultError) -> CardKeyOutcome
     {
         guard request.algorithm != .rsa else {
-            throw .unsupported("trustvault generates P-256 (ecdsa) or Ed25519 keys on cards, not RSA",
-                               recovery: "drop --algorithm or use --algorithm ecdsa")
+            throw .unsupported(
+                "trustvault generates P-256 (ecdsa) or Ed25519 keys on cards, not RSA",
+                recovery: "drop --algorithm or use --algorithm ecdsa")
         }
         let gun = try KeyRole.normalise(role: request.role, gun: request.gun)
         let serial = request.serial, slot = request.slot
@@ -86,14 +89,16 @@ extension CardProcedures {
         let record = try during(
             "card \(serial) slot \(slot) now holds key \(publicKey.keyID) but the vault could not record it; record it with `trustvault key register-card-key --card \(serial) --slot \(slot) --role \(request.role)`"
         ) { () throws(TrustVaultError) -> KeyRecord in
-            try vault.addCardKey(publicKey: publicKey, role: request.role, gun: gun, certificatePEM: nil,
-                                 serial: String(serial), slot: slot.description)
+            try vault.addCardKey(
+                publicKey: publicKey, role: request.role, gun: gun, certificatePEM: nil,
+                serial: String(serial), slot: slot.description)
         }
         var notes: [String] = []
         var certificatePEM: String?
         do {
-            let signer = CardSigningKey(session: session, slot: slot, serial: serial, publicKey: publicKey,
-                                        pinForEachSignature: pinPolicy == .always ? pin : nil)
+            let signer = CardSigningKey(
+                session: session, slot: slot, serial: serial, publicKey: publicKey,
+                pinForEachSignature: pinPolicy == .always ? pin : nil)
             try during(
                 "key \(record.id) was generated in card \(serial) slot \(slot) and recorded in the vault, but its certificate was not written; write it with `trustvault card certificate write --serial \(serial) --slot \(slot)`"
             ) { () throws(TrustVaultError) in
@@ -105,8 +110,9 @@ extension CardProcedures {
         if request.touchPolicy == .always || request.touchPolicy == .cached {
             notes.append("touch policy \(request.touchPolicy.name): touch the card when it blinks, for every signature")
         }
-        return CardKeyOutcome(record: record, pinPolicy: pinPolicy, touchPolicy: request.touchPolicy,
-                              certificatePEM: certificatePEM, notes: notes, alreadyThere: false)
+        return CardKeyOutcome(
+            record: record, pinPolicy: pinPolicy, touchPolicy: request.touchPolicy,
+            certificatePEM: certificatePEM, notes: notes, alreadyThere: false)
     }
 
     /// `key copy-to-card`: imports a vault P-256 key into a card slot with its certificate (the
@@ -130,8 +136,9 @@ extension CardProcedures {
         let certificateDER = try der(ofPEM: certificatePEM)
         let (session, _) = try open(serial, env)
         defer { close(session) }
-        let state = try requireWritable(session: session, serial: serial, slot: slot, vault: vault, overwrite: overwrite,
-                                        allowKey: record.publicKey)
+        let state = try requireWritable(
+            session: session, serial: serial, slot: slot, vault: vault, overwrite: overwrite,
+            allowKey: record.publicKey)
         let managementKey = try currentManagementKey(session, env)
         try during("nothing was changed on card \(serial)") { () throws(TrustVaultError) in
             try PIVCards.authenticateManagementKey(session: session, serial: serial, key: managementKey, options: env.options)
@@ -141,8 +148,9 @@ extension CardProcedures {
             if try session.readCertificate(slot: slot) == nil {
                 try session.writeCertificate(slot: slot, der: certificateDER)
             }
-            return CardKeyOutcome(record: record, pinPolicy: policy, touchPolicy: touchPolicy,
-                                  certificatePEM: certificatePEM, notes: [], alreadyThere: true)
+            return CardKeyOutcome(
+                record: record, pinPolicy: policy, touchPolicy: touchPolicy,
+                certificatePEM: certificatePEM, notes: [], alreadyThere: true)
         }
         try during("slot \(slot) of card \(serial) may or may not hold the key now (the vault key is unchanged); rerun the copy, with --overwrite") {
             () throws(TrustVaultError) in
@@ -153,11 +161,13 @@ extension CardProcedures {
             try session.writeCertificate(slot: slot, der: certificateDER)
         }
         guard try session.slotPublicKey(slot) == record.publicKey else {
-            throw TrustVaultError(.verificationFailed, "card \(serial) does not report the imported key in slot \(slot)",
-                                  recovery: "do not rely on this card copy")
+            throw TrustVaultError(
+                .verificationFailed, "card \(serial) does not report the imported key in slot \(slot)",
+                recovery: "do not rely on this card copy")
         }
-        return CardKeyOutcome(record: record, pinPolicy: policy, touchPolicy: touchPolicy,
-                              certificatePEM: certificatePEM, notes: [], alreadyThere: false)
+        return CardKeyOutcome(
+            record: record, pinPolicy: policy, touchPolicy: touchPolicy,
+            certificatePEM: certificatePEM, notes: [], alreadyThere: false)
     }
 
     /// `key register-card-key`: records a key already on a card (public key from metadata or
@@ -169,18 +179,21 @@ extension CardProcedures {
         let (session, _) = try open(serial, env)
         defer { close(session, reset: false) }
         guard let publicKey = try session.slotPublicKey(slot) else {
-            throw TrustVaultError(.notFound, "card \(serial) has no key in slot \(slot) (or, on firmware before 5.3, no certificate naming it)",
-                                  recovery: "check the slot with 'trustvault card status --serial \(serial)'")
+            throw TrustVaultError(
+                .notFound, "card \(serial) has no key in slot \(slot) (or, on firmware before 5.3, no certificate naming it)",
+                recovery: "check the slot with 'trustvault card status --serial \(serial)'")
         }
         var certificatePEM: String?
         if let der = try session.readCertificate(slot: slot) {
             guard (try? CardCertificate.publicKey(ofCertificate: der)) == publicKey else {
-                throw TrustVaultError(.verificationFailed, "the certificate in slot \(slot) of card \(serial) is not for the slot's key",
-                                      recovery: "replace it with `trustvault card certificate write --serial \(serial) --slot \(slot) --overwrite`")
+                throw TrustVaultError(
+                    .verificationFailed, "the certificate in slot \(slot) of card \(serial) is not for the slot's key",
+                    recovery: "replace it with `trustvault card certificate write --serial \(serial) --slot \(slot) --overwrite`")
             }
             certificatePEM = PEMText.encode(type: "CERTIFICATE", der: der)
         }
-        return try vault.addCardKey(publicKey: publicKey, role: role, gun: gun, certificatePEM: certificatePEM,
-                                    serial: String(serial), slot: slot.description)
+        return try vault.addCardKey(
+            publicKey: publicKey, role: role, gun: gun, certificatePEM: certificatePEM,
+            serial: String(serial), slot: slot.description)
     }
 }

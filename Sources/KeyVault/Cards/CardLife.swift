@@ -44,7 +44,8 @@ extension CardProcedures {
         if status.isBlocked {
             throw TrustVaultError(
                 .wrongPIN, "the \(what) of card \(serial) is blocked",
-                recovery: what == "PIN" ? "unblock it with the PUK: trustvault card unblock-pin --serial \(serial)"
+                recovery: what == "PIN"
+                    ? "unblock it with the PUK: trustvault card unblock-pin --serial \(serial)"
                     : "only a reset can make the card usable again: trustvault card reset --serial \(serial) (its keys are lost)")
         }
         if status.triesLeft == 1 && !force {
@@ -81,8 +82,9 @@ extension CardProcedures {
         }
         let algorithm = request.managementKeyAlgorithm ?? mkInfo?.algorithm ?? .tripleDES
         if algorithm != .tripleDES, let v = info.version, v < PIVVersion(5, 4, 0) {
-            throw .unsupported("card \(serial) (firmware \(v)) supports only 3DES management keys; AES needs 5.4 or later",
-                               recovery: "drop --management-key-algorithm or choose 3des")
+            throw .unsupported(
+                "card \(serial) (firmware \(v)) supports only 3DES management keys; AES needs 5.4 or later",
+                recovery: "drop --management-key-algorithm or choose 3des")
         }
         let newKey: SecretBytes
         if request.randomManagementKey {
@@ -91,8 +93,9 @@ extension CardProcedures {
             newKey = try decodeManagementKey(env.secrets.secret(for: .newManagementKey), what: "new management key")
         }
         guard newKey.count == algorithm.keyLength else {
-            throw TrustVaultError(.invalidArgument, "a \(algorithm) management key has \(algorithm.keyLength * 2) hex digits, the new one has \(newKey.count * 2)",
-                                  recovery: "give a key of that length, or choose --management-key-algorithm")
+            throw TrustVaultError(
+                .invalidArgument, "a \(algorithm) management key has \(algorithm.keyLength * 2) hex digits, the new one has \(newKey.count * 2)",
+                recovery: "give a key of that length, or choose --management-key-algorithm")
         }
         if newKey.constantTimeEquals(SecretBytes(copying: PIVSession.factoryManagementKey)) {
             throw TrustVaultError(.refused, "the new management key is the factory key", recovery: "choose another key or use --random-management-key")
@@ -205,10 +208,11 @@ extension CardProcedures {
     public static func reset(serial: UInt32, vault: Vault?, env: CardEnvironment) throws(TrustVaultError) -> CardResetOutcome {
         let (session, _) = try open(serial, env)
         defer { close(session) }
-        let lost = try vault?.records().filter { r in
-            if case .card(let s, _) = r.location { return s == String(serial) }
-            return false
-        } ?? []
+        let lost =
+            try vault?.records().filter { r in
+                if case .card(let s, _) = r.location { return s == String(serial) }
+                return false
+            } ?? []
         var pinCommands = 0, pukCommands = 0
         try during("card \(serial) was not reset; its PIN (and maybe its PUK) may be blocked now: rerun `trustvault card reset --serial \(serial)`") {
             () throws(TrustVaultError) in

@@ -105,8 +105,9 @@ public enum CardProcedures {
         defer { Sodium.wipe(&chars) }
         text.withUnsafeBytes { for c in $0 where c != 0x20 && c != 0x3A { chars.append(c) } }
         guard [32, 48, 64].contains(chars.count) else {
-            throw .invalid("the \(what) must have 32, 48 or 64 hex digits, not \(chars.count)",
-                           recovery: "give it as hex, e.g. 48 digits for a 3DES or AES-192 key")
+            throw .invalid(
+                "the \(what) must have 32, 48 or 64 hex digits, not \(chars.count)",
+                recovery: "give it as hex, e.g. 48 digits for a 3DES or AES-192 key")
         }
         var out = [UInt8](repeating: 0, count: chars.count / 2)
         defer { Sodium.wipe(&out) }
@@ -156,7 +157,8 @@ public enum CardProcedures {
     {
         switch try session.probeSlot(slot) {
         case .empty: return .empty
-        case .key(let m): return .occupied(try m.publicKey.map { (p: PublicKeyBytes) throws(TrustVaultError) in try PIVSession.publicKey(p) }, how: "the card's metadata")
+        case .key(let m):
+            return .occupied(try m.publicKey.map { (p: PublicKeyBytes) throws(TrustVaultError) in try PIVSession.publicKey(p) }, how: "the card's metadata")
         case .unknown: break
         }
         if try session.readCertificate(slot: slot) != nil {

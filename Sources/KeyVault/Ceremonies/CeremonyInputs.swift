@@ -42,9 +42,13 @@ extension Ceremonies {
         if let first = report.problems.first {
             throw .verification(
                 "the current metadata in \(dir) does not verify: \(first)",
-                recovery: "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem")
+                recovery:
+                    "fetch the repository's current files again (trustvault-online fetch \(gun) --server URL --out DIR); 'trustvault verify \(dir) --gun \(gun)' lists every problem"
+            )
         }
-        warnings?.pointee += report.warnings.filter { $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") || $0.contains("repo refresh") }
+        warnings?.pointee += report.warnings.filter {
+            $0.contains("expired") || $0.contains("nobody can sign") || $0.contains("repair it") || $0.contains("repo refresh")
+        }
         warnings?.pointee += report.untrusted.map(\.line)
         for u in report.untrusted { set.untrusted[u.role] = u.reason }
         return set

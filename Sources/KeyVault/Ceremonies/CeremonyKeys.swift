@@ -17,7 +17,9 @@ extension Ceremonies {
     /// `also`: the server's root when a pending output changed root keys (its keys sign too).
     /// `kept`: in a root rotation, the root keys the new root keeps (the others are named in the
     /// prompt as being replaced).
-    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil, kept: Set<String>? = nil) throws(TrustVaultError) -> [any SigningKey] {
+    func rootSigners(_ root: Root, gun: String, allowNone: Bool = false, also: Root? = nil, kept: Set<String>? = nil) throws(TrustVaultError)
+        -> [any SigningKey]
+    {
         var wanted = canonicalIDs(root.keys(of: .root))
         for id in also.map({ canonicalIDs($0.keys(of: .root)) }) ?? [] where !wanted.contains(id) { wanted.append(id) }
         let recs = try records(forCanonicalIDs: wanted)

@@ -56,10 +56,12 @@ extension Ceremonies {
     /// the vault, encrypted with the export passphrase).
     func auditOnlineKeys(_ output: CeremonyOutput, gun: String) {
         guard !output.privateKeyFiles.isEmpty else { return }
-        vault.audit("export", [
-            "ids": .array(output.privateKeyFiles.map { .string($0.id) }), "format": .string("notary-online"),
-            "gun": .string(gun), "files": .array(output.privateKeyFiles.map { .string($0.path) }),
-        ])
+        vault.audit(
+            "export",
+            [
+                "ids": .array(output.privateKeyFiles.map { .string($0.id) }), "format": .string("notary-online"),
+                "gun": .string(gun), "files": .array(output.privateKeyFiles.map { .string($0.path) }),
+            ])
     }
 }
 

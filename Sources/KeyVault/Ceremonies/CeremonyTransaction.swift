@@ -164,7 +164,7 @@ final class CeremonyTransaction {
         if target == path { try makeDirectories(AtomicFile.parent(of: path), mode: 0o755) }
         do {
             try AtomicFile.create(bytes, at: target, mode: mode)
-        } catch where error.code == .alreadyExists {
+        } catch  where error.code == .alreadyExists {
             throw TrustVaultError(.alreadyExists, "\(path) already exists")
         }
         if target == path { undo.append { try? AtomicFile.remove(path) } }

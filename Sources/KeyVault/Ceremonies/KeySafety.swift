@@ -97,8 +97,9 @@ extension Ceremonies {
     /// signing key's certificate), for the root keys held here; root keys of `previous` that the
     /// new root leaves out are retired for it.
     func recordRootSignature(root: Root, previous: Root?, signerID: String) throws(TrustVaultError) {
-        guard let key = root.keys.values.first(where: { $0.isCertificate && $0.displayID == signerID })
-            ?? previous?.keys.values.first(where: { $0.isCertificate && $0.displayID == signerID }),
+        guard
+            let key = root.keys.values.first(where: { $0.isCertificate && $0.displayID == signerID })
+                ?? previous?.keys.values.first(where: { $0.isCertificate && $0.displayID == signerID }),
             let leaf = try? key.certificates().first, let gun = RootCertificate.commonName(of: leaf),
             (try? Names.checkGUN(gun)) != nil, !gun.hasSuffix("*")
         else { return }
@@ -138,9 +139,13 @@ extension Ceremonies {
                 throw TrustVaultError(
                     .alreadyExists,
                     "the server already holds trust data for \(gun)\(version), as \(marker) from 'trustvault-online fetch --keys-only' records; a new repo init would make keys for a repository the server refuses; nothing was made",
-                    recovery: "to change \(gun), fetch its metadata (trustvault-online fetch \(gun) --server URL --out current) and use repo rotate or delegation; to start over on purpose, delete it on the server (notary -s URL delete \(gun) --remote) and add --replace-existing")
+                    recovery:
+                        "to change \(gun), fetch its metadata (trustvault-online fetch \(gun) --server URL --out current) and use repo rotate or delegation; to start over on purpose, delete it on the server (notary -s URL delete \(gun) --remote) and add --replace-existing"
+                )
             }
-            notes.append("the server held trust data for \(gun)\(version) when its keys were fetched: it refuses this root v1 until that data is deleted (notary -s \(serverText) delete \(gun) --remote)")
+            notes.append(
+                "the server held trust data for \(gun)\(version) when its keys were fetched: it refuses this root v1 until that data is deleted (notary -s \(serverText) delete \(gun) --remote)"
+            )
         }
         if let repo = try vault.keyStatus().repositories[gun], repo.hasTrustData {
             let roots = (repo.roles["root"] ?? []).map { String($0.prefix(12)) }
@@ -149,9 +154,12 @@ extension Ceremonies {
                 throw TrustVaultError(
                     .alreadyExists,
                     "this vault already made trust data for \(gun)\(when)\(roots.isEmpty ? "" : " (root key \(roots.joined(separator: ", ")))"); a second repo init would replace it and leave its keys unused; nothing was made",
-                    recovery: "to change \(gun), fetch its metadata and use repo rotate, repo refresh or delegation; if that trust data was never published, or was deleted on the server, add --replace-existing")
+                    recovery:
+                        "to change \(gun), fetch its metadata and use repo rotate, repo refresh or delegation; if that trust data was never published, or was deleted on the server, add --replace-existing"
+                )
             }
-            notes.append("replaces the trust data this vault made for \(gun)\(when); the keys only that data used are now retired for \(gun) in 'trustvault key list'")
+            notes.append(
+                "replaces the trust data this vault made for \(gun)\(when); the keys only that data used are now retired for \(gun) in 'trustvault key list'")
         }
         return notes
     }
@@ -211,14 +219,17 @@ extension Ceremonies {
         for named in consent.removeRootKeys where !(change.removedOthers + change.removedHeld).contains(where: { matches(named, $0) }) {
             throw TrustVaultError(
                 .invalidArgument, "--remove-key \(named) is not a root key this rotation removes from \(change.gun)",
-                recovery: "the rotation removes \((change.removedOthers + change.removedHeld).map { String($0.prefix(12)) }.joined(separator: ", ").ifEmpty("no root key"))")
+                recovery:
+                    "the rotation removes \((change.removedOthers + change.removedHeld).map { String($0.prefix(12)) }.joined(separator: ", ").ifEmpty("no root key"))"
+            )
         }
         let unnamed = change.removedOthers.filter { id in !consent.removeRootKeys.contains { matches($0, id) } }
         let lowering = change.lowersThreshold && !consent.lowerRootThreshold
         guard !unnamed.isEmpty || lowering else { return }
         var what: [String] = []
         if !unnamed.isEmpty {
-            what.append("removes root key\(unnamed.count == 1 ? "" : "s") held by other key holders (\(unnamed.map { String($0.prefix(12)) }.joined(separator: ", ")))")
+            what.append(
+                "removes root key\(unnamed.count == 1 ? "" : "s") held by other key holders (\(unnamed.map { String($0.prefix(12)) }.joined(separator: ", ")))")
         }
         if change.lowersThreshold {
             what.append("lowers the root threshold from \(change.oldThreshold) to \(change.newThreshold) (\(change.newThreshold) of \(change.newKeyCount))")
@@ -228,7 +239,9 @@ extension Ceremonies {
         throw TrustVaultError(
             .refused,
             "this rotation of \(change.gun)'s root \(what.joined(separator: " and ")); nothing was signed",
-            recovery: "to keep the other holders, list every key of the new root role with --new-key (current root keys keep their certificates); if the change is meant, name it: \(flags.joined(separator: " "))")
+            recovery:
+                "to keep the other holders, list every key of the new root role with --new-key (current root keys keep their certificates); if the change is meant, name it: \(flags.joined(separator: " "))"
+        )
     }
 }
 

@@ -42,11 +42,14 @@ extension Ceremonies {
         if let rootStatus, !rootStatus.complete {
             let previous = AtomicFile.exists(out + "/previous-root.json") ? " --previous \(withoutTrailingSlash(out))/previous-root.json" : ""
             let holders = Array(Set(rootStatus.missing + rootStatus.previousMissing)).sorted()
-            return ([], [
-                "root.json is not ready to upload: \(rootStatus.summary)",
-                "each other root key holder runs: trustvault root sign \(rootFile) --key KEYID\(previous)"
-                    + " (missing: \(holders.map { String($0.prefix(12)) }.joined(separator: ", "))); the last signature prints the online commands",
-            ])
+            return (
+                [],
+                [
+                    "root.json is not ready to upload: \(rootStatus.summary)",
+                    "each other root key holder runs: trustvault root sign \(rootFile) --key KEYID\(previous)"
+                        + " (missing: \(holders.map { String($0.prefix(12)) }.joined(separator: ", "))); the last signature prints the online commands",
+                ]
+            )
         }
         if rootStatus?.version == 1, exportsSnapshotKey(out) {
             let ca = tlsCAFile.map { " --tlscacert \(shellWord($0))" } ?? ""

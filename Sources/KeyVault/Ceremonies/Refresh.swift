@@ -23,7 +23,8 @@ extension Ceremonies {
         var roles: [String]
         if let wanted {
             for r in wanted where r != "root" && r != "snapshot" && current.files[r] == nil {
-                throw .notFound("--roles \(r): \(r).json is not in \(currentDir)", recovery: "roles present: \(current.files.keys.sorted().joined(separator: ", "))")
+                throw .notFound(
+                    "--roles \(r): \(r).json is not in \(currentDir)", recovery: "roles present: \(current.files.keys.sorted().joined(separator: ", "))")
             }
             roles = wanted
         } else {

@@ -9,7 +9,8 @@ extension Ceremonies {
         guard let (_, root) = try? current.root(), let expiredOn = ExpiredRoot.allCertificatesExpired(root, now: now) else { return }
         throw .invalid(
             ExpiredRoot.serverRule(gun: gun, expiredOn: expiredOn) + "; nothing was written",
-            recovery: "replace the trust data first: 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out NEWDIR --replace-expired-root'"
+            recovery:
+                "replace the trust data first: 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out NEWDIR --replace-expired-root'"
                 + " (docs/guide-expired-root-certificate.md)")
     }
 
@@ -25,7 +26,9 @@ extension Ceremonies {
     ) throws(TrustVaultError) -> CeremonyOutput {
         try KeyRole.checkGUN(gun)
         guard pending.isEmpty else {
-            throw .invalid("--replace-expired-root builds on the server's metadata only, not on --pending outputs", recovery: "leave out --pending; run the other changes after the replacement is published")
+            throw .invalid(
+                "--replace-expired-root builds on the server's metadata only, not on --pending outputs",
+                recovery: "leave out --pending; run the other changes after the replacement is published")
         }
         try refuseExistingOutput(out, gun: gun)
         var output = CeremonyOutput()
@@ -37,7 +40,9 @@ extension Ceremonies {
             let until = root.keys(of: .root).compactMap(\.certificateNotAfter).max()?.display ?? "?"
             throw .invalid(
                 "a root certificate of \(gun) in \(currentDir) is valid until \(until): the server still accepts a renewal, so its trust data is not replaced",
-                recovery: "renew it with 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out \(Self.shellWord(out))' (without --replace-expired-root)")
+                recovery:
+                    "renew it with 'trustvault repo refresh \(gun) --current \(Self.shellWord(currentDir)) --out \(Self.shellWord(out))' (without --replace-expired-root)"
+            )
         }
         // Every root key must be here: each gets a new certificate signed by itself.
         let all = try vault.records()
@@ -47,7 +52,9 @@ extension Ceremonies {
             guard let rec = all.first(where: { $0.id == key.displayID }) else {
                 throw .notFound(
                     "root key \(key.displayID.prefix(12)) of \(gun) is not in the vault at \(vault.path); every root key needs a new certificate",
-                    recovery: "run this on the machine that holds all of \(gun)'s root keys (import them with 'trustvault key import'), or rebuild the repository with 'trustvault repo init'")
+                    recovery:
+                        "run this on the machine that holds all of \(gun)'s root keys (import them with 'trustvault key import'), or rebuild the repository with 'trustvault repo init'"
+                )
             }
             let signer = try vault.signer(for: rec, secrets: secrets)
             rootSigners.append(signer)

@@ -49,7 +49,6 @@ extension Ceremonies {
                 recovery: "run 'repo init' on the machine of one root key holder, with that holder's vault key ID as one --root-key")
         }
 
-
         let snapshotTUFKey: TUFKey
         if let serverSnapshot {
             snapshotTUFKey = serverSnapshot
@@ -71,7 +70,8 @@ extension Ceremonies {
         plan.exportPassphrase = exportPass
         plan.notes.append(
             "the key files in \(out)/private are encrypted with the export passphrase; notary asks for it as the "
-                + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))")
+                + "targets\(snapshotKey == nil ? "" : " and snapshot") passphrase (NOTARY_TARGETS_PASSPHRASE\(snapshotKey == nil ? "" : ", NOTARY_SNAPSHOT_PASSPHRASE"))"
+        )
         plan.notes += replacing
         var output = CeremonyOutput()
         try commit(plan, out: out, output: &output)

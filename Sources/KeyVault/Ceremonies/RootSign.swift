@@ -12,7 +12,9 @@ extension Ceremonies {
         var lines = ["root.json version \(root.version), expires \(root.expires.display)"]
         for r in BaseRole.allCases {
             let keys = root.keys(of: r)
-            lines.append("  \(r.rawValue): threshold \(root.role(r).threshold), keys \(keys.map { String($0.displayID.prefix(12)) + " (\($0.keyType))" }.joined(separator: ", "))")
+            lines.append(
+                "  \(r.rawValue): threshold \(root.role(r).threshold), keys \(keys.map { String($0.displayID.prefix(12)) + " (\($0.keyType))" }.joined(separator: ", "))"
+            )
         }
         let used = Set(root.roles.values.flatMap(\.keyIDs))
         let retired = root.keys.values.filter { !used.contains($0.id) }
@@ -20,7 +22,9 @@ extension Ceremonies {
             lines.append("  kept, no role (previous root certificates): \(retired.map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         let valid = env.validSignatureKeyIDs(keys: root.keys)
-        lines.append("  signatures: \(env.signatures.count) present, \(valid.count) valid (\(valid.map { String((root.keys[$0]?.displayID ?? $0).prefix(12)) }.sorted().joined(separator: ", ")))")
+        lines.append(
+            "  signatures: \(env.signatures.count) present, \(valid.count) valid (\(valid.map { String((root.keys[$0]?.displayID ?? $0).prefix(12)) }.sorted().joined(separator: ", ")))"
+        )
         return lines
     }
 
@@ -101,7 +105,8 @@ extension Ceremonies {
         guard holds(root.keys) || (previous.map { holds($0.keys) } ?? false) else {
             throw .invalid(
                 "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
-                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
+                recovery:
+                    "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         let signer = try vault.signer(for: rec, secrets: secrets)
         var ids = Transitions.rootKeyIDs(for: signer, in: root.keys)
@@ -109,7 +114,8 @@ extension Ceremonies {
         guard !ids.isEmpty else {
             throw .invalid(
                 "key \(rec.id.prefix(12)) is not among the root keys of \(file)",
-                recovery: "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
+                recovery:
+                    "its root keys are \(root.keys.values.filter(\.isCertificate).map { String($0.displayID.prefix(12)) }.sorted().joined(separator: ", "))")
         }
         var env = request.envelope
         let canonical = request.signedBytes

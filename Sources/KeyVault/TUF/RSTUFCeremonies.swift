@@ -128,7 +128,9 @@ public struct RSTUFCeremonies: Sendable {
         let r = try tuf.resolve(spec)
         if let uri {
             guard !uri.isEmpty, uri.contains(":"), !uri.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-                throw .invalid("--online-key-uri \"\(Escape.visible(uri))\" is not a signer URI", recovery: "e.g. fn:KEYID (a key file on the worker), awskms:…, gcpkms:…, hv:…, azurekms:…")
+                throw .invalid(
+                    "--online-key-uri \"\(Escape.visible(uri))\" is not a signer URI",
+                    recovery: "e.g. fn:KEYID (a key file on the worker), awskms:…, gcpkms:…, hv:…, azurekms:…")
             }
         }
         return try Self.named(r.key, name: name ?? Self.defaultName(for: spec, resolved: r), uri: uri ?? "fn:\(r.id)")
@@ -140,19 +142,22 @@ public struct RSTUFCeremonies: Sendable {
         let n = env.thresholdStatus(newRoot.role("root"), keys: newRoot.keys)
         out.summary.append("root keys of version \(newRoot.version): \(n.valid) valid signature(s), threshold \(n.threshold)")
         if n.valid < n.threshold {
-            out.missing.append("\(n.threshold - n.valid) more signature(s) from the root keys of version \(newRoot.version): \(Self.names(n.missing, newRoot.keys))")
+            out.missing.append(
+                "\(n.threshold - n.valid) more signature(s) from the root keys of version \(newRoot.version): \(Self.names(n.missing, newRoot.keys))")
         }
         if let previous {
             let p = env.thresholdStatus(previous.role("root"), keys: previous.keys)
             out.summary.append("root keys of version \(previous.version): \(p.valid) valid signature(s), threshold \(p.threshold)")
             if p.valid < p.threshold {
-                out.missing.append("\(p.threshold - p.valid) more signature(s) from the root keys of version \(previous.version): \(Self.names(p.missing, previous.keys))")
+                out.missing.append(
+                    "\(p.threshold - p.valid) more signature(s) from the root keys of version \(previous.version): \(Self.names(p.missing, previous.keys))")
             }
         }
         if !out.missing.isEmpty { out.missing.append(howToSign) }
     }
 
-    static let howToSign = "RSTUF keeps the root pending: each holder fetches GET /api/v1/metadata/sign ('rstuf admin metadata sign' or curl, on the online machine) and signs it offline with 'trustvault tuf rstuf sign PENDING --key KEYID --out sign-payload.json'"
+    static let howToSign =
+        "RSTUF keeps the root pending: each holder fetches GET /api/v1/metadata/sign ('rstuf admin metadata sign' or curl, on the online machine) and signs it offline with 'trustvault tuf rstuf sign PENDING --key KEYID --out sign-payload.json'"
 
     // MARK: Bootstrap ceremony
 
@@ -211,8 +216,12 @@ public struct RSTUFCeremonies: Sendable {
 
         var out = Output()
         out.summary.append("root version 1: \(rootKeys.count) root key(s), threshold \(o.rootThreshold): \(Self.names(rootKeys.map(\.id), keys))")
-        out.summary.append("online key for timestamp, snapshot, targets and bins: \(Self.names([onlineID], keys)), \(online.scheme), at \(Escape.visible(online.json[Self.onlineKeyURIField]?.stringValue ?? ""))")
-        out.summary.append("expiry: root \(days["root"]!) day(s) (until \(root.expires.display)), targets \(days["targets"]!), snapshot \(days["snapshot"]!), timestamp \(days["timestamp"]!), bins \(days["bins"]!); \(bins) hash bins")
+        out.summary.append(
+            "online key for timestamp, snapshot, targets and bins: \(Self.names([onlineID], keys)), \(online.scheme), at \(Escape.visible(online.json[Self.onlineKeyURIField]?.stringValue ?? ""))"
+        )
+        out.summary.append(
+            "expiry: root \(days["root"]!) day(s) (until \(root.expires.display)), targets \(days["targets"]!), snapshot \(days["snapshot"]!), timestamp \(days["timestamp"]!), bins \(days["bins"]!); \(bins) hash bins"
+        )
         let used = try signHeld(&env, ids: root.role("root").keyIDs, keys: keys)
         out.summary.append("signed by \(used.isEmpty ? "no key in this vault" : Self.names(used, keys))")
         thresholdLines(env, newRoot: root, previous: nil, out: &out, howToSign: Self.howToSign)

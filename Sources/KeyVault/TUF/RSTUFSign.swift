@@ -47,12 +47,15 @@ extension RSTUFCeremonies {
         let role: String
         if let wanted {
             guard pending[wanted] != nil else {
-                throw .notFound("\(path) has no pending role \"\(Escape.visible(wanted))\"", recovery: "pending: \(order.map { Escape.visible($0) }.joined(separator: ", "))")
+                throw .notFound(
+                    "\(path) has no pending role \"\(Escape.visible(wanted))\"",
+                    recovery: "pending: \(order.map { Escape.visible($0) }.joined(separator: ", "))")
             }
             role = wanted
         } else {
             guard order.count == 1 else {
-                throw .invalid("\(path) lists several pending roles (\(order.map { Escape.visible($0) }.joined(separator: ", ")))", recovery: "choose one with --role")
+                throw .invalid(
+                    "\(path) lists several pending roles (\(order.map { Escape.visible($0) }.joined(separator: ", ")))", recovery: "choose one with --role")
             }
             role = order[0]
         }
@@ -68,7 +71,9 @@ extension RSTUFCeremonies {
             let tenv = try TUF1.Envelope(parsing: TUF1.Pretty.bytes(trustedJSON), name: "\(path) (trusted_root)")
             trusted = try Self.selfVerifiedRoot(tenv, name: "\(path) (trusted_root)")
             guard newRoot.version == trusted!.version + 1 else {
-                throw .verification("\(path): the pending root has version \(newRoot.version), the trusted root \(trusted!.version); a new root must be exactly one version newer")
+                throw .verification(
+                    "\(path): the pending root has version \(newRoot.version), the trusted root \(trusted!.version); a new root must be exactly one version newer"
+                )
             }
         } else if newRoot.version != 1 {
             throw .verification(
@@ -91,7 +96,7 @@ extension RSTUFCeremonies {
         }
         let newStatus = env.thresholdStatus(newRoot.role("root"), keys: newRoot.keys)
         let oldStatus = trusted.map { env.thresholdStatus($0.role("root"), keys: $0.keys) }
-        if newStatus.valid >= newStatus.threshold, (oldStatus.map { $0.valid >= $0.threshold } ?? true) {
+        if newStatus.valid >= newStatus.threshold, oldStatus.map { $0.valid >= $0.threshold } ?? true {
             throw TrustVaultError(.refused, "\(path): the pending root version \(newRoot.version) is fully signed already; there is nothing to sign")
         }
 
@@ -110,7 +115,9 @@ extension RSTUFCeremonies {
         try checkOut(out)
 
         var lines: [String] = []
-        lines.append("RSTUF root version \(newRoot.version)\(trusted.map { ", replacing the trusted root version \($0.version)" } ?? " (the bootstrap root)"); expires \(newRoot.expires.display)")
+        lines.append(
+            "RSTUF root version \(newRoot.version)\(trusted.map { ", replacing the trusted root version \($0.version)" } ?? " (the bootstrap root)"); expires \(newRoot.expires.display)"
+        )
         let rootRole = newRoot.role("root")
         lines.append("root keys (\(rootRole.threshold) of \(rootRole.keyIDs.count) must sign): \(Self.names(rootRole.keyIDs, newRoot.keys))")
         let onlineIDs = newRoot.role("timestamp").keyIDs
@@ -122,7 +129,8 @@ extension RSTUFCeremonies {
         if let trusted {
             lines += Self.changes(from: trusted, to: newRoot, newSigned: env.signed)
         }
-        var present = "signatures present: \(env.signatures.isEmpty ? "none" : Self.names(env.signatures.map(\.keyID), allKeys)); root keys of version \(newRoot.version): \(newStatus.valid) valid, threshold \(newStatus.threshold)"
+        var present =
+            "signatures present: \(env.signatures.isEmpty ? "none" : Self.names(env.signatures.map(\.keyID), allKeys)); root keys of version \(newRoot.version): \(newStatus.valid) valid, threshold \(newStatus.threshold)"
         if let trusted, let oldStatus { present += "; of version \(trusted.version): \(oldStatus.valid) valid, threshold \(oldStatus.threshold)" }
         lines.append(present)
         var roles: [String] = []
@@ -157,7 +165,9 @@ extension RSTUFCeremonies {
         for id in newRole.keyIDs where oldRoot.keyIDs.contains(id) && old.keys[id]?.json != new.keys[id]?.json {
             lines.append("changed: the entry of root key \(names([id], new.keys)) (name or fields)")
         }
-        if old.consistentSnapshot != new.consistentSnapshot { lines.append("changed: consistent_snapshot \(old.consistentSnapshot) → \(new.consistentSnapshot)") }
+        if old.consistentSnapshot != new.consistentSnapshot {
+            lines.append("changed: consistent_snapshot \(old.consistentSnapshot) → \(new.consistentSnapshot)")
+        }
         lines.append("expiry: \(old.expires.display) → \(new.expires.display)")
         if lines.count == 1 { lines.insert("no key, threshold or role changes: a new version with a new expiry", at: 0) }
         return lines
@@ -179,7 +189,8 @@ extension RSTUFCeremonies {
         out.summary.append("signed root version \(r.version) with \(Self.name(of: r.key, id: r.keyID))")
         out.summary.append("with this signature: root keys of version \(r.version): \(n.valid) valid signature(s), threshold \(n.threshold)")
         if n.valid < n.threshold {
-            out.missing.append("\(n.threshold - n.valid) more signature(s) from the root keys of version \(r.version): \(Self.names(n.missing, r.newRoot.keys))")
+            out.missing.append(
+                "\(n.threshold - n.valid) more signature(s) from the root keys of version \(r.version): \(Self.names(n.missing, r.newRoot.keys))")
         }
         if let t = r.trusted {
             let p = env.thresholdStatus(t.role("root"), keys: t.keys)
@@ -201,11 +212,13 @@ extension RSTUFCeremonies {
     func signingRecord(_ spec: String, in keys: [String: TUF1.Key]) throws(TrustVaultError) -> KeyRecord {
         do {
             return try vault.record(matching: spec)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             let named = keys.filter { !spec.isEmpty && $0.key.hasPrefix(spec.lowercased()) }
             guard named.count == 1, let key = named.first?.value else { throw error }
             guard let held = try tuf.record(for: key) else {
-                throw .notFound("the root's key \(spec) is not in the vault at \(vault.path)", recovery: "sign on the machine that holds it; 'trustvault key list' shows this vault's keys")
+                throw .notFound(
+                    "the root's key \(spec) is not in the vault at \(vault.path)",
+                    recovery: "sign on the machine that holds it; 'trustvault key list' shows this vault's keys")
             }
             return held
         }

@@ -176,8 +176,9 @@ public struct TUFSignEvent: Sendable {
         var trusted = first
         for next in chain.dropFirst() {
             guard next.0 == trusted.0 + 1 else {
-                throw .corrupt("\(historyDir) has no \(trusted.0 + 1).root.json between versions \(trusted.0) and \(next.0)",
-                               recovery: "every root version must be present to follow the chain")
+                throw .corrupt(
+                    "\(historyDir) has no \(trusted.0 + 1).root.json between versions \(trusted.0) and \(next.0)",
+                    recovery: "every root version must be present to follow the chain")
             }
             try requireThreshold(next.2, role: trusted.3.role("root"), keys: trusted.3.keys, file: next.1, what: "version \(trusted.0)'s root keys")
             try requireThreshold(next.2, role: next.3.role("root"), keys: next.3.keys, file: next.1, what: "its own root keys")
@@ -209,8 +210,9 @@ public struct TUFSignEvent: Sendable {
         for (name, bytes) in eventFiles.sorted(by: { $0.key < $1.key }) where knownFiles[name] != bytes {
             let role = String(name.dropLast(5))
             if role == "timestamp" || role == "snapshot" {
-                throw .corrupt("\(event)/\(name) differs from \(known)/\(name): online roles never change in a signing event",
-                               recovery: "the event branch is not as tuf-on-ci makes it; ask its author")
+                throw .corrupt(
+                    "\(event)/\(name) differs from \(known)/\(name): online roles never change in a signing event",
+                    recovery: "the event branch is not as tuf-on-ci makes it; ask its author")
             }
             changed.append(role)
         }
@@ -219,13 +221,13 @@ public struct TUFSignEvent: Sendable {
             return (rank[a] ?? 2, a) < (rank[b] ?? 2, b)
         }
         guard !changed.isEmpty else {
-            throw .invalid("\(event) and \(known) hold the same metadata: this signing event changes nothing",
-                           recovery: "EVENT is the event branch's metadata/, --previous the main branch's")
+            throw .invalid(
+                "\(event) and \(known) hold the same metadata: this signing event changes nothing",
+                recovery: "EVENT is the event branch's metadata/, --previous the main branch's")
         }
 
         var notes: [String] = []
         let (knownRoot, knownRootEnv) = try Self.verifiedKnownRoot(known, files: knownFiles, notes: &notes)
-
 
         // The event's root and targets (the delegators); unchanged files are the verified known ones.
         let eventRootPath = event + "/root.json"
@@ -236,7 +238,8 @@ public struct TUFSignEvent: Sendable {
             let path = known + "/targets.json"
             let (_, env) = try Self.envelope(kt, name: path)
             _ = try TUF1.commonFields(env.signed, type: "targets", name: path)
-            try Self.requireThreshold(env, role: knownRoot.role("targets"), keys: knownRoot.keys(of: "targets"), file: path, what: "the targets keys of the known-good root")
+            try Self.requireThreshold(
+                env, role: knownRoot.role("targets"), keys: knownRoot.keys(of: "targets"), file: path, what: "the targets keys of the known-good root")
             knownTargets = env
         }
         var eventTargets: TUF1.Envelope?
@@ -245,7 +248,8 @@ public struct TUFSignEvent: Sendable {
         }
 
         // The vault key.
-        let record = try signingRecord(keySpec, keys: [eventRoot.keys, knownRoot.keys, eventTargets.flatMap { try? TUF1.delegations($0.signed, name: "targets.json").keys } ?? [:]])
+        let record = try signingRecord(
+            keySpec, keys: [eventRoot.keys, knownRoot.keys, eventTargets.flatMap { try? TUF1.delegations($0.signed, name: "targets.json").keys } ?? [:]])
 
         var plan = Plan(event: event, known: known, record: record, owners: [])
         plan.notes = notes
@@ -258,17 +262,20 @@ public struct TUFSignEvent: Sendable {
             var work: RoleWork
             switch role {
             case "root":
-                work = RoleWork(role: role, path: path, originalBytes: bytes, document: doc, envelope: env,
-                                keys: eventRoot.keys, roleKeys: eventRoot.role("root"),
-                                previous: (knownRoot.keys, knownRoot.role("root"), knownRoot.version))
+                work = RoleWork(
+                    role: role, path: path, originalBytes: bytes, document: doc, envelope: env,
+                    keys: eventRoot.keys, roleKeys: eventRoot.role("root"),
+                    previous: (knownRoot.keys, knownRoot.role("root"), knownRoot.version))
                 guard eventRoot.version == knownRoot.version + 1 else {
-                    throw .corrupt("\(path) has version \(eventRoot.version); after the known-good version \(knownRoot.version) it must be \(knownRoot.version + 1)",
-                                   recovery: "clients follow roots one version at a time; ask the event's author to fix the version")
+                    throw .corrupt(
+                        "\(path) has version \(eventRoot.version); after the known-good version \(knownRoot.version) it must be \(knownRoot.version + 1)",
+                        recovery: "clients follow roots one version at a time; ask the event's author to fix the version")
                 }
             case "targets":
                 _ = try TUF1.commonFields(env.signed, type: "targets", name: path)
-                work = RoleWork(role: role, path: path, originalBytes: bytes, document: doc, envelope: env,
-                                keys: eventRoot.keys(of: "targets"), roleKeys: eventRoot.role("targets"))
+                work = RoleWork(
+                    role: role, path: path, originalBytes: bytes, document: doc, envelope: env,
+                    keys: eventRoot.keys(of: "targets"), roleKeys: eventRoot.role("targets"))
             default:
                 guard let delegator = eventTargets, let d = try? TUF1.delegations(delegator.signed, name: event + "/targets.json"),
                     let del = d.roles.first(where: { $0.name == role })
@@ -288,18 +295,22 @@ public struct TUFSignEvent: Sendable {
                 guard let kt = knownTargets, let d = try? TUF1.delegations(kt.signed, name: known + "/targets.json"),
                     let del = d.roles.first(where: { $0.name == role })
                 else {
-                    throw .verification("\(oldPath) is not delegated by \(known)/targets.json, so it cannot be verified",
-                                        recovery: "check out the known-good metadata again")
+                    throw .verification(
+                        "\(oldPath) is not delegated by \(known)/targets.json, so it cannot be verified",
+                        recovery: "check out the known-good metadata again")
                 }
                 var keys: [String: TUF1.Key] = [:]
                 for id in del.role.keyIDs { keys[id] = d.keys[id] }
-                try Self.requireThreshold(try Self.envelope(oldBytes, name: oldPath).1, role: del.role, keys: keys, file: oldPath,
-                                          what: "the keys \(known)/targets.json delegates \(role) to")
+                try Self.requireThreshold(
+                    try Self.envelope(oldBytes, name: oldPath).1, role: del.role, keys: keys, file: oldPath,
+                    what: "the keys \(known)/targets.json delegates \(role) to")
             }
             if role != "root", let old = knownFiles[name].flatMap({ try? Self.envelope($0, name: known + "/" + name).1 }),
-                let ov = old.version, let nv = env.version, nv <= ov {
-                throw .corrupt("\(path) has version \(nv), not newer than the known-good version \(ov)",
-                               recovery: "clients refuse a version that does not grow; ask the event's author to fix it")
+                let ov = old.version, let nv = env.version, nv <= ov
+            {
+                throw .corrupt(
+                    "\(path) has version \(nv), not newer than the known-good version \(ov)",
+                    recovery: "clients refuse a version that does not grow; ask the event's author to fix it")
             }
             // The entries this vault key is: a listed key of the role, and for root also a key of
             // the previous root.
@@ -350,7 +361,7 @@ public struct TUFSignEvent: Sendable {
     func signingRecord(_ spec: String, keys maps: [[String: TUF1.Key]]) throws(TrustVaultError) -> KeyRecord {
         do {
             return try vault.record(matching: spec)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             var named: [String: TUF1.Key] = [:]
             for m in maps { for (id, k) in m where id.hasPrefix(spec.lowercased()) { named[id] = k } }
             guard named.count == 1, let key = named.first?.value else { throw error }

@@ -25,7 +25,10 @@ extension TUFSignEvent {
             case .integer(let i): out += Array(String(i).utf8)
             case .string(let s): writeString(s, into: &out)
             case .array(let items):
-                guard !items.isEmpty else { return out += Array("[]".utf8) }
+                guard !items.isEmpty else {
+                    out += Array("[]".utf8)
+                    return
+                }
                 out.append(UInt8(ascii: "["))
                 for (i, item) in items.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -35,7 +38,10 @@ extension TUFSignEvent {
                 newline(level)
                 out.append(UInt8(ascii: "]"))
             case .object(let members):
-                guard !members.isEmpty else { return out += Array("{}".utf8) }
+                guard !members.isEmpty else {
+                    out += Array("{}".utf8)
+                    return
+                }
                 out.append(UInt8(ascii: "{"))
                 let sorted = members.sorted { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
                 for (i, m) in sorted.enumerated() {

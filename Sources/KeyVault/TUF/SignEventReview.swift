@@ -9,11 +9,14 @@ extension TUFSignEvent {
 
     func describe(_ plan: Plan, knownFiles: [String: [UInt8]], knownRoot: TUF1.Root, knownRootSigned: JSONValue, knownTargets: TUF1.Envelope?) -> [String] {
         var lines: [String] = []
-        lines.append("Known-good root: version \(knownRoot.version), root threshold \(knownRoot.role("root").threshold) of \(knownRoot.role("root").keyIDs.count) (verified)")
+        lines.append(
+            "Known-good root: version \(knownRoot.version), root threshold \(knownRoot.role("root").threshold) of \(knownRoot.role("root").keyIDs.count) (verified)"
+        )
         for w in plan.roles {
             let old: TUF1.Envelope? = w.role == "root" ? nil : knownFiles[w.role + ".json"].flatMap { try? Self.envelope($0, name: w.role).1 }
             let oldVersion = w.role == "root" ? knownRoot.version : old?.version
-            lines.append("\(w.role): version \(oldVersion.map(String.init) ?? "(new role)") → \(w.envelope.version ?? 0), expires \(w.envelope.expires?.display ?? "?")")
+            lines.append(
+                "\(w.role): version \(oldVersion.map(String.init) ?? "(new role)") → \(w.envelope.version ?? 0), expires \(w.envelope.expires?.display ?? "?")")
             if w.role == "root" {
                 lines += rootChanges(from: knownRoot, oldSigned: knownRootSigned, to: w)
             } else {
@@ -104,7 +107,9 @@ extension TUFSignEvent {
             if let o = oldRoles[r.name] {
                 let was = o.role.keyIDs.map { Self.ownerName($0, od?.keys ?? [:]) }.joined(separator: ", ")
                 if o.role != r.role || o.paths != r.paths || o.terminating != r.terminating {
-                    lines.append("  delegation changed: \(r.name): \(r.role.threshold) of [\(who)], paths \(r.paths.joined(separator: " ")) (was \(o.role.threshold) of [\(was)], paths \(o.paths.joined(separator: " ")))")
+                    lines.append(
+                        "  delegation changed: \(r.name): \(r.role.threshold) of [\(who)], paths \(r.paths.joined(separator: " ")) (was \(o.role.threshold) of [\(was)], paths \(o.paths.joined(separator: " ")))"
+                    )
                 }
             } else {
                 lines.append("  delegation added: \(r.name): \(r.role.threshold) of [\(who)], paths \(r.paths.joined(separator: " "))")
@@ -119,8 +124,10 @@ extension TUFSignEvent {
     /// Fields of `signed` other than those described above that differ (named, never dropped).
     func otherFieldChanges(old: JSONValue?, new: JSONValue, role: String) -> [String] {
         guard let old else { return [] }
-        let described: Set<String> = ["_type", "version", "expires", "spec_version", "targets", "delegations", "keys", "roles",
-                                      "consistent_snapshot", Self.expiryField, Self.signingField]
+        let described: Set<String> = [
+            "_type", "version", "expires", "spec_version", "targets", "delegations", "keys", "roles",
+            "consistent_snapshot", Self.expiryField, Self.signingField,
+        ]
         var lines: [String] = []
         let o = Dictionary((old.objectValue ?? []).map { ($0.key, $0.value) }) { a, _ in a }
         var seen: Set<String> = []

@@ -52,16 +52,22 @@ extension TUFSignEvent {
             let pending = s.missing.map { Self.ownerName($0, w.keys) }
             result.summary.append("\(w.role): \(s.valid) of \(s.threshold) signature(s)\(s.valid >= s.threshold ? " — threshold met" : "")")
             if s.valid < s.threshold {
-                result.missing.append("\(w.role): \(s.threshold - s.valid) more signature(s) for version \(w.envelope.version ?? 0); not yet signed by \(pending.joined(separator: ", "))")
+                result.missing.append(
+                    "\(w.role): \(s.threshold - s.valid) more signature(s) for version \(w.envelope.version ?? 0); not yet signed by \(pending.joined(separator: ", "))"
+                )
             } else if !pending.isEmpty {
                 result.notes.append("\(w.role): tuf-on-ci still asks \(pending.joined(separator: ", ")) to sign (the threshold is met)")
             }
             if let p = w.previous {
                 let ps = w.envelope.thresholdStatus(p.roleKeys, keys: p.keys)
                 let ppending = ps.missing.map { Self.ownerName($0, p.keys) }
-                result.summary.append("\(w.role): \(ps.valid) of \(ps.threshold) signature(s) from version \(p.version)'s root keys\(ps.valid >= ps.threshold ? " — threshold met" : "")")
+                result.summary.append(
+                    "\(w.role): \(ps.valid) of \(ps.threshold) signature(s) from version \(p.version)'s root keys\(ps.valid >= ps.threshold ? " — threshold met" : "")"
+                )
                 if ps.valid < ps.threshold {
-                    result.missing.append("root: \(ps.threshold - ps.valid) more signature(s) from version \(p.version)'s root keys; not yet signed by \(ppending.joined(separator: ", "))")
+                    result.missing.append(
+                        "root: \(ps.threshold - ps.valid) more signature(s) from version \(p.version)'s root keys; not yet signed by \(ppending.joined(separator: ", "))"
+                    )
                 }
             }
         }

@@ -98,7 +98,7 @@ public struct TUFCeremonies: Sendable {
     func signingRecord(_ spec: String, ctx: SigningContext) throws(TrustVaultError) -> KeyRecord {
         do {
             return try vault.record(matching: spec)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             var keys = ctx.keys
             for (id, key) in ctx.previous?.keys ?? [:] where keys[id] == nil { keys[id] = key }
             let named = keys.filter { $0.key.hasPrefix(spec.lowercased()) }

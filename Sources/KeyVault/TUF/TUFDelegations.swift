@@ -39,10 +39,13 @@ extension TUFCeremonies {
         var roleKeys: [String: TUF1.Key] = [:]
         for k in resolved { roleKeys[k.id] = k.key }
         let existing = AtomicFile.exists(state.layout.path(role: role)) ? try TUF1.Envelope.load(state.layout.path(role: role)) : nil
-        var delEnv = existing.map { bumped($0, role: "targets") } ?? TUF1.Envelope(signed: .obj([
-            "_type": .string("targets"), "spec_version": .string(TUF1.specVersion), "version": .integer(1),
-            "expires": .string(TUF1.expiry(after: lifetime("targets", [:]), from: now)), "targets": .object([]),
-        ]))
+        var delEnv =
+            existing.map { bumped($0, role: "targets") }
+            ?? TUF1.Envelope(
+                signed: .obj([
+                    "_type": .string("targets"), "spec_version": .string(TUF1.specVersion), "version": .integer(1),
+                    "expires": .string(TUF1.expiry(after: lifetime("targets", [:]), from: now)), "targets": .object([]),
+                ]))
         let inVault = try held(resolved.map(\.key))
         var pre: [(path: String, bytes: [UInt8])] = []
         if inVault >= t {
@@ -52,7 +55,9 @@ extension TUFCeremonies {
             _ = try signWithVault(&delEnv, keyIDs: del.role.keyIDs, keys: roleKeys)
             pre.append((state.layout.path(role: role), delEnv.encoded))
             if state.root.consistentSnapshot { pre.append((state.layout.path(role: role, version: delEnv.version ?? 1), delEnv.encoded)) }
-            out.missing.append("\(role).json needs \(t) signature(s) from \(describe(del.role.keyIDs, roleKeys)) — 'trustvault tuf sign \(state.layout.path(role: role)) --key KEYID'\(state.root.consistentSnapshot ? " (and the same for \(state.layout.path(role: role, version: delEnv.version ?? 1)))" : "")")
+            out.missing.append(
+                "\(role).json needs \(t) signature(s) from \(describe(del.role.keyIDs, roleKeys)) — 'trustvault tuf sign \(state.layout.path(role: role)) --key KEYID'\(state.root.consistentSnapshot ? " (and the same for \(state.layout.path(role: role, version: delEnv.version ?? 1)))" : "")"
+            )
         }
         var plan = TUFPlan()
         try publish(state, changed: changed, extraMeta: inVault >= t ? [:] : [role: delEnv.version ?? 1], preWrites: pre, plan: &plan, out: &out)
@@ -66,7 +71,8 @@ extension TUFCeremonies {
         env.signed = try TUF1.Transitions.undelegating(env.signed, role: role)
         var out = Output()
         var plan = TUFPlan()
-        try publish(state, changed: [("targets", env, state.root.keys(of: "targets"), state.root.role("targets"))], removedRoles: [role], plan: &plan, out: &out)
+        try publish(
+            state, changed: [("targets", env, state.root.keys(of: "targets"), state.root.role("targets"))], removedRoles: [role], plan: &plan, out: &out)
         try commit(plan, layout: state.layout, out: &out)
         return out
     }

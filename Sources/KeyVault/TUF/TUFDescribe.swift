@@ -29,12 +29,15 @@ extension TUFCeremonies {
         if let targets = env.signed["targets"]?.objectValue {
             lines.append("\(targets.count) target(s)")
             for t in targets.prefix(20) {
-                lines.append("  \(t.key): \(t.value["length"]?.intValue.map { "\($0) bytes" } ?? "?"), sha256 \(t.value["hashes"]?["sha256"]?.stringValue?.prefix(16) ?? "-")…")
+                lines.append(
+                    "  \(t.key): \(t.value["length"]?.intValue.map { "\($0) bytes" } ?? "?"), sha256 \(t.value["hashes"]?["sha256"]?.stringValue?.prefix(16) ?? "-")…"
+                )
             }
             if targets.count > 20 { lines.append("  … and \(targets.count - 20) more") }
             if let d = try? TUF1.delegations(env.signed, name: "targets") {
                 for r in d.roles {
-                    lines.append("delegates \(r.paths.joined(separator: ", ")) to \(r.name): threshold \(r.role.threshold) of \(describe(r.role.keyIDs, d.keys))")
+                    lines.append(
+                        "delegates \(r.paths.joined(separator: ", ")) to \(r.name): threshold \(r.role.threshold) of \(describe(r.role.keyIDs, d.keys))")
                 }
             }
         }

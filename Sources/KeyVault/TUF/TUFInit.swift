@@ -24,8 +24,9 @@ extension TUFCeremonies {
     public func initRepository(dir: String, options o: InitOptions) throws(TrustVaultError) -> Output {
         let layout = TUF1.Layout(dir)
         if AtomicFile.exists(layout.metadataDir), !(try AtomicFile.list(layout.metadataDir)).isEmpty {
-            throw TrustVaultError(.alreadyExists, "\(layout.metadataDir) already exists and is not empty",
-                                  recovery: "choose a new directory; change an existing repository with tuf rotate/refresh/add-targets")
+            throw TrustVaultError(
+                .alreadyExists, "\(layout.metadataDir) already exists and is not empty",
+                recovery: "choose a new directory; change an existing repository with tuf rotate/refresh/add-targets")
         }
         guard !o.rootKeys.isEmpty else { throw .invalid("give at least one --root-key") }
         for r in o.expires.keys where !TUF1.Root.roleNames.contains(r) {
@@ -63,16 +64,21 @@ extension TUFCeremonies {
             keys[k.defaultKeyID] = k
             roles[role] = TUF1.RoleKeys(keyIDs: [k.defaultKeyID], threshold: 1)
         }
-        var rootEnv = TUF1.Envelope(signed: TUF1.Root.json(
-            version: 1, expires: TUF1.expiry(after: lifetime("root", o.expires), from: now), keys: keys, roles: roles,
-            consistentSnapshot: o.consistentSnapshot))
+        var rootEnv = TUF1.Envelope(
+            signed: TUF1.Root.json(
+                version: 1, expires: TUF1.expiry(after: lifetime("root", o.expires), from: now), keys: keys, roles: roles,
+                consistentSnapshot: o.consistentSnapshot))
         let extra = fresh.map { ($0.key, $0.role) }
         var out = Output()
         let rootSigned = try signWithVault(&rootEnv, keyIDs: roles["root"]!.keyIDs, keys: keys)
-        out.summary.append("1.root.json: signed by \(rootSigned.isEmpty ? "no key in this vault" : describe(rootSigned, keys)); root threshold \(threshold) of \(rootKeys.count)")
+        out.summary.append(
+            "1.root.json: signed by \(rootSigned.isEmpty ? "no key in this vault" : describe(rootSigned, keys)); root threshold \(threshold) of \(rootKeys.count)"
+        )
         if rootSigned.count < threshold {
             let others = roles["root"]!.keyIDs.filter { !rootSigned.contains($0) }
-            out.missing.append("1.root.json needs \(threshold - rootSigned.count) more root signature(s) from: \(describe(others, keys)) — each holder runs 'trustvault tuf sign \(layout.rootPath(1)) --key KEYID'")
+            out.missing.append(
+                "1.root.json needs \(threshold - rootSigned.count) more root signature(s) from: \(describe(others, keys)) — each holder runs 'trustvault tuf sign \(layout.rootPath(1)) --key KEYID'"
+            )
         }
 
         func skeleton(_ type: String, _ body: KeyValuePairs<String, JSONValue>) -> TUF1.Envelope {
@@ -92,7 +98,9 @@ extension TUFCeremonies {
             let role = files[i].0
             let used = try signWithVault(&files[i].1, keyIDs: roles[role]!.keyIDs, keys: keys, limit: 1, extra: extra)
             if used.isEmpty {
-                out.missing.append("\(role).json is unsigned: its key \(describe(roles[role]!.keyIDs, keys)) is not in this vault — its holder runs 'trustvault tuf sign \(layout.path(role: role)) --key KEYID' (or the online signer re-makes it)")
+                out.missing.append(
+                    "\(role).json is unsigned: its key \(describe(roles[role]!.keyIDs, keys)) is not in this vault — its holder runs 'trustvault tuf sign \(layout.path(role: role)) --key KEYID' (or the online signer re-makes it)"
+                )
             } else {
                 out.summary.append("\(role).json: signed by \(describe(used, keys))")
             }
@@ -108,7 +116,10 @@ extension TUFCeremonies {
         plan.writes.append(TUFPlan.Write(path: layout.rootPath(1), bytes: rootEnv.encoded, createOnly: true))
         for (role, env) in files { plan.add(env, role: role, layout: layout, consistent: o.consistentSnapshot) }
         try commit(plan, layout: layout, out: &out)
-        for r in out.newVaultKeys { out.notes.append("new vault key \(r.id) (\(r.role)) for \(name); in the metadata its TUF key ID is \(TUF1.Key(r.publicKey).defaultKeyID.prefix(12))") }
+        for r in out.newVaultKeys {
+            out.notes.append(
+                "new vault key \(r.id) (\(r.role)) for \(name); in the metadata its TUF key ID is \(TUF1.Key(r.publicKey).defaultKeyID.prefix(12))")
+        }
         return out
     }
 }

@@ -21,15 +21,20 @@ extension TUFCeremonies {
         var working = state
         if roles.contains("root") {
             let v = state.rootVersion + 1
-            var env = TUF1.Envelope(signed: TUF1.Transitions.renewed(
-                state.rootEnv.signed, version: v, expires: TUF1.expiry(after: lifetime("root", expires), from: now)))
+            var env = TUF1.Envelope(
+                signed: TUF1.Transitions.renewed(
+                    state.rootEnv.signed, version: v, expires: TUF1.expiry(after: lifetime("root", expires), from: now)))
             let used = try signWithVault(&env, keyIDs: state.root.role("root").keyIDs, keys: state.root.keys)
             if AtomicFile.exists(state.layout.rootPath(v)) { throw TrustVaultError(.alreadyExists, "\(state.layout.rootPath(v)) already exists") }
             plan.writes.append(TUFPlan.Write(path: state.layout.rootPath(v), bytes: env.encoded, createOnly: true))
             let s = env.thresholdStatus(state.root.role("root"), keys: state.root.keys)
-            out.summary.append("\(v).root.json: expires \(env.expires?.display ?? "?"), signed by \(describe(used, state.root.keys)); root threshold \(s.valid) of \(s.threshold)")
+            out.summary.append(
+                "\(v).root.json: expires \(env.expires?.display ?? "?"), signed by \(describe(used, state.root.keys)); root threshold \(s.valid) of \(s.threshold)"
+            )
             if s.valid < s.threshold {
-                out.missing.append("\(s.threshold - s.valid) more root signature(s) from \(describe(s.missing, state.root.keys)) — 'trustvault tuf sign \(state.layout.rootPath(v)) --key KEYID'")
+                out.missing.append(
+                    "\(s.threshold - s.valid) more root signature(s) from \(describe(s.missing, state.root.keys)) — 'trustvault tuf sign \(state.layout.rootPath(v)) --key KEYID'"
+                )
             }
             working.rootEnv = env
             working.rootVersion = v
@@ -37,7 +42,8 @@ extension TUFCeremonies {
         var changed: [Change] = []
         for r in roles where r != "root" && r != "snapshot" && r != "timestamp" {
             if r == "targets" {
-                changed.append(("targets", bumped(state.targets, role: "targets", expires: expires), state.root.keys(of: "targets"), state.root.role("targets")))
+                changed.append(
+                    ("targets", bumped(state.targets, role: "targets", expires: expires), state.root.keys(of: "targets"), state.root.role("targets")))
             } else {
                 let (dkeys, droles) = try TUF1.delegations(state.targets.signed, name: "targets.json")
                 guard let del = droles.first(where: { $0.name == r }) else { throw .notFound("targets.json does not delegate to \(r)") }

@@ -74,12 +74,15 @@ extension TUFCeremonies {
             for (role, v) in extraMeta { versions.append((role + ".json", v)) }
             for role in removedRoles { versions.append((role + ".json", nil)) }
             s.signed = TUF1.Transitions.settingMeta(s.signed, versions)
-            let used = try signWithVault(&s, keyIDs: state.root.role("snapshot").keyIDs, keys: state.root.keys, limit: state.root.role("snapshot").threshold, extra: fresh)
+            let used = try signWithVault(
+                &s, keyIDs: state.root.role("snapshot").keyIDs, keys: state.root.keys, limit: state.root.role("snapshot").threshold, extra: fresh)
             if used.count >= state.root.role("snapshot").threshold {
                 out.summary.append("snapshot.json version \(s.version ?? 0): signed by \(describe(used, state.root.keys))")
                 snapEnv = s
             } else {
-                out.missing.append("snapshot.json and timestamp.json were not changed: the snapshot key (\(describe(state.root.role("snapshot").keyIDs, state.root.keys))) is not in this vault — the snapshot key's holder runs 'trustvault tuf refresh \(state.layout.dir) --roles snapshot' (or the online signer re-makes them)")
+                out.missing.append(
+                    "snapshot.json and timestamp.json were not changed: the snapshot key (\(describe(state.root.role("snapshot").keyIDs, state.root.keys))) is not in this vault — the snapshot key's holder runs 'trustvault tuf refresh \(state.layout.dir) --roles snapshot' (or the online signer re-makes them)"
+                )
             }
         }
         if timestamp, snapshot ? snapEnv != nil : true {
@@ -88,12 +91,15 @@ extension TUFCeremonies {
             var snapVersion: Int64 = 1
             if let v = snapEnv?.version { snapVersion = v } else { snapVersion = try TUF1.Envelope.load(state.layout.path(role: "snapshot")).version ?? 1 }
             t.signed = TUF1.Transitions.settingMeta(t.signed, [("snapshot.json", snapVersion)])
-            let used = try signWithVault(&t, keyIDs: state.root.role("timestamp").keyIDs, keys: state.root.keys, limit: state.root.role("timestamp").threshold, extra: fresh)
+            let used = try signWithVault(
+                &t, keyIDs: state.root.role("timestamp").keyIDs, keys: state.root.keys, limit: state.root.role("timestamp").threshold, extra: fresh)
             if used.count >= state.root.role("timestamp").threshold {
                 out.summary.append("timestamp.json version \(t.version ?? 0): signed by \(describe(used, state.root.keys))")
                 tsEnv = t
             } else {
-                out.missing.append("timestamp.json was not changed: the timestamp key is not in this vault — its holder runs 'trustvault tuf refresh \(state.layout.dir) --roles timestamp' (or the online signer makes one) for snapshot.json version \(snapVersion)")
+                out.missing.append(
+                    "timestamp.json was not changed: the timestamp key is not in this vault — its holder runs 'trustvault tuf refresh \(state.layout.dir) --roles timestamp' (or the online signer makes one) for snapshot.json version \(snapVersion)"
+                )
             }
         }
         // Everything is signed: now the files, target files first, timestamp last.
@@ -122,7 +128,6 @@ extension TUFCeremonies {
         out.newVaultKeys += added
     }
 
-
     /// The target file as clients fetch it (`targets/<path>`, or `targets/<dir>/<sha256>.<name>`
     /// under consistent snapshots).
     static func targetPath(_ layout: TUF1.Layout, name: String, sha256: String, consistent: Bool) -> String {
@@ -140,7 +145,9 @@ extension TUFCeremonies {
 
     /// The targets-like role `role` (`targets` or a role delegated from targets.json): its current
     /// file, keys and threshold, and the delegation (for its paths).
-    func targetsRole(_ state: State, _ role: String) throws(TrustVaultError) -> (env: TUF1.Envelope, keys: [String: TUF1.Key], role: TUF1.RoleKeys, delegation: TUF1.Delegation?) {
+    func targetsRole(_ state: State, _ role: String) throws(TrustVaultError) -> (
+        env: TUF1.Envelope, keys: [String: TUF1.Key], role: TUF1.RoleKeys, delegation: TUF1.Delegation?
+    ) {
         if role == "targets" { return (state.targets, state.root.keys(of: "targets"), state.root.role("targets"), nil) }
         let (dkeys, droles) = try TUF1.delegations(state.targets.signed, name: "targets.json")
         guard let del = droles.first(where: { $0.name == role }) else {

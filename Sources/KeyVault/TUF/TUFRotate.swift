@@ -48,7 +48,9 @@ extension TUFCeremonies {
                     try env.sign(with: f.0, key: key, keyID: id)
                 } else if let rec = try record(for: key) {
                     try env.sign(with: try vault.signer(for: rec, secrets: secrets), key: key, keyID: id)
-                } else { continue }
+                } else {
+                    continue
+                }
                 used.append(id)
             }
         }
@@ -56,15 +58,21 @@ extension TUFCeremonies {
         let newStatus = env.thresholdStatus(newRoot.role("root"), keys: newRoot.keys)
         out.summary.append("\(newVersion).root.json: \(role) keys now \(describe(resolved.map(\.id), keys)), threshold \(t)")
         out.summary.append("signed by \(used.isEmpty ? "no key in this vault" : describe(used, keys.merging(state.root.keys) { a, _ in a }))")
-        out.summary.append("root threshold of version \(state.rootVersion): \(oldStatus.valid) of \(oldStatus.threshold); of version \(newVersion): \(newStatus.valid) of \(newStatus.threshold)")
+        out.summary.append(
+            "root threshold of version \(state.rootVersion): \(oldStatus.valid) of \(oldStatus.threshold); of version \(newVersion): \(newStatus.valid) of \(newStatus.threshold)"
+        )
         if oldStatus.valid < oldStatus.threshold {
-            out.missing.append("\(oldStatus.threshold - oldStatus.valid) more signature(s) from version \(state.rootVersion)'s root keys: \(describe(oldStatus.missing, state.root.keys))")
+            out.missing.append(
+                "\(oldStatus.threshold - oldStatus.valid) more signature(s) from version \(state.rootVersion)'s root keys: \(describe(oldStatus.missing, state.root.keys))"
+            )
         }
         if newStatus.valid < newStatus.threshold {
-            out.missing.append("\(newStatus.threshold - newStatus.valid) more signature(s) from the new root keys: \(describe(newStatus.missing, newRoot.keys))")
+            out.missing.append(
+                "\(newStatus.threshold - newStatus.valid) more signature(s) from the new root keys: \(describe(newStatus.missing, newRoot.keys))")
         }
         if !out.missing.isEmpty {
-            out.missing.append("each holder runs 'trustvault tuf sign \(state.layout.rootPath(newVersion)) --key KEYID'; clients refuse \(newVersion).root.json until then")
+            out.missing.append(
+                "each holder runs 'trustvault tuf sign \(state.layout.rootPath(newVersion)) --key KEYID'; clients refuse \(newVersion).root.json until then")
         }
 
         var plan = TUFPlan()
@@ -87,7 +95,9 @@ extension TUFCeremonies {
             if hasNewKey {
                 switch role {
                 case "targets":
-                    try publish(newState, changed: [("targets", bumped(state.targets, role: "targets"), newRoot.keys(of: "targets"), newRoot.role("targets"))], fresh: fresh, plan: &plan, out: &out)
+                    try publish(
+                        newState, changed: [("targets", bumped(state.targets, role: "targets"), newRoot.keys(of: "targets"), newRoot.role("targets"))],
+                        fresh: fresh, plan: &plan, out: &out)
                 case "snapshot":
                     try publish(newState, changed: [], fresh: fresh, plan: &plan, out: &out)
                 default:

@@ -45,8 +45,9 @@ extension TUFCeremonies {
         let metaDir = AtomicFile.parent(of: file)
         let layout = TUF1.Layout(AtomicFile.parent(of: metaDir))
         guard layout.metadataDir == metaDir || AtomicFile.fileName(of: metaDir) == "metadata" else {
-            throw .invalid("\(file) is a \(type) file outside a repository's metadata/ directory",
-                           recovery: "only root files can be signed on their own; sign other roles inside DIR/metadata/")
+            throw .invalid(
+                "\(file) is a \(type) file outside a repository's metadata/ directory",
+                recovery: "only root files can be signed on their own; sign other roles inside DIR/metadata/")
         }
         let latest = try layout.latestRoot()
         let role = type == "targets" ? Self.roleName(ofFile: file) : type
@@ -76,11 +77,14 @@ extension TUFCeremonies {
         let ctx = try signingContext(file: file, env: env, previous: previous)
         let rec = try signingRecord(keySpec, ctx: ctx)
         var out = Output()
-        out.summary.append("\(AtomicFile.fileName(of: file)): \(type) \(ctx.role == type ? "" : "(\(ctx.role)) ")version \(env.version ?? 0), expires \(env.expires?.display ?? "?")")
+        out.summary.append(
+            "\(AtomicFile.fileName(of: file)): \(type) \(ctx.role == type ? "" : "(\(ctx.role)) ")version \(env.version ?? 0), expires \(env.expires?.display ?? "?")"
+        )
         if type == "root" { out.summary += describeRoot(env) } else { out.summary += describeContent(env) }
         if let prev = ctx.previous {
             let p = env.thresholdStatus(prev.role, keys: prev.keys)
-            out.summary.append("previous root version \(prev.version): threshold \(p.threshold) of \(prev.role.keyIDs.count) (\(describe(prev.role.keyIDs, prev.keys)))")
+            out.summary.append(
+                "previous root version \(prev.version): threshold \(p.threshold) of \(prev.role.keyIDs.count) (\(describe(prev.role.keyIDs, prev.keys)))")
             out.summary += rootChanges(from: prev.full, to: env)
         }
         let sigs = env.signatures.map { String($0.keyID.prefix(12)) }
@@ -111,8 +115,11 @@ extension TUFCeremonies {
         if s.valid < s.threshold { out.missing.append("\(s.threshold - s.valid) more \(ctx.role) signature(s) from: \(describe(s.missing, ctx.keys))") }
         if let prev = ctx.previous {
             let p = env.thresholdStatus(prev.role, keys: prev.keys)
-            out.summary.append("root threshold of version \(prev.version) (clients that trust it): \(p.valid) of \(p.threshold)\(p.valid >= p.threshold ? " — met" : "")")
-            if p.valid < p.threshold { out.missing.append("\(p.threshold - p.valid) more signature(s) from version \(prev.version)'s root keys: \(describe(p.missing, prev.keys))") }
+            out.summary.append(
+                "root threshold of version \(prev.version) (clients that trust it): \(p.valid) of \(p.threshold)\(p.valid >= p.threshold ? " — met" : "")")
+            if p.valid < p.threshold {
+                out.missing.append("\(p.threshold - p.valid) more signature(s) from version \(prev.version)'s root keys: \(describe(p.missing, prev.keys))")
+            }
         }
         return out
     }

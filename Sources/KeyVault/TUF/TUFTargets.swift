@@ -19,8 +19,9 @@ extension TUFCeremonies {
             let name = prefix + AtomicFile.fileName(of: f)
             try Self.checkTargetName(name)
             if let d = current.delegation, !d.covers(name) {
-                throw .invalid("target \(name) is outside the paths delegated to \(role) (\(d.paths.joined(separator: ", ")))",
-                               recovery: "choose a --path-prefix the delegation covers")
+                throw .invalid(
+                    "target \(name) is outside the paths delegated to \(role) (\(d.paths.joined(separator: ", ")))",
+                    recovery: "choose a --path-prefix the delegation covers")
             }
             let info = TUF1.fileInfo(bytes)
             entries.append(TUF1.Transitions.TargetFile(name: name, length: info.length, sha256: info.sha256))

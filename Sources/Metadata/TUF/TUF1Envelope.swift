@@ -121,7 +121,8 @@ extension TUF1 {
         for h in hashes {
             guard let want = h.value.stringValue else { return "hash \(h.key) is not a string" }
             guard let digest = FileDigest.compute(h.key, of: bytes) else {
-                return "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
+                return
+                    "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
             }
             let got = Hex.encode(digest)
             if got != want.lowercased() { return "\(h.key) is \(got.prefix(16))…, the metadata says \(want.prefix(16))…" }

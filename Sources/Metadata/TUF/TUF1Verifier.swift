@@ -115,7 +115,9 @@ extension TUF1 {
             } else {
                 r.passed.append("root version \(root.version): expires \(root.expires.display)")
                 if rootExpiry == .expiresSoon {
-                    r.warnings.append("root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'")
+                    r.warnings.append(
+                        "root version \(root.version) expires on \(root.expires.display), within 30 days: the root holders run 'trustvault tuf refresh DIR --roles root'"
+                    )
                 }
             }
 
@@ -130,8 +132,9 @@ extension TUF1 {
             // snapshot
             let snapVersionInName = root.consistentSnapshot ? snapVersion : nil
             guard let snap = load(role: "snapshot", version: snapVersionInName, report: &r, info: snapInfo) else { return r }
-            checkSigned(snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r,
-                        file: root.consistentSnapshot ? "\(snapVersion).snapshot.json" : nil)
+            checkSigned(
+                snap, role: "snapshot", keys: root.keys(of: "snapshot"), threshold: root.role("snapshot").threshold, report: &r,
+                file: root.consistentSnapshot ? "\(snapVersion).snapshot.json" : nil)
             if snap.version != snapVersion {
                 r.problems.append("snapshot.json: version \(snap.version ?? 0), timestamp.json says \(snapVersion)")
             }
@@ -215,7 +218,9 @@ extension TUF1 {
         ) {
             roleKeys[role] = (keys, threshold)
             let name = file ?? role + ".json"
-            if let p = thresholdProblem(env, role: RoleKeys(keyIDs: Array(keys.keys), threshold: threshold), keys: keys, name: name, what: "the \(role) role's keys") {
+            if let p = thresholdProblem(
+                env, role: RoleKeys(keyIDs: Array(keys.keys), threshold: threshold), keys: keys, name: name, what: "the \(role) role's keys")
+            {
                 r.problems.append(p)
             } else {
                 r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
@@ -235,7 +240,8 @@ extension TUF1 {
             }
             for t in targets {
                 if let delegation, !delegation.covers(t.key) {
-                    r.problems.append("\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
+                    r.problems.append(
+                        "\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
                 }
                 guard t.value["length"]?.intValue != nil, let hashes = t.value["hashes"]?.objectValue, !hashes.isEmpty else {
                     r.problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
@@ -297,8 +303,11 @@ extension TUF1 {
                     guard let bytes = try source.metadataFile(name) else { continue }
                     let env = try Envelope(parsing: bytes, name: path(name))
                     let ids = Array(rk.keys.keys)
-                    guard let p = thresholdProblem(env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
-                                                   name: name, what: "the \(role) role's keys") else { continue }
+                    guard
+                        let p = thresholdProblem(
+                            env, role: RoleKeys(keyIDs: ids, threshold: rk.threshold), keys: rk.keys,
+                            name: name, what: "the \(role) role's keys")
+                    else { continue }
                     if env.signatureChecks(ids, keys: rk.keys).contains(where: { $0.check != .valid }) {
                         r.problems.append(p + " (a copy clients may fetch)")
                     } else {
