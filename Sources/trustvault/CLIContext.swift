@@ -49,4 +49,10 @@ extension CLIContext {
         cliCardSigners.options = card.unlock
         return TUFCeremonies(vault: try openVault(), secrets: secrets)
     }
+
+    /// The RSTUF ceremonies on this vault, card options applied.
+    func rstufCeremonies(card: CardSafetyOptions) throws(TrustVaultError) -> RSTUFCeremonies {
+        cliCardSigners.options = card.unlock
+        return RSTUFCeremonies(vault: try openVault(), secrets: secrets)
+    }
 }

@@ -42,9 +42,7 @@ struct RSTUFCeremonyCommand: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = RSTUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).rstufCeremonies(card: card)
         var o = RSTUFCeremonies.CeremonyOptions(rootKeys: rootKeys, rootThreshold: rootThreshold, onlineKey: onlineKey, out: out)
         o.onlineKeyURI = onlineKeyURI
         o.expires = try parseExpiries(expires)
@@ -77,9 +75,7 @@ struct RSTUFUpdateCommand: ParsableCommand {
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
-        let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = RSTUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try CLIContext(global).rstufCeremonies(card: card)
         var o = RSTUFCeremonies.UpdateOptions(current: current, out: out)
         o.newKeys = newKeys
         o.removeKeys = removeKeys
@@ -112,8 +108,7 @@ struct RSTUFSignCommand: ParsableCommand {
 
     func run() throws {
         let context = CLIContext(global)
-        cliCardSigners.options = card.unlock
-        let ceremonies = RSTUFCeremonies(vault: try context.openVault(), secrets: context.secrets)
+        let ceremonies = try context.rstufCeremonies(card: card)
         let review = try ceremonies.reviewSign(pending: pending, key: key, role: role, out: out)
         printOut("Signing:")
         for l in review.lines { printOut("  \(l)") }

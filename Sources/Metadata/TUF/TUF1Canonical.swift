@@ -50,14 +50,24 @@ extension TUF1 {
 
     /// The on-disk text trustvault writes: JSON with sorted keys and a one-space indent, as
     /// python-tuf's `JSONSerializer` does (any JSON is accepted by readers; this form diffs well).
+    /// Strings are escaped the Go-canonical way (control characters escaped, the rest raw UTF-8),
+    /// or, for files tuf-on-ci writes back (`.pythonASCII`), exactly as Python's `json.dumps`
+    /// does by default: every character outside printable ASCII as a `\uXXXX` escape (lowercase
+    /// hex, surrogate pairs above U+FFFF), so a rewritten file differs only where it changed.
     public enum Pretty {
-        public static func bytes(_ value: JSONValue) -> [UInt8] {
+        public enum Strings: Sendable {
+            case goCanonical
+            case pythonASCII
+        }
+
+        public static func bytes(_ value: JSONValue, strings: Strings = .goCanonical) -> [UInt8] {
             var out: [UInt8] = []
-            write(value, indent: 0, into: &out)
+            out.reserveCapacity(4096)
+            write(value, indent: 0, strings: strings, into: &out)
             return out
         }
 
-        static func write(_ value: JSONValue, indent: Int, into out: inout [UInt8]) {
+        static func write(_ value: JSONValue, indent: Int, strings: Strings, into out: inout [UInt8]) {
             func newline(_ n: Int) {
                 out.append(0x0A)
                 out += [UInt8](repeating: 0x20, count: n)
@@ -68,7 +78,7 @@ extension TUF1 {
                 for (i, item) in items.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     newline(indent + 1)
-                    write(item, indent: indent + 1, into: &out)
+                    write(item, indent: indent + 1, strings: strings, into: &out)
                 }
                 newline(indent)
                 out.append(UInt8(ascii: "]"))
@@ -78,16 +88,47 @@ extension TUF1 {
                 for (i, m) in sorted.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     newline(indent + 1)
-                    out += JSONValue.string(m.key).canonicalBytes
+                    write(.string(m.key), indent: indent + 1, strings: strings, into: &out)
                     out += Array(": ".utf8)
-                    write(m.value, indent: indent + 1, into: &out)
+                    write(m.value, indent: indent + 1, strings: strings, into: &out)
                 }
                 newline(indent)
                 out.append(UInt8(ascii: "}"))
+            case .string(let s) where strings == .pythonASCII:
+                writePythonASCII(s, into: &out)
             default:
                 // Go-canonical escaping is valid JSON (control characters escaped).
                 out += value.canonicalBytes
             }
+        }
+
+        static func writePythonASCII(_ s: String, into out: inout [UInt8]) {
+            func hex4(_ v: UInt32) {
+                let digits = Array("0123456789abcdef".utf8)
+                out += Array("\\u".utf8)
+                for shift in stride(from: 12, through: 0, by: -4) { out.append(digits[Int((v >> UInt32(shift)) & 0xF)]) }
+            }
+            out.append(UInt8(ascii: "\""))
+            for scalar in s.unicodeScalars {
+                let v = scalar.value
+                switch v {
+                case 0x22: out += Array("\\\"".utf8)
+                case 0x5C: out += Array("\\\\".utf8)
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0x08: out += Array("\\b".utf8)
+                case 0x0C: out += Array("\\f".utf8)
+                case 0..<0x20: hex4(v)
+                case 0x20..<0x7F: out.append(UInt8(v))
+                case 0x7F...0xFFFF: hex4(v)  // Python escapes DEL too (anything outside ' '…'~')
+                default:
+                    let u = v - 0x10000
+                    hex4(0xD800 + (u >> 10))
+                    hex4(0xDC00 + (u & 0x3FF))
+                }
+            }
+            out.append(UInt8(ascii: "\""))
         }
     }
 }
