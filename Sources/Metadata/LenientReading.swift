@@ -1,4 +1,4 @@
-public import TrustCore
+internal import TrustCore
 
 /// A metadata file that is present but not trusted, and why.
 public struct UntrustedFile: Sendable, Hashable {

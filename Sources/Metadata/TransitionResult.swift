@@ -1,5 +1,5 @@
-public import TrustCore
-public import Formats
+internal import TrustCore
+internal import Formats
 
 /// The files a transition produced (only the changed ones, ready to upload) and notes for
 /// the operator (for example "needs one more root signature").

@@ -1,5 +1,5 @@
 public import TrustCore
-public import Metadata
+internal import Metadata
 internal import MetadataStore
 internal import Foundation
 

@@ -1,4 +1,4 @@
-public import TrustCore
+internal import TrustCore
 internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOSSL

@@ -1,6 +1,6 @@
-public import TrustCore
-public import Formats
-public import Metadata
+internal import TrustCore
+internal import Formats
+internal import Metadata
 internal import MetadataStore
 internal import Foundation
 

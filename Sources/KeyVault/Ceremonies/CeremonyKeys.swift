@@ -1,6 +1,6 @@
-public import TrustCore
-public import Formats
-public import Metadata
+internal import TrustCore
+internal import Formats
+internal import Metadata
 internal import Foundation
 
 /// Which vault keys sign a Notary ceremony's files (each unlocked once, see `UnlockedSigners`).

@@ -1,6 +1,6 @@
-public import TrustCore
+internal import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 internal import Foundation
 
 /// Everything a Notary ceremony decided before anything is written: the signed metadata, the

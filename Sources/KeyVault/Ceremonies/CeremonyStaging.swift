@@ -1,6 +1,6 @@
-public import TrustCore
-public import Formats
-public import Metadata
+internal import TrustCore
+internal import Formats
+internal import Metadata
 internal import Foundation
 
 /// A Notary ceremony's `--out`: built under a staging name beside it and moved into place whole.

@@ -1,5 +1,5 @@
 public import TrustCore
-public import Formats
+internal import Formats
 public import Metadata
 internal import Foundation
 

@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 internal import MetadataStore
 
 extension RSTUFCeremonies {

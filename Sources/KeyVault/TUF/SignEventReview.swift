@@ -1,4 +1,4 @@
-public import TrustCore
+internal import TrustCore
 internal import Formats
 internal import Metadata
 internal import MetadataStore

@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// `tuf delegate` and `tuf undelegate`.
 extension TUFCeremonies {

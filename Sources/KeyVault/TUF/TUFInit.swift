@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// `tuf init`: a new TUF 1.0 repository.
 extension TUFCeremonies {

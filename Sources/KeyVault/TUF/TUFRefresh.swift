@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// `tuf refresh`: new versions and expiries.
 extension TUFCeremonies {

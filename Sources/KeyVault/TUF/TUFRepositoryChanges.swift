@@ -1,6 +1,6 @@
-public import TrustCore
+internal import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// The frame of every change to an existing TUF repository: its state, the changed roles signed,
 /// a new snapshot and timestamp, and the writes committed in one transaction.

@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// `tuf rotate DIR ROLE`: a new root version with new keys for one role.
 extension TUFCeremonies {

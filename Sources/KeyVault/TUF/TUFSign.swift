@@ -1,6 +1,6 @@
 public import TrustCore
 internal import Formats
-public import Metadata
+internal import Metadata
 
 /// `tuf sign`: one key holder adds a signature to a metadata file.
 extension TUFCeremonies {

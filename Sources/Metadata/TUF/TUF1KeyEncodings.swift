@@ -1,5 +1,5 @@
-public import TrustCore
-public import Formats
+internal import TrustCore
+internal import Formats
 internal import Crypto
 internal import CryptoExtras
 internal import Foundation

@@ -1,5 +1,5 @@
-public import TrustCore
-public import Formats
+internal import TrustCore
+internal import Formats
 
 extension TUF1 {
     /// A role name as it appears in a metadata file name: every byte of its UTF-8 form except
