@@ -6,17 +6,25 @@ import KeyVault
 /// Prints a TUF ceremony's result; exits 0 even when other holders still have work to do
 /// (that is the normal course of a threshold ceremony), and says so plainly.
 func report(_ output: TUFCeremonies.Output) {
-    for line in output.summary { printOut(line) }
-    if !output.written.isEmpty {
+    report(
+        summary: output.summary, written: output.written, notes: output.notes, missing: output.missing,
+        complete: "Complete: nothing is missing.")
+}
+
+/// The common shape of every TUF result: summary, files written, notes, then what is missing
+/// (or `complete` when nothing is).
+func report(summary: [String], written: [String], notes: [String], missing: [String], complete: String) {
+    for line in summary { printOut(line) }
+    if !written.isEmpty {
         printOut("Wrote:")
-        for f in output.written { printOut("  \(f)") }
+        for f in written { printOut("  \(f)") }
     }
-    for n in output.notes { printOut("note: \(n)") }
-    if output.missing.isEmpty {
-        printOut("Complete: nothing is missing.")
+    for n in notes { printOut("note: \(n)") }
+    if missing.isEmpty {
+        printOut(complete)
     } else {
         printOut("Still missing:")
-        for m in output.missing { printOut("  - \(m)") }
+        for m in missing { printOut("  - \(m)") }
     }
 }
 

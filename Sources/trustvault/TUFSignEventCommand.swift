@@ -64,18 +64,9 @@ struct TufSignEvent: ParsableCommand {
             guard answer else { throw TrustVaultError(.refused, "nothing was signed; \(event) is unchanged") }
         }
         let result = try signEvent.sign(plan)
-        for line in result.summary { printOut(line) }
-        if !result.written.isEmpty {
-            printOut("Wrote:")
-            for f in result.written { printOut("  \(f)") }
-        }
-        for n in result.notes { printOut("note: \(n)") }
-        if result.missing.isEmpty {
-            printOut("Complete: every changed role meets its threshold.")
-        } else {
-            printOut("Still missing:")
-            for m in result.missing { printOut("  - \(m)") }
-        }
+        report(
+            summary: result.summary, written: result.written, notes: result.notes, missing: result.missing,
+            complete: "Complete: every changed role meets its threshold.")
     }
 
     /// `metadata/` and `metadata` name the same directory.
