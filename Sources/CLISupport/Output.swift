@@ -31,14 +31,17 @@ public enum Output {
 
     private static func emit(_ text: String, to fd: Int32) {
         fflush(nil)  // anything print() buffered comes first
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress, raw.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return  // a closed pipe: nothing more can be shown
+        var text = text
+        text.withUTF8 { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return  // a closed pipe: nothing more can be shown
+                }
+                done += n
             }
-            bytes = bytes.dropFirst(n)
         }
     }
 }

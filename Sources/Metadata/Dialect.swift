@@ -49,6 +49,13 @@ public protocol MetadataDialect: Sendable {
     static func checkThreshold(_ threshold: Int64, keyCount: Int, context: String) throws(TrustVaultError)
     /// Whether a delegation's path pattern covers a target path.
     static func pathMatches(pattern: String, path: String) -> Bool
+    /// Reads a file already in the dialect's exact file form without building a full tree
+    /// (large files); nil sends it to the strict parser, which reads every file.
+    static func readExactForm(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>?
+}
+
+extension MetadataDialect {
+    public static func readExactForm(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>? { nil }
 }
 
 /// One entry of an envelope's `signatures`.

@@ -7,8 +7,18 @@ public import TrustCore
 /// and threshold counting are here once; what the file bytes and signatures look like is the
 /// dialect's (`SignedMetadata` = Notary v1, `TUF1.Envelope` = TUF 1.0).
 public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
-    public var signed: JSONValue
-    public var signatures: [D.Signature]
+    public var signed: JSONValue { didSet { fileForm = nil } }
+    public var signatures: [D.Signature] { didSet { fileForm?.isExactFile = false } }
+
+    /// Where the signed bytes are in the file this envelope was read from, when the file was in
+    /// the dialect's exact form (`D.readExactForm`); dropped as soon as `signed` changes.
+    struct FileForm: Sendable {
+        var file: [UInt8]
+        var canonicalSigned: Range<Int>
+        /// The file is what ``MetadataEnvelope/envelopeBytes`` writes for the unchanged envelope.
+        var isExactFile: Bool
+    }
+    private var fileForm: FileForm?
 
     public init(signed: JSONValue, signatures: [D.Signature] = []) {
         self.signed = signed
@@ -17,6 +27,11 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
 
     /// Parses a metadata file; `name` names it in errors.
     public init(parsing bytes: [UInt8], name: String) throws(TrustVaultError) {
+        if let read = try D.readExactForm(bytes, name: name) {
+            self.init(signed: read.signed, signatures: read.signatures)
+            fileForm = FileForm(file: read.file, canonicalSigned: read.canonicalSigned, isExactFile: true)
+            return
+        }
         let doc: JSONValue
         do { doc = try JSONValue(parsing: bytes) } catch { throw error.located(name) }
         guard let signed = doc["signed"], case .object = signed else {
@@ -35,7 +50,18 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     }
 
     /// The bytes that are signed (the dialect's canonical form of `signed`).
-    public var canonicalSigned: [UInt8] { D.canonicalBytes(signed) }
+    public var canonicalSigned: [UInt8] {
+        if let f = fileForm { return Array(f.file[f.canonicalSigned]) }
+        return D.canonicalBytes(signed)
+    }
+
+    /// Whether the file this was read from is, byte for byte, what the dialect writes for this
+    /// envelope (known without re-encoding for a file read in exact form; false after a change).
+    public var isExactFileForm: Bool { fileForm?.isExactFile ?? false }
+
+    /// The file bytes this envelope was read from, while it is unchanged and they were in the
+    /// dialect's exact form.
+    public var exactFile: [UInt8]? { fileForm?.isExactFile == true ? fileForm?.file : nil }
 
     public var type: String? { signed["_type"]?.stringValue }
     public var version: Int64? { signed["version"]?.intValue }

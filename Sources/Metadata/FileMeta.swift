@@ -66,36 +66,40 @@ public struct FileMeta: Sendable, Hashable {
     /// Standard base64 with padding, as Go's `[]byte` JSON encoding writes it.
     static func isBase64(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { u in
-            guard u.count % 4 == 0 else { return false }
-            var padding = 0
-            for c in u {
-                if base64Alphabet[Int(c)] {
-                    if padding > 0 { return false }
-                } else if c == UInt8(ascii: "=") {
-                    padding += 1
-                    if padding > 2 { return false }
-                } else {
-                    return false
-                }
-            }
-            return true
-        }
+        return text.withUTF8 { isBase64($0) }
     }
 
-    private static let base64Alphabet: [Bool] = (0..<256).map { c in
+    static func isBase64(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        base64Letters.withUnsafeBufferPointer { isBase64(u, letters: $0) }
+    }
+
+    /// `letters`: ``base64Letters``, looked up once by a caller that checks many strings.
+    @inline(__always) static func isBase64(_ u: UnsafeBufferPointer<UInt8>, letters: UnsafeBufferPointer<Bool>) -> Bool {
+        let n = u.count
+        guard n % 4 == 0 else { return false }
+        guard n > 0 else { return true }
+        // Letters up to the last two bytes, which may be "=" or "==" padding.
+        for k in 0..<(n - 2) where !letters[Int(u[k])] { return false }
+        let a = u[n - 2], b = u[n - 1]
+        if letters[Int(a)] { return letters[Int(b)] || b == UInt8(ascii: "=") }
+        return a == UInt8(ascii: "=") && b == UInt8(ascii: "=")
+    }
+
+    /// Whether each byte is a letter of the standard base64 alphabet.
+    static let base64Letters: [Bool] = (0..<256).map { c in
         let b = UInt8(c)
         return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
     }
 
     /// Whether `bytes` match: the length and every known hash (at least one must be known).
-    public func matches(_ bytes: [UInt8]) -> Bool {
+    /// `digests` may hold digests of `bytes` already computed (by algorithm).
+    public func matches(_ bytes: [UInt8], digests: [String: [UInt8]] = [:]) -> Bool {
         guard Int64(bytes.count) == length else { return false }
         var checked = 0
         // notary checks the two algorithms it writes; others are ignored, as notary does.
         for algorithm in ["sha256", "sha512"] {
             guard let h = hashes[algorithm] else { continue }
-            guard FileDigest.compute(algorithm, of: bytes) == h else { return false }
+            guard (digests[algorithm] ?? FileDigest.compute(algorithm, of: bytes)) == h else { return false }
             checked += 1
         }
         return checked > 0
@@ -112,5 +116,38 @@ public enum FileDigest {
         case "sha512": Array(SHA512.hash(data: bytes))
         default: nil
         }
+    }
+}
+
+/// SHA-256 and SHA-512 of large files, computed on other threads from the moment this is made,
+/// so hashing (tens of milliseconds for a 20 MB targets.json) overlaps the caller's work.
+final class FileDigests: @unchecked Sendable {
+    /// Below this size hashing costs less than handing it to another thread.
+    static let threshold = 256 * 1024
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var results: [String: [String: [UInt8]]] = [:]
+
+    init(_ files: [String: [UInt8]]) {
+        for (role, bytes) in files where bytes.count >= Self.threshold {
+            for algorithm in ["sha256", "sha512"] {
+                group.enter()
+                DispatchQueue.global(qos: .userInitiated).async { [self] in
+                    let digest = FileDigest.compute(algorithm, of: bytes)
+                    lock.lock()
+                    results[role, default: [:]][algorithm] = digest
+                    lock.unlock()
+                    group.leave()
+                }
+            }
+        }
+    }
+
+    /// The digests computed for `role` (waits for the hashing to finish); empty for small files.
+    func digests(of role: String) -> [String: [UInt8]] {
+        group.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        return results[role] ?? [:]
     }
 }

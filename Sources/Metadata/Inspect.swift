@@ -37,19 +37,51 @@ public struct DockerTrustView: Sendable {
         func signerName(_ role: String) -> String {
             isReleased(role) ? "Repo Admin" : String(role.dropFirst("targets/".count))
         }
+        // Released tags (tag + digest) in first-seen order, then the other roles' signers of each.
         struct Key: Hashable { var tag: String, digest: String }
-        var released: [Key: [String]] = [:]
+        var index: [Key: Int] = [:]
+        index.reserveCapacity(repo.roles.filter { isReleased($0.name) }.map(\.targets.targetCount).reduce(0, +))
+        var tags: [String] = [], digests: [String] = [], tagSigners: [[String]] = []
         for (role, t) in repo.roles where isReleased(role) {
-            for e in t.targets where tag == nil || e.name == tag { released[Key(tag: e.name, digest: e.digest)] = [] }
-        }
-        for (role, t) in repo.roles where !isReleased(role) {
-            for e in t.targets where tag == nil || e.name == tag {
-                let key = Key(tag: e.name, digest: e.digest)
-                if released[key] != nil { released[key]?.append(signerName(role)) }
+            t.forEachTarget { name, digest in
+                guard tag == nil || name == tag else { return }
+                let key = Key(tag: name, digest: digest)
+                if let k = index[key] {
+                    tagSigners[k] = []
+                } else {
+                    index[key] = tags.count
+                    tags.append(name)
+                    digests.append(digest)
+                    tagSigners.append([])
+                }
             }
         }
-        signedTags = released.map { SignedTag(tag: $0.key.tag, digest: $0.key.digest, signers: $0.value) }
-            .sorted { NaturalOrder.less($0.tag, $1.tag) || ($0.tag == $1.tag && $0.digest < $1.digest) }
+        for (role, t) in repo.roles where !isReleased(role) {
+            let signer = signerName(role)
+            t.forEachTarget { name, digest in
+                guard tag == nil || name == tag, let k = index[Key(tag: name, digest: digest)] else { return }
+                tagSigners[k].append(signer)
+            }
+        }
+        // docker's order: tags naturally, then digests. The tags' bytes are laid out in one buffer
+        // so that sorting 100,000 of them compares bytes, not strings.
+        var pool: [UInt8] = []
+        var bounds: [Range<Int>] = []
+        bounds.reserveCapacity(tags.count)
+        for t in tags {
+            let start = pool.count
+            pool.append(contentsOf: t.utf8)
+            bounds.append(start..<pool.count)
+        }
+        var sorted = Array(0..<tags.count)
+        pool.withUnsafeBufferPointer { p in
+            sorted.sort { a, b in
+                let ta = UnsafeBufferPointer(rebasing: p[bounds[a]]), tb = UnsafeBufferPointer(rebasing: p[bounds[b]])
+                if NaturalOrder.less(ta, tb) { return true }
+                return ta.elementsEqual(tb) && digests[a] < digests[b]
+            }
+        }
+        signedTags = sorted.map { SignedTag(tag: tags[$0], digest: digests[$0], signers: tagSigners[$0]) }
         var byName: [String: [String]] = [:]
         var order: [String] = []
         for (d, keys) in repo.delegations where d.name != "targets/releases" {
@@ -90,7 +122,7 @@ public struct DockerTrustView: Sendable {
     /// Byte for byte what `docker trust inspect NAME` prints (a one-element JSON array, indented
     /// by four spaces as Go's `json.Indent`, with a final newline).
     public var json: String {
-        func str(_ s: String) -> String { String(decoding: JSONValue.goHTMLEscaped(JSONValue.string(s).canonicalBytes), as: UTF8.self) }
+        func str(_ s: String) -> String { Self.goJSONString(s) }
         func keys(_ ids: [String], _ ind: String) -> String {
             "[\n" + ids.map { "\(ind)    {\n\(ind)        \"ID\": \(str($0))\n\(ind)    }" }.joined(separator: ",\n") + "\n\(ind)]"
         }
@@ -103,17 +135,45 @@ public struct DockerTrustView: Sendable {
             items.isEmpty ? "[]" : "[\n" + items.joined(separator: ",\n") + "\n\(ind)]"
         }
         let i2 = "        ", i3 = "            ", i4 = "                "
-        let tags = signedTags.map { t in
-            "\(i3){\n\(i4)\"SignedTag\": \(str(t.tag)),\n\(i4)\"Digest\": \(str(t.digest)),\n\(i4)\"Signers\": "
-                + list((t.signers.isEmpty ? ["Repo Admin"] : t.signers).map { i4 + "    " + str($0) }, i4) + "\n\(i3)}"
+        // The tags, one buffer for all of them (100,000 tags are 25 MB of this text).
+        var tags: [UInt8] = []
+        if signedTags.isEmpty {
+            tags.append(contentsOf: "[]".utf8)
+        } else {
+            tags.reserveCapacity(signedTags.count * 200)
+            tags.append(contentsOf: "[\n".utf8)
+            for (k, t) in signedTags.enumerated() {
+                if k > 0 { tags.append(contentsOf: ",\n".utf8) }
+                tags.append(contentsOf: "\(i3){\n\(i4)\"SignedTag\": ".utf8)
+                tags.append(contentsOf: str(t.tag).utf8)
+                tags.append(contentsOf: ",\n\(i4)\"Digest\": ".utf8)
+                tags.append(contentsOf: str(t.digest).utf8)
+                tags.append(contentsOf: ",\n\(i4)\"Signers\": [\n".utf8)
+                for (n, signer) in (t.signers.isEmpty ? ["Repo Admin"] : t.signers).enumerated() {
+                    if n > 0 { tags.append(contentsOf: ",\n".utf8) }
+                    tags.append(contentsOf: (i4 + "    " + str(signer)).utf8)
+                }
+                tags.append(contentsOf: "\n\(i4)]\n\(i3)}".utf8)
+            }
+            tags.append(contentsOf: "\n\(i2)]".utf8)
         }
         let signerItems = signers.sorted { goLess($1.name, $0.name) }.map { signer($0.name, $0.keys, i3) }
         let admin = [signer("Root", rootKeyIDs, i3), signer("Repository", repositoryKeyIDs, i3)]
         var out = "[\n    {\n\(i2)\"Name\": \(str(name)),\n"
-        out += "\(i2)\"SignedTags\": " + list(tags, i2) + ",\n"
+        out += "\(i2)\"SignedTags\": " + String(decoding: tags, as: UTF8.self) + ",\n"
         out += "\(i2)\"Signers\": " + list(signerItems, i2) + ",\n"
         out += "\(i2)\"AdministrativeKeys\": " + list(admin, i2) + "\n    }\n]\n"
         return out
+    }
+}
+
+extension DockerTrustView {
+    /// A string as Go's `encoding/json` writes it (HTML-escaped); plain ASCII without `"`, `\\`,
+    /// `<`, `>` or `&` (every tag and digest of a usual repository) is only quoted.
+    static func goJSONString(_ s: String) -> String {
+        let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }
+        if plain { return "\"" + s + "\"" }
+        return String(decoding: JSONValue.goHTMLEscaped(JSONValue.string(s).canonicalBytes), as: UTF8.self)
     }
 }
 
@@ -160,20 +220,32 @@ public enum GoTabWriter {
     public static func table(_ header: [String], _ rows: [[String]]) -> String {
         let lines = [header] + rows
         var widths: [Int] = []
+        var scalars: [[Int]] = []
+        scalars.reserveCapacity(lines.count)
         for line in lines {
-            for (i, cell) in line.dropLast().enumerated() {
-                let w = max(10, cell.unicodeScalars.count + 3)
+            let counts = line.map(scalarCount)
+            scalars.append(counts)
+            for (i, w) in counts.dropLast().enumerated() {
+                let w = max(10, w + 3)
                 if i < widths.count { widths[i] = max(widths[i], w) } else { widths.append(w) }
             }
         }
-        var out = ""
-        for line in lines {
+        var out: [UInt8] = []
+        out.reserveCapacity(lines.count * (widths.reduce(0, +) + 32))
+        for (line, counts) in zip(lines, scalars) {
             for (i, cell) in line.enumerated() {
-                out += cell
-                if i < line.count - 1 { out += String(repeating: " ", count: widths[i] - cell.unicodeScalars.count) }
+                out.append(contentsOf: cell.utf8)
+                if i < line.count - 1 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[i] - counts[i])) }
             }
-            out += "\n"
+            out.append(UInt8(ascii: "\n"))
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The number of Unicode scalars (tabwriter's cell width): UTF-8 bytes that start one.
+    static func scalarCount(_ s: String) -> Int {
+        var count = 0
+        for b in s.utf8 where b & 0xC0 != 0x80 { count += 1 }
+        return count
     }
 }

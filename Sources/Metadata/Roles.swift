@@ -122,37 +122,111 @@ public struct TargetEntry: Sendable, Hashable {
 /// targets.json (top level or delegated): `_type`, `delegations`, `expires`, `targets`, `version`.
 public struct Targets: Sendable {
     public var expires: TUFTime
-    public var targets: [TargetEntry]
     public var delegationKeys: [String: TUFKey]
     public var delegations: [DelegatedRole]
     public var version: Int
 
+    /// How the targets are held: built entries; only names (validated, not built); or, for a
+    /// file read in notary's exact form, a table over its bytes (``TargetTable``).
+    private enum Storage: Sendable {
+        case built([TargetEntry])
+        case names([String])
+        case table(TargetTable, file: String)
+    }
+    private var storage: Storage
+
     public init(expires: TUFTime, version: Int, targets: [TargetEntry] = [], delegationKeys: [String: TUFKey] = [:], delegations: [DelegatedRole] = []) {
         self.expires = expires
         self.version = version
-        self.targets = targets
+        self.storage = .built(targets)
         self.delegationKeys = delegationKeys
         self.delegations = delegations
-        self.targetCount = targets.count
-        self.targetNames = targets.map(\.name)
+    }
+
+    /// The targets as entries. For a role read from a large file's bytes this parses them (once
+    /// per call): code that only walks names and digests uses ``forEachTarget(_:)``. Empty for a
+    /// role read with `buildTargets: false` from a file not in notary's exact form.
+    public var targets: [TargetEntry] {
+        get {
+            switch storage {
+            case .built(let entries): entries
+            case .names: []
+            case .table(let table, let file): (try? table.materialized(name: file)) ?? []
+            }
+        }
+        set { storage = .built(newValue) }
+    }
+
+    /// Whether ``targets`` gives every entry (false after `buildTargets: false` on a file not in
+    /// notary's exact form).
+    var holdsEntries: Bool {
+        if case .names = storage { false } else { true }
     }
 
     /// The number of targets (also when they were only validated, see `init(json:name:buildTargets:)`).
-    public private(set) var targetCount = 0
+    public var targetCount: Int {
+        switch storage {
+        case .built(let entries): entries.count
+        case .names(let names): names.count
+        case .table(let table, _): table.count
+        }
+    }
+
     /// The target names (also when they were only validated).
-    public private(set) var targetNames: [String] = []
+    public var targetNames: [String] {
+        switch storage {
+        case .built(let entries): entries.map(\.name)
+        case .names(let names): names
+        case .table(let table, _): (0..<table.count).map(table.name)
+        }
+    }
+
+    /// Each target's name and hex SHA-256 (empty without one), in the file's order, without
+    /// building entries.
+    public func forEachTarget(_ body: (_ name: String, _ sha256Hex: String) -> Void) {
+        switch storage {
+        case .built(let entries): for e in entries { body(e.name, e.digest) }
+        case .names: break
+        case .table(let table, _): for k in 0..<table.count { body(table.name(k), table.sha256Hex(k)) }
+        }
+    }
+
+    /// The hex SHA-256 of `name` (empty without one), nil when the role has no such target.
+    public func sha256Hex(of name: String) -> String? {
+        var found: String?
+        switch storage {
+        case .built(let entries): found = entries.first { $0.name == name }?.digest
+        case .names: break
+        case .table(let table, _):
+            for k in 0..<table.count where table.name(k) == name {
+                found = table.sha256Hex(k)
+                break
+            }
+        }
+        return found
+    }
 
     /// Parses targets.json's signed part. With `buildTargets: false` the targets are validated
     /// but ``targets`` stays empty (verification of large repositories); names and count are kept.
+    /// A `targets` object kept as canonical bytes (a file read in notary's exact form) is read
+    /// into a ``TargetTable`` either way: checked entry by entry, built only when asked.
     public init(json: JSONValue, name: String = "targets.json", buildTargets: Bool = true) throws(TrustVaultError) {
         let (version, expires) = try commonFields(json, type: "Targets", name: name)
-        guard let tobj = json["targets"]?.objectValue else { throw .corrupt("\(name): no \"targets\" object") }
-        var entries: [TargetEntry] = []
-        if buildTargets {
-            entries.reserveCapacity(tobj.count)
-            for m in tobj { entries.append(TargetEntry(name: m.key, meta: try FileMeta(json: m.value, context: "\(name), target \"\(m.key)\""))) }
+        let targetsValue = json["targets"]
+        var storage: Storage
+        if case .verbatim(let raw)? = targetsValue {
+            storage = .table(try TargetTable(raw, name: name), file: name)
         } else {
-            for m in tobj { try FileMeta.validate(json: m.value, context: "\(name), target \"\(m.key)\"") }
+            guard let tobj = targetsValue?.objectValue else { throw .corrupt("\(name): no \"targets\" object") }
+            if buildTargets {
+                var entries: [TargetEntry] = []
+                entries.reserveCapacity(tobj.count)
+                for m in tobj { entries.append(TargetEntry(name: m.key, meta: try FileMeta(json: m.value, context: "\(name), target \"\(m.key)\""))) }
+                storage = .built(entries)
+            } else {
+                for m in tobj { try FileMeta.validate(json: m.value, context: "\(name), target \"\(m.key)\"") }
+                storage = .names(tobj.map(\.key))
+            }
         }
         var dkeys: [String: TUFKey] = [:]
         var droles: [DelegatedRole] = []
@@ -163,20 +237,24 @@ public struct Targets: Sendable {
                 for (i, x) in arr.enumerated() { droles.append(try DelegatedRole(json: x, context: "\(name), delegation \(i + 1)")) }
             }
         }
-        self.init(expires: expires, version: version, targets: entries, delegationKeys: dkeys, delegations: droles)
-        targetCount = tobj.count
-        targetNames = tobj.map(\.key)
+        self.init(expires: expires, version: version, delegationKeys: dkeys, delegations: droles)
+        self.storage = storage
     }
 
     public var json: JSONValue {
-        .obj([
+        let targetsJSON: JSONValue
+        switch storage {
+        case .table(let table, _): targetsJSON = .verbatim(table.source)  // unchanged: its bytes as read
+        default: targetsJSON = .object(targets.map { .init($0.name, $0.meta.json) })
+        }
+        return .obj([
             "_type": .string("Targets"),
             "delegations": .obj([
                 "keys": .object(delegationKeys.map { .init($0.key, $0.value.json) }),
                 "roles": .array(delegations.map(\.json)),
             ]),
             "expires": .string(expires.rfc3339),
-            "targets": .object(targets.map { .init($0.name, $0.meta.json) }),
+            "targets": targetsJSON,
             "version": .integer(Int64(version)),
         ])
     }

@@ -95,7 +95,8 @@ extension MetadataEnvelope where D == NotaryV1 {
     /// The file bytes, exactly as notary writes and uploads them.
     /// `canonical` may pass ``canonicalSigned`` when the caller already has it.
     public func encoded(canonical: [UInt8]? = nil) -> [UInt8] {
-        NotaryV1.envelopeBytes(signed: signed, canonical: canonical, signatures: signatures)
+        if let file = exactFile { return file }
+        return NotaryV1.envelopeBytes(signed: signed, canonical: canonical, signatures: signatures)
     }
 
     /// Adds (or replaces) the signature of `key`, listed in the metadata under `keyID`

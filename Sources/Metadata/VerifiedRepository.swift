@@ -52,7 +52,10 @@ public struct VerifiedRepository: Sendable {
         var roles: [(name: String, targets: Targets)] = []
         var byName: [String: Targets] = [:]
         for name in report.walkOrder {
-            guard let (_, t) = try set.targets(name) else { continue }
+            // The verifier's reading when it holds the entries (a table over the file's bytes),
+            // else the file read again with its entries built.
+            let read: Targets? = if let t = report.verifiedTargets[name], t.holdsEntries { t } else { try set.targets(name)?.1 }
+            guard let t = read else { continue }
             roles.append((name, t))
             byName[name] = t
         }
@@ -83,7 +86,7 @@ public struct VerifiedRepository: Sendable {
     /// nil when neither has it (docker refuses tags that only delegated signers signed).
     public func releasedTarget(_ tag: String) -> (role: String, digest: String)? {
         for role in ["targets/releases", "targets"] {
-            if let e = targets(of: role)?.targets.first(where: { $0.name == tag }) { return (role, e.digest) }
+            if let digest = targets(of: role)?.sha256Hex(of: tag) { return (role, digest) }
         }
         return nil
     }

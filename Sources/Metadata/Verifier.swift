@@ -27,6 +27,9 @@ public struct VerificationReport: Sendable {
     public var walkOrder: [String] = []
     /// Every delegation a verified targets file declares, in walk order, with its parent.
     public var declaredDelegations: [(parent: String, role: DelegatedRole)] = []
+    /// The verified targets roles as read (for ``VerifiedRepository``, which need not read them
+    /// again).
+    var verifiedTargets: [String: Targets] = [:]
     /// No problem found (absent delegation files are listed in ``absent``, not here).
     public var isValid: Bool { problems.isEmpty }
     /// No problem and nothing absent: everything the repository names was checked.
@@ -46,6 +49,8 @@ public enum Verifier {
         _ set: MetadataSet, trustedRoot: [UInt8]? = nil, now: TUFTime = .now(), forCeremony: Bool = false
     ) -> VerificationReport {
         var report = VerificationReport()
+        // Hash the large files on another core while the signatures are checked on this one.
+        let digests = FileDigests(set.files.filter { $0.key != "snapshot" && $0.key != "timestamp" })
         func attempt<T>(_ what: String, _ body: () throws(TrustVaultError) -> T) -> T? {
             do { return try body() } catch {
                 report.problems.append(error.recovery.map { "\(error.message) (\($0))" } ?? error.message)
@@ -69,6 +74,7 @@ public enum Verifier {
             }
         }
         func exactBytes(_ role: String, _ env: SignedMetadata, _ canonical: [UInt8]) {
+            if env.isExactFileForm { return }  // read in exact form: the file is notary's encoding
             if env.encoded(canonical: canonical) != set.files[role] {
                 report.problems.append(
                     "\(role).json is not byte-identical to notary's encoding of its content"
@@ -181,6 +187,7 @@ public enum Verifier {
                 }
             }
         }
+        report.verifiedTargets = targetsByRole
         let untrustedNames = Set(report.untrusted.map(\.role))
         for role in set.delegationRoles where !seen.contains(role) {
             report.untrusted.append(
@@ -213,7 +220,7 @@ public enum Verifier {
                     guard let m = snap.meta[role] else {
                         throw .verification("snapshot.json does not list \(role).json")
                     }
-                    guard m.matches(bytes) else {
+                    guard m.matches(bytes, digests: digests.digests(of: role)) else {
                         throw .verification(
                             "\(role).json does not match its length/hashes in snapshot.json (\(bytes.count) bytes, snapshot says \(m.length))")
                     }

@@ -233,10 +233,21 @@ public enum Escape {
     /// Escapes each line of a multi-line text, keeping its line breaks and tabs (tables and
     /// docker-identical views use tabs as column separators; a tab is inert on a terminal).
     public static func visibleLines(_ text: String) -> String {
+        guard !isPlainLines(text) else { return text }
         guard text.unicodeScalars.contains(where: { $0 != "\n" && $0 != "\t" && needsEscape($0) }) else { return text }
         return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.split(separator: "\t", omittingEmptySubsequences: false).map { visible(String($0)) }.joined(separator: "\t")
         }.joined(separator: "\n")
+    }
+
+    /// Printable ASCII, tabs and line breaks only (nothing to escape), checked byte by byte:
+    /// a view of 100,000 tags is megabytes.
+    static func isPlainLines(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for b in bytes where (b < 0x20 && b != 0x0A && b != 0x09) || b >= 0x7F { return false }
+            return true
+        }
     }
 
     static func needsEscape(_ s: Unicode.Scalar) -> Bool {

@@ -6,8 +6,17 @@
 /// the stack.
 extension JSONValue {
     public init(parsing bytes: [UInt8]) throws(TrustVaultError) {
-        var parser = JSONParser(bytes)
-        self = try parser.parseDocument()
+        try self.init(parsing: bytes, range: 0..<bytes.count)
+    }
+
+    /// Parses the one JSON document in `bytes[range]` (a value inside a larger buffer).
+    public init(parsing bytes: [UInt8], range: Range<Int>) throws(TrustVaultError) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        let result: Result<JSONValue, TrustVaultError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(buffer, range)
+            do throws(TrustVaultError) { return .success(try parser.parseDocument()) } catch { return .failure(error) }
+        }
+        self = try result.get()
     }
 
     public init(parsing text: String) throws(TrustVaultError) {
@@ -16,12 +25,18 @@ extension JSONValue {
 }
 
 private struct JSONParser {
-    let bytes: [UInt8]
-    var index = 0
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index: Int
+    /// One past the last byte of the document.
+    let end: Int
     var depth = 0
     static let maxDepth = 128
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        self.bytes = bytes
+        index = range.lowerBound
+        end = range.upperBound
+    }
 
     func fail(_ what: String) -> TrustVaultError {
         .corrupt("invalid JSON at byte \(index): \(what)")
@@ -31,12 +46,12 @@ private struct JSONParser {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
-        guard index == bytes.count else { throw fail("unexpected data after the document") }
+        guard index == end else { throw fail("unexpected data after the document") }
         return value
     }
 
     mutating func skipWhitespace() {
-        while index < bytes.count,
+        while index < end,
             bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
         {
             index += 1
@@ -44,7 +59,7 @@ private struct JSONParser {
     }
 
     mutating func parseValue() throws(TrustVaultError) -> JSONValue {
-        guard index < bytes.count else { throw fail("unexpected end of data") }
+        guard index < end else { throw fail("unexpected end of data") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
@@ -59,7 +74,7 @@ private struct JSONParser {
 
     mutating func expect(_ literal: String) throws(TrustVaultError) {
         for b in literal.utf8 {
-            guard index < bytes.count, bytes[index] == b else { throw fail("invalid literal") }
+            guard index < end, bytes[index] == b else { throw fail("invalid literal") }
             index += 1
         }
     }
@@ -77,13 +92,13 @@ private struct JSONParser {
         members.reserveCapacity(4)  // most metadata objects are small: one allocation
         var seen = Set<KeyBytes>()
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+        if index < end, bytes[index] == UInt8(ascii: "}") {
             index += 1
             return .object(members)
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            guard index < end, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
             let key = try parseString()
             // Small objects: compare with the members so far; large ones: a hash set of the keys.
             let duplicate: Bool
@@ -98,12 +113,12 @@ private struct JSONParser {
             }
             guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            guard index < end, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
             members.append(JSONValue.Member(key, try parseValue()))
             skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of data") }
+            guard index < end else { throw fail("unexpected end of data") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
             throw fail("expected ',' or '}'")
@@ -116,7 +131,7 @@ private struct JSONParser {
         index += 1
         var items: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        if index < end, bytes[index] == UInt8(ascii: "]") {
             index += 1
             return .array(items)
         }
@@ -124,7 +139,7 @@ private struct JSONParser {
             skipWhitespace()
             items.append(try parseValue())
             skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of data") }
+            guard index < end else { throw fail("unexpected end of data") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
             throw fail("expected ',' or ']'")
@@ -132,7 +147,7 @@ private struct JSONParser {
     }
 
     mutating func parseHex4() throws(TrustVaultError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
+        guard index + 4 <= end else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
             let c = bytes[index]
@@ -152,22 +167,22 @@ private struct JSONParser {
     mutating func parseString() throws(TrustVaultError) -> String {
         index += 1  // opening quote
         // Fast path: no escapes and no control bytes up to the closing quote.
-        var end = index
-        while end < bytes.count {
-            let b = bytes[end]
-            if b == UInt8(ascii: "\""), end >= index {
-                guard let s = String(validating: bytes[index..<end], as: UTF8.self) else {
+        var stop = index
+        while stop < end {
+            let b = bytes[stop]
+            if b == UInt8(ascii: "\"") {
+                guard let s = String(validating: UnsafeBufferPointer(rebasing: bytes[index..<stop]), as: UTF8.self) else {
                     throw fail("invalid UTF-8 in string")
                 }
-                index = end + 1
+                index = stop + 1
                 return s
             }
             if b == UInt8(ascii: "\\") || b < 0x20 { break }
-            end += 1
+            stop += 1
         }
         var out: [UInt8] = []
         while true {
-            guard index < bytes.count else { throw fail("unterminated string") }
+            guard index < end else { throw fail("unterminated string") }
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 index += 1
@@ -180,7 +195,7 @@ private struct JSONParser {
                 continue
             }
             index += 1
-            guard index < bytes.count else { throw fail("unterminated escape") }
+            guard index < end else { throw fail("unterminated escape") }
             let e = bytes[index]
             index += 1
             switch e {
@@ -195,7 +210,7 @@ private struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800..<0xDC00).contains(scalar) {
-                    guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                    guard index + 2 <= end, bytes[index] == UInt8(ascii: "\\"),
                         bytes[index + 1] == UInt8(ascii: "u")
                     else { throw fail("unpaired surrogate") }
                     index += 2
@@ -220,7 +235,7 @@ private struct JSONParser {
         var integral = true
         func digits(_ p: inout JSONParser) -> Int {
             let s = p.index
-            while p.index < p.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) {
+            while p.index < p.end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) {
                 p.index += 1
             }
             return p.index - s
@@ -228,20 +243,20 @@ private struct JSONParser {
         let intDigits = digits(&self)
         guard intDigits > 0 else { throw fail("invalid number") }
         if intDigits > 1, bytes[index - intDigits] == UInt8(ascii: "0") { throw fail("leading zero in number") }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        if index < end, bytes[index] == UInt8(ascii: ".") {
             integral = false
             index += 1
             guard digits(&self) > 0 else { throw fail("invalid number") }
         }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        if index < end, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
                 index += 1
             }
             guard digits(&self) > 0 else { throw fail("invalid number") }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let v = Int64(text) { return .integer(v) }
         // Go decodes numbers into float64 and canonical JSON writes integral floats as int64.
         guard let d = Double(text), d.rounded() == d, abs(d) < 9.2e18 else {

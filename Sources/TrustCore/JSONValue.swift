@@ -17,6 +17,10 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([Member])
+    /// An object kept as its canonical bytes, parsed only when something looks inside
+    /// (``VerbatimJSON``). Reading it through ``objectValue`` or a subscript gives the same
+    /// members as ``object(_:)`` would.
+    case verbatim(VerbatimJSON)
 
     public struct Member: Sendable, Equatable {
         public var key: String
@@ -39,6 +43,9 @@ public enum JSONValue: Sendable, Equatable {
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)):
             return x.sortedByKey().elementsEqual(y.sortedByKey(), by: ==)
+        case let (.verbatim(x), .verbatim(y)): return x == y
+        case let (.verbatim(x), _): return x.value == b
+        case let (_, .verbatim(y)): return a == y.value
         default: return false
         }
     }
@@ -54,10 +61,11 @@ public enum JSONValue: Sendable, Equatable {
 
     public subscript(key: String) -> JSONValue? {
         get {
-            guard case .object(let members) = self else { return nil }
+            guard let members = objectValue else { return nil }
             return members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
         }
         set {
+            if case .verbatim(let v) = self { self = v.value }
             guard case .object(var members) = self else { return }
             let index = members.firstIndex { $0.key.utf8.elementsEqual(key.utf8) }
             switch (index, newValue) {
@@ -74,7 +82,22 @@ public enum JSONValue: Sendable, Equatable {
     public var intValue: Int64? { if case .integer(let i) = self { i } else { nil } }
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
-    public var objectValue: [Member]? { if case .object(let o) = self { o } else { nil } }
+    public var objectValue: [Member]? {
+        switch self {
+        case .object(let o): o
+        case .verbatim(let v): v.members
+        default: nil
+        }
+    }
+    /// The value with every ``verbatim(_:)`` object parsed (for writers of other encodings).
+    public var materialized: JSONValue {
+        switch self {
+        case .verbatim(let v): v.value.materialized
+        case .array(let items): .array(items.map(\.materialized))
+        case .object(let members): .object(members.map { Member($0.key, $0.value.materialized) })
+        default: self
+        }
+    }
     public var isNull: Bool { if case .null = self { true } else { false } }
 
     // MARK: Serialisation
@@ -112,6 +135,7 @@ public enum JSONValue: Sendable, Equatable {
                 m.value.writeCanonical(into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case .verbatim(let v): out.append(contentsOf: v.bytes)
         }
     }
 

@@ -325,7 +325,8 @@ struct MemoryTUFRepository {
             .filter { $0.hasSuffix(".swift") }
         #expect(files.count > 10)
         let forbidden = [
-            "AtomicFile", "InputFile", "FileManager", "FileHandle", "fopen", "contentsOfFile", "contentsOf:", "open(", "opendir", "stat(", "write(to",
+            "AtomicFile", "InputFile", "FileManager", "FileHandle", "fopen", "contentsOfFile", "Data(contentsOf:", "String(contentsOf:", "open(", "opendir",
+            "stat(", "write(to",
         ]
         for file in files {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)

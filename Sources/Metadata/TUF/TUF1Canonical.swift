@@ -35,6 +35,7 @@ extension TUF1 {
                     write(m.value, into: &out)
                 }
                 out.append(UInt8(ascii: "}"))
+            case .verbatim(let v): write(v.value, into: &out)
             }
         }
 
@@ -96,6 +97,8 @@ extension TUF1 {
                 out.append(UInt8(ascii: "}"))
             case .string(let s) where strings == .pythonASCII:
                 writePythonASCII(s, into: &out)
+            case .verbatim(let v):
+                write(v.value, indent: indent, strings: strings, into: &out)
             default:
                 // Go-canonical escaping is valid JSON (control characters escaped).
                 out += value.canonicalBytes
