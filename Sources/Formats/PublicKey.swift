@@ -67,6 +67,11 @@ public struct PublicKey: Hashable, Sendable {
 
     /// Checks a Notary signature (`method` as found in the metadata, case-insensitive).
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8], method: String) -> Bool {
+        isValidSignature(signature, for: message[...], method: method)
+    }
+
+    /// Checks a Notary signature over bytes inside a larger buffer (a file's signed part).
+    public func isValidSignature(_ signature: [UInt8], for message: ArraySlice<UInt8>, method: String) -> Bool {
         switch (algorithm, method.lowercased()) {
         case (.ecdsa, "ecdsa"):
             guard let key = try? P256.Signing.PublicKey(derRepresentation: tufPublicBytes),
@@ -76,7 +81,9 @@ public struct PublicKey: Hashable, Sendable {
         case (.ed25519, "eddsa"):
             guard signature.count == Int(crypto_sign_BYTES) else { return false }
             Sodium.ensureInitialised()
-            return crypto_sign_verify_detached(signature, message, UInt64(message.count), tufPublicBytes) == 0
+            return message.withUnsafeBufferPointer { m in
+                crypto_sign_verify_detached(signature, m.baseAddress, UInt64(m.count), tufPublicBytes) == 0
+            }
         case (.rsa, "rsapss"), (.rsa, "rsapkcs1v15"):
             guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: tufPublicBytes) else { return false }
             let padding: _RSA.Signing.Padding = method.lowercased() == "rsapss" ? .PSS : .insecurePKCS1v1_5

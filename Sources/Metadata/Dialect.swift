@@ -37,7 +37,7 @@ public protocol MetadataDialect: Sendable {
     /// The error for a second signature by the same key, or nil when the dialect reads such a file.
     static func duplicateSignature(keyID: String, name: String) -> TrustVaultError?
     /// What became of `signature`, listed under `keyID`, checked with `key` over `message`.
-    static func check(_ signature: Signature, keyID: String, key: Key, message: [UInt8]) -> SignatureCheck
+    static func check(_ signature: Signature, keyID: String, key: Key, message: ArraySlice<UInt8>) -> SignatureCheck
     /// The `_type` of a role (`root`, `targets`, `snapshot`, `timestamp`) as the dialect writes it.
     static func typeName(_ role: String) -> String
     /// The largest version read or written (so version + 1 never overflows).

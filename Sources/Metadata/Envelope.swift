@@ -67,13 +67,24 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     public var version: Int64? { signed["version"]?.intValue }
     public var expires: TUFTime? { signed["expires"]?.stringValue.flatMap { try? TUFTime(rfc3339: $0) } }
 
+    /// The signed bytes without a copy when they are a slice of the file read.
+    var signedSlice: ArraySlice<UInt8> {
+        if let f = fileForm { return f.file[f.canonicalSigned] }
+        return D.canonicalBytes(signed)[...]
+    }
+
     /// Each signature by one of `keyIDs` (any key in `keys` when nil) that has a key in `keys`,
     /// checked, telling a key or signature trustvault cannot read apart from one that does not
     /// match.
     public func signatureChecks(
         _ keyIDs: [String]?, keys: [String: D.Key], canonical: [UInt8]? = nil
     ) -> [(keyID: String, check: SignatureCheck)] {
-        let message = canonical ?? canonicalSigned
+        signatureChecks(keyIDs, keys: keys, message: canonical.map { $0[...] } ?? signedSlice)
+    }
+
+    func signatureChecks(
+        _ keyIDs: [String]?, keys: [String: D.Key], message: ArraySlice<UInt8>
+    ) -> [(keyID: String, check: SignatureCheck)] {
         var out: [(String, SignatureCheck)] = []
         for s in signatures where keyIDs?.contains(s.keyID) ?? true {
             guard let key = keys[s.keyID] else { continue }
@@ -90,7 +101,11 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     /// Where `role`'s threshold stands: the valid signatures among its keys, every check made,
     /// and the role's keys that did not sign validly.
     public func thresholdCount(_ role: RoleKeys, keys: [String: D.Key], canonical: [UInt8]? = nil) -> ThresholdCount {
-        let checks = signatureChecks(role.keyIDs, keys: keys, canonical: canonical)
+        thresholdCount(role, keys: keys, message: canonical.map { $0[...] } ?? signedSlice)
+    }
+
+    func thresholdCount(_ role: RoleKeys, keys: [String: D.Key], message: ArraySlice<UInt8>) -> ThresholdCount {
+        let checks = signatureChecks(role.keyIDs, keys: keys, message: message)
         let valid = Set(checks.filter { $0.check == .valid }.map(\.keyID))
         return ThresholdCount(
             role: role, valid: valid, checks: checks, missing: role.keyIDs.filter { !valid.contains($0) })
@@ -102,8 +117,8 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     public func rootStepCounts(
         previous: (role: RoleKeys, keys: [String: D.Key]), own: (role: RoleKeys, keys: [String: D.Key]), canonical: [UInt8]? = nil
     ) -> (previous: ThresholdCount, own: ThresholdCount) {
-        let message = canonical ?? canonicalSigned
-        return (thresholdCount(previous.role, keys: previous.keys, canonical: message), thresholdCount(own.role, keys: own.keys, canonical: message))
+        let message = canonical.map { $0[...] } ?? signedSlice
+        return (thresholdCount(previous.role, keys: previous.keys, message: message), thresholdCount(own.role, keys: own.keys, message: message))
     }
 
     /// Adds `signature`, replacing any earlier one by the same key.

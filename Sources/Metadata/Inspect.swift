@@ -40,11 +40,19 @@ public struct DockerTrustView: Sendable {
         // Released tags (tag + digest) in first-seen order, then the other roles' signers of each.
         struct Key: Hashable { var tag: String, digest: String }
         var index: [Key: Int] = [:]
-        index.reserveCapacity(repo.roles.filter { isReleased($0.name) }.map(\.targets.targetCount).reduce(0, +))
+        // Only one role with targets (names within a role are unique): no index is needed.
+        let needsIndex = repo.roles.filter { $0.targets.targetCount > 0 }.count > 1
+        if needsIndex { index.reserveCapacity(repo.roles.filter { isReleased($0.name) }.map(\.targets.targetCount).reduce(0, +)) }
         var tags: [String] = [], digests: [String] = [], tagSigners: [[String]] = []
         for (role, t) in repo.roles where isReleased(role) {
             t.forEachTarget { name, digest in
                 guard tag == nil || name == tag else { return }
+                guard needsIndex else {
+                    tags.append(name)
+                    digests.append(digest)
+                    tagSigners.append([])
+                    return
+                }
                 let key = Key(tag: name, digest: digest)
                 if let k = index[key] {
                     tagSigners[k] = []
@@ -95,15 +103,38 @@ public struct DockerTrustView: Sendable {
     /// Byte for byte what `docker trust inspect --pretty NAME` prints.
     public var pretty: String {
         var out = ""
+        writePretty { out += $0 }
+        return out
+    }
+
+    /// Byte for byte what `docker trust inspect NAME` prints (a one-element JSON array, indented
+    /// by four spaces as Go's `json.Indent`, with a final newline).
+    public var json: String {
+        var out = ""
+        writeJSON { out += $0 }
+        return out
+    }
+
+    /// ``pretty`` in pieces of about 64 KiB, each ending with a line break, so 100,000 tags are
+    /// never one string in memory.
+    public func writePretty(_ emit: (String) -> Void) {
+        withoutActuallyEscaping(emit) { emit in writePretty(into: ChunkedText(emit)) }
+    }
+
+    private func writePretty(into chunked: ChunkedText) {
+        var out = chunked
         if signedTags.isEmpty {
             out += "\nNo signatures for \(name)\n\n"
         } else {
             out += "\nSignatures for \(name)\n\n"
-            out += GoTabWriter.table(
-                ["SIGNED TAG", "DIGEST", "SIGNERS"],
-                signedTags.map {
-                    [$0.tag, $0.digest, $0.signers.isEmpty ? "(Repo Admin)" : $0.signers.sorted(by: goLess).joined(separator: ", ")]
-                })
+            GoTabWriter.write(into: &out, header: ["SIGNED TAG", "DIGEST", "SIGNERS"], rows: signedTags.count) { row, column in
+                let t = signedTags[row]
+                switch column {
+                case 0: return t.tag
+                case 1: return t.digest
+                default: return t.signers.isEmpty ? "(Repo Admin)" : t.signers.sorted(by: goLess).joined(separator: ", ")
+                }
+            }
         }
         if !signers.isEmpty {
             out += "\nList of signers and their keys for \(name)\n\n"
@@ -116,12 +147,15 @@ public struct DockerTrustView: Sendable {
         out += "\nAdministrative keys for \(name)\n\n"
         out += "  Repository Key:\t\(repositoryKeyIDs.sorted(by: goLess).joined(separator: ", "))\n"
         out += "  Root Key:\t\(rootKeyIDs.sorted(by: goLess).joined(separator: ", "))\n"
-        return out
+        out.finish()
     }
 
-    /// Byte for byte what `docker trust inspect NAME` prints (a one-element JSON array, indented
-    /// by four spaces as Go's `json.Indent`, with a final newline).
-    public var json: String {
+    /// ``json`` in pieces of about 64 KiB, each ending with a line break.
+    public func writeJSON(_ emit: (String) -> Void) {
+        withoutActuallyEscaping(emit) { emit in writeJSON(into: ChunkedText(emit)) }
+    }
+
+    private func writeJSON(into chunked: ChunkedText) {
         func str(_ s: String) -> String { Self.goJSONString(s) }
         func keys(_ ids: [String], _ ind: String) -> String {
             "[\n" + ids.map { "\(ind)    {\n\(ind)        \"ID\": \(str($0))\n\(ind)    }" }.joined(separator: ",\n") + "\n\(ind)]"
@@ -135,35 +169,61 @@ public struct DockerTrustView: Sendable {
             items.isEmpty ? "[]" : "[\n" + items.joined(separator: ",\n") + "\n\(ind)]"
         }
         let i2 = "        ", i3 = "            ", i4 = "                "
-        // The tags, one buffer for all of them (100,000 tags are 25 MB of this text).
-        var tags: [UInt8] = []
+        var out = chunked
+        out += "[\n    {\n\(i2)\"Name\": \(str(name)),\n"
+        out += "\(i2)\"SignedTags\": "
         if signedTags.isEmpty {
-            tags.append(contentsOf: "[]".utf8)
+            out += "[]"
         } else {
-            tags.reserveCapacity(signedTags.count * 200)
-            tags.append(contentsOf: "[\n".utf8)
+            out += "[\n"
             for (k, t) in signedTags.enumerated() {
-                if k > 0 { tags.append(contentsOf: ",\n".utf8) }
-                tags.append(contentsOf: "\(i3){\n\(i4)\"SignedTag\": ".utf8)
-                tags.append(contentsOf: str(t.tag).utf8)
-                tags.append(contentsOf: ",\n\(i4)\"Digest\": ".utf8)
-                tags.append(contentsOf: str(t.digest).utf8)
-                tags.append(contentsOf: ",\n\(i4)\"Signers\": [\n".utf8)
+                if k > 0 { out += ",\n" }
+                out += "\(i3){\n\(i4)\"SignedTag\": "
+                out += str(t.tag)
+                out += ",\n\(i4)\"Digest\": "
+                out += str(t.digest)
+                out += ",\n\(i4)\"Signers\": [\n"
                 for (n, signer) in (t.signers.isEmpty ? ["Repo Admin"] : t.signers).enumerated() {
-                    if n > 0 { tags.append(contentsOf: ",\n".utf8) }
-                    tags.append(contentsOf: (i4 + "    " + str(signer)).utf8)
+                    if n > 0 { out += ",\n" }
+                    out += "\(i4)    "
+                    out += str(signer)
                 }
-                tags.append(contentsOf: "\n\(i4)]\n\(i3)}".utf8)
+                out += "\n\(i4)]\n\(i3)}"
             }
-            tags.append(contentsOf: "\n\(i2)]".utf8)
+            out += "\n\(i2)]"
         }
+        out += ",\n"
         let signerItems = signers.sorted { goLess($1.name, $0.name) }.map { signer($0.name, $0.keys, i3) }
         let admin = [signer("Root", rootKeyIDs, i3), signer("Repository", repositoryKeyIDs, i3)]
-        var out = "[\n    {\n\(i2)\"Name\": \(str(name)),\n"
-        out += "\(i2)\"SignedTags\": " + String(decoding: tags, as: UTF8.self) + ",\n"
         out += "\(i2)\"Signers\": " + list(signerItems, i2) + ",\n"
         out += "\(i2)\"AdministrativeKeys\": " + list(admin, i2) + "\n    }\n]\n"
-        return out
+        out.finish()
+    }
+}
+
+/// Text handed on in pieces of about 64 KiB, each cut just after a line break.
+struct ChunkedText {
+    private var text = ""
+    private let emit: (String) -> Void
+    private static let size = 1 << 16
+
+    init(_ emit: @escaping (String) -> Void) {
+        self.emit = emit
+        text.reserveCapacity(Self.size + 1024)
+    }
+
+    static func += (c: inout ChunkedText, s: String) {
+        c.text += s
+        if c.text.utf8.count >= size, c.text.utf8.last == UInt8(ascii: "\n") {
+            c.emit(c.text)
+            c.text.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Hands on what is left.
+    mutating func finish() {
+        if !text.isEmpty { emit(text) }
+        text = ""
     }
 }
 
@@ -218,28 +278,39 @@ public enum NaturalOrder {
 /// spaces): every cell but the last of a line is padded to its column's width.
 public enum GoTabWriter {
     public static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let lines = [header] + rows
-        var widths: [Int] = []
-        var scalars: [[Int]] = []
-        scalars.reserveCapacity(lines.count)
-        for line in lines {
-            let counts = line.map(scalarCount)
-            scalars.append(counts)
-            for (i, w) in counts.dropLast().enumerated() {
-                let w = max(10, w + 3)
-                if i < widths.count { widths[i] = max(widths[i], w) } else { widths.append(w) }
-            }
+        var out = ""
+        write(into: &out, header: header, rows: rows.count) { rows[$0][$1] }
+        return out
+    }
+
+    /// Appends the table to `out`, asking `cell(row, column)` for each cell (twice: widths first),
+    /// so a table of 100,000 rows needs no array of rows.
+    public static func write(into out: inout String, header: [String], rows: Int, cell: (Int, Int) -> String) {
+        var text = ""
+        withoutActuallyEscaping({ (piece: String) in text += piece }) { append in
+            var chunked = ChunkedText(append)
+            write(into: &chunked, header: header, rows: rows, cell: cell)
+            chunked.finish()
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(lines.count * (widths.reduce(0, +) + 32))
-        for (line, counts) in zip(lines, scalars) {
-            for (i, cell) in line.enumerated() {
-                out.append(contentsOf: cell.utf8)
-                if i < line.count - 1 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[i] - counts[i])) }
-            }
-            out.append(UInt8(ascii: "\n"))
+        out += text
+    }
+
+    static func write(into out: inout ChunkedText, header: [String], rows: Int, cell: (Int, Int) -> String) {
+        let columns = header.count
+        var widths = header.dropLast().map { max(10, scalarCount($0) + 3) }
+        for r in 0..<rows {
+            for c in 0..<(columns - 1) { widths[c] = max(widths[c], scalarCount(cell(r, c)) + 3) }
         }
-        return String(decoding: out, as: UTF8.self)
+        func line(_ text: (Int) -> String) {
+            for c in 0..<columns {
+                let t = text(c)
+                out += t
+                if c < columns - 1 { out += String(repeating: " ", count: widths[c] - scalarCount(t)) }
+            }
+            out += "\n"
+        }
+        line { header[$0] }
+        for r in 0..<rows { line { cell(r, $0) } }
     }
 
     /// The number of Unicode scalars (tabwriter's cell width): UTF-8 bytes that start one.

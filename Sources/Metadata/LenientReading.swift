@@ -26,7 +26,7 @@ public enum LenientReading {
     /// Why a delegation's file is not trusted, or nil when it verifies against its parent's
     /// current keys (and, when `expiryCounts`, has not expired).
     static func untrustedReason(
-        _ env: SignedMetadata, _ t: Targets, role d: DelegatedRole, keys: [String: TUFKey], canonical: [UInt8],
+        _ env: SignedMetadata, _ t: Targets, role d: DelegatedRole, keys: [String: TUFKey], canonical: [UInt8]?,
         now: TUFTime, expiryCounts: Bool
     ) throws(TrustVaultError) -> String? {
         guard !env.signatures.isEmpty else {

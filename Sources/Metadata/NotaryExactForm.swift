@@ -49,6 +49,18 @@ extension NotaryV1 {
     /// Reads a file in notary's exact form (see ``NotaryExactForm``); nil sends it to the strict
     /// parser. A `Targets` file's `targets` object stays as its bytes (`JSONValue.verbatim`).
     public static func readExactForm(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>? {
+        try exactFormCache.value(for: bytes, range: 0..<bytes.count) { () throws(TrustVaultError) in try readExactFormOnce(bytes, name: name) }
+    }
+
+    /// Readings of the last few large files (a ceremony reads its targets.json several times).
+    private static let exactFormCache = LargeFileCache<ExactFormRead<Signature>?>()
+
+    /// Records what a file just encoded from an envelope holds (`MetadataEnvelope.encoded`).
+    static func remember(_ read: ExactFormRead<Signature>) {
+        exactFormCache.insert(read, for: read.file, range: 0..<read.file.count)
+    }
+
+    private static func readExactFormOnce(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>? {
         guard let form = NotaryExactForm.scan(bytes) else { return nil }
         var members: [JSONValue.Member] = []
         members.reserveCapacity(form.members.count)

@@ -215,7 +215,7 @@ public struct Targets: Sendable {
         let targetsValue = json["targets"]
         var storage: Storage
         if case .verbatim(let raw)? = targetsValue {
-            storage = .table(try TargetTable(raw, name: name), file: name)
+            storage = .table(try TargetTable.read(raw, name: name), file: name)
         } else {
             guard let tobj = targetsValue?.objectValue else { throw .corrupt("\(name): no \"targets\" object") }
             if buildTargets {

@@ -44,7 +44,7 @@ public enum NotaryV1: MetadataDialect {
 
     /// The key's ID must be the one it is listed under (notary recomputes it); the signature's
     /// `method` names the algorithm.
-    public static func check(_ s: Signature, keyID: String, key: TUFKey, message: [UInt8]) -> SignatureCheck {
+    public static func check(_ s: Signature, keyID: String, key: TUFKey, message: ArraySlice<UInt8>) -> SignatureCheck {
         guard key.id == keyID else { return .unreadableKey("key \(keyID.prefix(12)) has the ID \(key.id.prefix(12))") }
         let pub: PublicKey
         do { pub = try key.publicKey() } catch { return .unreadableKey(error.message) }
@@ -96,7 +96,16 @@ extension MetadataEnvelope where D == NotaryV1 {
     /// `canonical` may pass ``canonicalSigned`` when the caller already has it.
     public func encoded(canonical: [UInt8]? = nil) -> [UInt8] {
         if let file = exactFile { return file }
-        return NotaryV1.envelopeBytes(signed: signed, canonical: canonical, signatures: signatures)
+        let signedBytes = canonical ?? canonicalSigned
+        let file = NotaryV1.envelopeBytes(signed: signed, canonical: signedBytes, signatures: signatures)
+        // A large file just encoded is known in exact form: reading it again (the ceremony's
+        // own checks of its result) needs no second pass over it.
+        let start = #"{"signed":"#.utf8.count
+        if file.count >= start + signedBytes.count, file[start..<(start + signedBytes.count)].elementsEqual(signedBytes) {
+            NotaryV1.remember(
+                ExactFormRead(signed: signed, signatures: signatures, file: file, canonicalSigned: start..<(start + signedBytes.count)))
+        }
+        return file
     }
 
     /// Adds (or replaces) the signature of `key`, listed in the metadata under `keyID`

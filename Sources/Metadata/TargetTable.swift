@@ -22,8 +22,15 @@ struct TargetTable: Sendable {
 
     var count: Int { entries.count }
 
-    /// Reads and checks `source`, the `targets` object of the file `name`.
-    init(_ source: VerbatimJSON, name: String) throws(TrustVaultError) {
+    /// Reads and checks `source`, the `targets` object of the file `name` (once for the last few
+    /// large files, see ``LargeFileCache``).
+    static func read(_ source: VerbatimJSON, name: String) throws(TrustVaultError) -> TargetTable {
+        try cache.value(for: source.buffer, range: source.range) { () throws(TrustVaultError) in try TargetTable(source, name: name) }
+    }
+
+    private static let cache = LargeFileCache<TargetTable>()
+
+    private init(_ source: VerbatimJSON, name: String) throws(TrustVaultError) {
         self.source = source
         var entries: [Entry] = []
         let result: TrustVaultError? = source.buffer.withUnsafeBufferPointer { p in

@@ -185,16 +185,16 @@ public enum Transitions {
     /// the snapshot key.
     public static func rotateTargets(
         current: MetadataSet, newTargets: any SigningKey, rootSigners: [any SigningKey],
-        snapshotSigner: (any SigningKey)?, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+        snapshotSigner: (any SigningKey)?, expiries: ExpiryPolicy = .notary, now: TUFTime = .now(), targetsFile: [UInt8]? = nil
     ) throws(TrustVaultError) -> TransitionResult {
         let (_, oldRoot) = try current.root()
-        guard let oldTargets = try current.envelope("targets") else {
-            throw .notFound("targets.json is missing from the current metadata", recovery: "fetch the repository's current metadata first")
-        }
-        // Re-sign the signed part as it is (every target and delegation intact); only the version
-        // and expiry change. The structure was checked when the current metadata was verified.
-        guard let version = oldTargets.signed["version"]?.intValue, oldTargets.signed["_type"]?.stringValue == "Targets" else {
-            throw .corrupt("targets.json has no version or is not a Targets file")
+        // The targets file needs no root key: a ceremony may make it first, on another core
+        // (`rotatedTargetsFile`), while the root key is being unlocked.
+        let targets: [UInt8]
+        if let targetsFile {
+            targets = targetsFile
+        } else {
+            targets = try rotatedTargetsFile(current: current, newTargets: newTargets, expiries: expiries, now: now)
         }
         var root = oldRoot
         root.version = try current.nextVersion("root", after: oldRoot.version)
@@ -203,16 +203,32 @@ public enum Transitions {
         root.replaceKeys(of: .targets, with: [newKey])
         var notes: [String] = []
         let (rootEnv, status) = try signRootStatus(root, signers: rootSigners, previous: try current.previousRoot(), notes: &notes)
+        let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded(), "targets": targets])
+        return try finish(
+            current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes,
+            rootStatus: status, expiries: expiries)
+    }
+
+    /// targets.json of a targets-key rotation: the signed part as it is (every target and
+    /// delegation intact, kept as bytes when it was read so), version + 1 and a fresh expiry,
+    /// signed by `newTargets` alone.
+    public static func rotatedTargetsFile(
+        current: MetadataSet, newTargets: any SigningKey, expiries: ExpiryPolicy = .notary, now: TUFTime = .now()
+    ) throws(TrustVaultError) -> [UInt8] {
+        guard let oldTargets = try current.envelope("targets") else {
+            throw .notFound("targets.json is missing from the current metadata", recovery: "fetch the repository's current metadata first")
+        }
+        // The structure was checked when the current metadata was verified.
+        guard let version = oldTargets.signed["version"]?.intValue, oldTargets.signed["_type"]?.stringValue == "Targets" else {
+            throw .corrupt("targets.json has no version or is not a Targets file")
+        }
         var signed = oldTargets.signed
         signed["version"] = .integer(Int64(try current.nextVersion("targets", after: Int(clamping: version))))
         signed["expires"] = .string(expiries.expiry(of: "targets", from: now).rfc3339)
         var tEnv = SignedMetadata(signed: signed)
         let canonical = tEnv.canonicalSigned
-        try tEnv.sign(with: newTargets, as: newKey.id, canonical: canonical)
-        let changed = MetadataSet(gun: current.gun, files: ["root": rootEnv.encoded(), "targets": tEnv.encoded(canonical: canonical)])
-        return try finish(
-            current: current, changed: changed, root: root, snapshotSigner: snapshotSigner, now: now, notes: notes,
-            rootStatus: status, expiries: expiries)
+        try tEnv.sign(with: newTargets, as: TUFKey(newTargets.publicKey).id, canonical: canonical)
+        return tEnv.encoded(canonical: canonical)
     }
 
     /// Root key rotation with one new key (as a certificate for the GUN) replacing the root role's keys.

@@ -73,7 +73,7 @@ public enum Verifier {
                         + (name == "root.json" ? "; renew it before then with '\(renewCommand(set.gun))'" : ""))
             }
         }
-        func exactBytes(_ role: String, _ env: SignedMetadata, _ canonical: [UInt8]) {
+        func exactBytes(_ role: String, _ env: SignedMetadata, _ canonical: [UInt8]?) {
             if env.isExactFileForm { return }  // read in exact form: the file is notary's encoding
             if env.encoded(canonical: canonical) != set.files[role] {
                 report.problems.append(
@@ -128,7 +128,8 @@ public enum Verifier {
             _ = targetsBytes
             attempt("targets") { () throws(TrustVaultError) in
                 guard let (env, t) = try set.targets(buildTargets: false) else { return }
-                let c = env.canonicalSigned
+                // A file in exact form is checked over its own signed bytes, without a copy.
+                let c: [UInt8]? = env.isExactFileForm ? nil : env.canonicalSigned
                 exactBytes("targets", env, c)
                 try env.verify(role: root.role(.targets), keys: root.keys, name: "targets.json", canonical: c)
                 expiry("targets.json", t.expires)
@@ -164,7 +165,7 @@ public enum Verifier {
                 }
                 attempt(d.name) { () throws(TrustVaultError) in
                     guard let (env, t) = try set.targets(d.name, buildTargets: false) else { return }
-                    let c = env.canonicalSigned
+                    let c: [UInt8]? = env.isExactFileForm ? nil : env.canonicalSigned
                     exactBytes(d.name, env, c)
                     // notary's client skips a delegation that fails its keys' threshold or has
                     // expired (LenientReading.swift); other faults stay fatal, as there.

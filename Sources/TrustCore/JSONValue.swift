@@ -177,6 +177,11 @@ public enum JSONValue: Sendable, Equatable {
     /// HTML escaping): `<` `>` `&` become `\u003c` `\u003e` `\u0026`, U+2028/U+2029 become
     /// `\u2028`/`\u2029`. Everything else is copied unchanged.
     public static func goHTMLEscaped(_ bytes: [UInt8]) -> [UInt8] {
+        // Usually there is nothing to escape: the same bytes, not a copy.
+        let clean = bytes.withUnsafeBufferPointer { b in
+            !b.contains { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == 0xE2 }
+        }
+        if clean { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)
         let hex = Array("0123456789abcdef".utf8)

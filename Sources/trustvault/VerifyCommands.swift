@@ -130,7 +130,8 @@ extension TrustVault {
             let view = DockerTrustView(repo, tag: tag)
             // Both views go through the output escaping (a no-op on JSON, whose encoder escapes
             // control characters; bidi marks become \u escapes of the same meaning).
-            Output.block(json ? view.json : view.pretty)
+            // In pieces that end at line breaks: a view of 100,000 tags is never one string.
+            if json { view.writeJSON { Output.block($0) } } else { view.writePretty { Output.block($0) } }
         }
     }
 }

@@ -64,12 +64,19 @@ extension Ceremonies {
             let exportPass = try secrets.passphrase(for: .export, creating: true)
             // Root (possibly card) signers after every check and passphrase: no PIN try is spent
             // on a command that fails for another reason.
+            // targets.json (megabytes at 100,000 tags) is re-signed on another core while the
+            // root key is unlocked (Argon2id) on this one.
+            let signingKey = newKey
+            let targetsFile = BackgroundWork { () throws(TrustVaultError) in
+                try Transitions.rotatedTargetsFile(current: current, newTargets: signingKey, expiries: expiries, now: now)
+            }
             let rootSigners = try rootSigners(root, gun: gun, also: try current.previousRoot())
             let snap = try snapshotSigner(root)
             plan = CeremonyPlan(
                 gun: gun, current: current,
                 result: try Transitions.rotateTargets(
-                    current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now))
+                    current: current, newTargets: newKey, rootSigners: rootSigners, snapshotSigner: snap, expiries: expiries, now: now,
+                    targetsFile: try targetsFile.value()))
             if created, let pass { plan.newKeys.append((newKey, "targets", gun, pass)) }
             plan.onlineKeys.append((newKey, "targets"))
             plan.exportPassphrase = exportPass

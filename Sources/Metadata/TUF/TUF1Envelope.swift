@@ -29,11 +29,11 @@ extension TUF1: MetadataDialect {
 
     /// Key IDs are taken as the metadata lists them; the key's scheme says how its hex signature
     /// verifies (see `TUF1KeyEncodings.swift`).
-    public static func check(_ s: Signature, keyID: String, key: Key, message: [UInt8]) -> SignatureCheck {
+    public static func check(_ s: Signature, keyID: String, key: Key, message: ArraySlice<UInt8>) -> SignatureCheck {
         let verify: @Sendable ([UInt8], [UInt8]) -> Bool
         do { verify = try key.verifier() } catch { return .unreadableKey(error.message) }
         guard let raw = Hex.decode(s.hex) else { return .unreadableSignature("the signature is not hex") }
-        if verify(raw, message) { return .valid }
+        if verify(raw, Array(message)) { return .valid }
         if key.scheme.hasPrefix("ecdsa"), !Envelope.isDERSignature(raw) {
             return .unreadableSignature("an ECDSA signature that is not DER (\(raw.count) bytes)")
         }
