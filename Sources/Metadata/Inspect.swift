@@ -287,11 +287,12 @@ public enum GoTabWriter {
     /// so a table of 100,000 rows needs no array of rows.
     public static func write(into out: inout String, header: [String], rows: Int, cell: (Int, Int) -> String) {
         var text = ""
-        withoutActuallyEscaping({ (piece: String) in text += piece }) { append in
+        let append = { (piece: String) in text += piece }
+        withoutActuallyEscaping(append, do: { append in
             var chunked = ChunkedText(append)
             write(into: &chunked, header: header, rows: rows, cell: cell)
             chunked.finish()
-        }
+        })
         out += text
     }
 
