@@ -288,11 +288,13 @@ public enum GoTabWriter {
     public static func write(into out: inout String, header: [String], rows: Int, cell: (Int, Int) -> String) {
         var text = ""
         let append = { (piece: String) in text += piece }
-        withoutActuallyEscaping(append, do: { append in
-            var chunked = ChunkedText(append)
-            write(into: &chunked, header: header, rows: rows, cell: cell)
-            chunked.finish()
-        })
+        withoutActuallyEscaping(
+            append,
+            do: { append in
+                var chunked = ChunkedText(append)
+                write(into: &chunked, header: header, rows: rows, cell: cell)
+                chunked.finish()
+            })
         out += text
     }
 
