@@ -107,12 +107,31 @@ func fuzzMetadata(_ bytes: [UInt8]) {
     for (role, part) in zip(metadataRoles, parts(bytes, max: metadataRoles.count)) where !part.isEmpty {
         files[role] = part
         _ = try? SignedMetadata(parsing: part, name: role + ".json")
+        checkExactFormAgreesWithTheStrictParser(part)
     }
     let set = MetadataSet(gun: "example.com/ref", files: files)
     let report = Verifier.verify(set)
     _ = "\(report)"
     _ = try? set.root()
     _ = try? set.targets()
+}
+
+/// Differential check, the one verdict this harness looks at: a file the one-pass reader accepts
+/// (`NotaryV1.readExactForm`) must be one the strict parser reads to the same tree and signed
+/// bytes, and that notary's encoder writes back byte for byte. A disagreement traps, so the
+/// fuzzer reports it.
+func checkExactFormAgreesWithTheStrictParser(_ part: [UInt8]) {
+    guard let fast = (try? NotaryV1.readExactForm(part, name: "f")) ?? nil else { return }
+    guard let doc = try? JSONValue(parsing: part), let signed = doc["signed"], let sigs = doc["signatures"]?.arrayValue else {
+        fatalError("the one-pass reader accepted a file the strict parser refuses")
+    }
+    let signatures = sigs.enumerated().compactMap { try? NotaryV1.parseSignature($0.element, index: $0.offset, name: "f") }
+    precondition(fast.signed == signed && fast.signatures == signatures, "the one-pass reader read a different tree")
+    precondition(Array(part[fast.canonicalSigned]) == signed.canonicalBytes, "the one-pass reader found other signed bytes")
+    precondition(NotaryV1.envelopeBytes(signed: signed, canonical: nil, signatures: signatures) == part, "not in notary's exact form")
+    if let t = try? Targets(json: fast.signed, name: "f"), let built = try? Targets(json: signed, name: "f") {
+        precondition(t.targets == built.targets, "the target table read other entries")
+    }
 }
 
 let tufFiles = ["1.root.json", "timestamp.json", "snapshot.json", "targets.json", "2.root.json"]

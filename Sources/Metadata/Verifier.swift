@@ -176,7 +176,8 @@ public enum Verifier {
                         return
                     }
                     expiry("\(d.name).json", t.expires)
-                    for name in t.targetNames where !d.covers(name) {
+                    // An empty path (notary's --all-paths) is a prefix of every name.
+                    for name in d.paths.contains("") ? [] : t.targetNames where !d.covers(name) {
                         throw .verification("\(d.name).json signs \"\(name)\", outside its delegated paths \(d.paths)")
                     }
                     report.warnings += try checkDelegations(of: t, role: d.name, parentPaths: d.paths, allowStuck: forCeremony)
