@@ -11,6 +11,12 @@ public protocol SigningKey: Sendable {
     /// Signs `message` as Notary does: ECDSA raw r‖s over SHA-256, Ed25519, or RSASSA-PSS
     /// with SHA-256 and a 32-byte salt.
     func sign(_ message: [UInt8]) throws(TrustVaultError) -> [UInt8]
+    /// Signs bytes inside a larger buffer (a file's signed part), without a copy where it can.
+    func sign(_ message: ArraySlice<UInt8>) throws(TrustVaultError) -> [UInt8]
+}
+
+extension SigningKey {
+    public func sign(_ message: ArraySlice<UInt8>) throws(TrustVaultError) -> [UInt8] { try sign(Array(message)) }
 }
 
 /// A private key held in memory for the duration of one operation.
@@ -137,7 +143,9 @@ public struct PrivateKey: SigningKey, CustomStringConvertible {
         }
     }
 
-    public func sign(_ message: [UInt8]) throws(TrustVaultError) -> [UInt8] {
+    public func sign(_ message: [UInt8]) throws(TrustVaultError) -> [UInt8] { try sign(message[...]) }
+
+    public func sign(_ message: ArraySlice<UInt8>) throws(TrustVaultError) -> [UInt8] {
         switch backing {
         case .p256(let k):
             do { return Array(try k.signature(for: message).rawRepresentation) } catch {
@@ -146,7 +154,9 @@ public struct PrivateKey: SigningKey, CustomStringConvertible {
         case .ed25519(let sk, _):
             var sig = [UInt8](repeating: 0, count: Int(crypto_sign_BYTES))
             sk.withBytePointer { s, _ in
-                _ = crypto_sign_detached(&sig, nil, message, UInt64(message.count), s)
+                message.withUnsafeBufferPointer { m in
+                    _ = crypto_sign_detached(&sig, nil, m.baseAddress, UInt64(m.count), s)
+                }
             }
             return sig
         case .rsa(let k):

@@ -225,10 +225,7 @@ public enum Transitions {
         var signed = oldTargets.signed
         signed["version"] = .integer(Int64(try current.nextVersion("targets", after: Int(clamping: version))))
         signed["expires"] = .string(expiries.expiry(of: "targets", from: now).rfc3339)
-        var tEnv = SignedMetadata(signed: signed)
-        let canonical = tEnv.canonicalSigned
-        try tEnv.sign(with: newTargets, as: TUFKey(newTargets.publicKey).id, canonical: canonical)
-        return tEnv.encoded(canonical: canonical)
+        return try NotaryV1.signedFile(signed, key: newTargets, keyID: TUFKey(newTargets.publicKey).id)
     }
 
     /// Root key rotation with one new key (as a certificate for the GUN) replacing the root role's keys.

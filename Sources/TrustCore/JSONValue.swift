@@ -105,9 +105,19 @@ public enum JSONValue: Sendable, Equatable {
     /// Go-canonical bytes (what is signed and hashed for key IDs).
     public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(256 + verbatimBytes)
         writeCanonical(into: &out)
         return out
+    }
+
+    /// The bytes of the ``verbatim(_:)`` objects inside (so a writer reserves room once).
+    public var verbatimBytes: Int {
+        switch self {
+        case .verbatim(let v): v.range.count
+        case .array(let items): items.reduce(0) { $0 + $1.verbatimBytes }
+        case .object(let members): members.reduce(0) { $0 + $1.value.verbatimBytes }
+        default: 0
+        }
     }
 
     /// Go-canonical text; convenient for files that are not byte-exact interop artefacts.
