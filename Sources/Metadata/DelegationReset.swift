@@ -122,9 +122,10 @@ extension Transitions {
                     "pass --key once for each key held in this vault (its keys: \(review.currentKeys.map { String($0.prefix(12)) }.joined(separator: ", ")))")
         }
         let old = try current.targets(role)
+        let oldTargets = old?.1.targets ?? []  // built once, not per kept tag
         var kept: [TargetEntry] = []
         for tag in keep {
-            guard let e = old?.1.targets.first(where: { $0.name == tag }) else {
+            guard let e = oldTargets.first(where: { $0.name == tag }) else {
                 let have = review.tags.map(\.name)
                 throw .notFound(
                     "\(role).json has no tag \"\(tag)\"",

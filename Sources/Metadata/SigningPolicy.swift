@@ -105,8 +105,8 @@ public struct SigningPolicy: Sendable, Hashable {
         let teams = teams.map { team in
             var by: [String] = []
             for name in team {
-                guard let released, let e = repo.targets(of: "targets/" + name)?.targets.first(where: { $0.name == tag }) else { continue }
-                if e.digest == released.digest { by.append(name) } else { others["targets/" + name] = e.digest }
+                guard let released, let digest = repo.targets(of: "targets/" + name)?.sha256Hex(of: tag) else { continue }
+                if digest == released.digest { by.append(name) } else { others["targets/" + name] = digest }
             }
             let declared = Set(repo.delegations.map(\.role.name))
             var result = TeamResult(signers: team, signedBy: by, unknown: team.filter { !declared.contains("targets/" + $0) })
