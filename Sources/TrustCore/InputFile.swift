@@ -32,6 +32,8 @@ public struct InputKind: Sendable, Hashable {
     public static let backup = InputKind("backup file", maximumSize: 512 << 20)
     /// A printed share sheet saved as text.
     public static let shareFile = InputKind("share file", maximumSize: 64 << 10)
+    /// A list of paths, one per line (`tuf add-targets --files-from`): a million paths fit.
+    public static let fileList = InputKind("file list", maximumSize: 256 << 20)
     /// Anything else.
     public static let general = InputKind("input file", maximumSize: 100 << 20)
 }

@@ -171,14 +171,23 @@ struct TufAddTargets: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The repository directory.") var dir: String
-    @Argument(help: "Files to add.") var files: [String]
+    @Argument(help: "Files to add.") var files: [String] = []
+    @Option(
+        name: .customLong("files-from"),
+        help: ArgumentHelp("Also add the files listed in FILE, one path per line (for thousands of files).", valueName: "FILE"))
+    var filesFrom: String?
     @Option(name: .customLong("path-prefix"), help: ArgumentHelp("Target path prefix, e.g. app/v1/.", valueName: "P")) var pathPrefix: String?
     @Option(help: ArgumentHelp("Add to this delegated role instead of targets.", valueName: "role")) var role: String = "targets"
     @OptionGroup var card: CardSafetyOptions
 
     func run() throws {
+        let listed = try filesFrom.map { (path: String) throws(TrustVaultError) in try FileList.read(path) } ?? []
+        guard !files.isEmpty || !listed.isEmpty else {
+            throw TrustVaultError.invalid(
+                filesFrom.map { "\($0) lists no files" } ?? "no files to add", recovery: "name the files, or list them in a file given with --files-from")
+        }
         let ceremonies = try CLIContext(global).tufCeremonies(card: card)
-        report(try ceremonies.addTargets(dir: dir, files: files, pathPrefix: pathPrefix, role: role))
+        report(try ceremonies.addTargets(dir: dir, files: files + listed, pathPrefix: pathPrefix, role: role))
     }
 }
 
