@@ -90,7 +90,7 @@ private struct JSONParser {
         index += 1
         var members: [JSONValue.Member] = []
         members.reserveCapacity(4)  // most metadata objects are small: one allocation
-        var seen = Set<KeyBytes>()
+        var seen: Set<KeyBytes>?  // made only for large objects
         skipWhitespace()
         if index < end, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -105,11 +105,13 @@ private struct JSONParser {
             if members.count < 16 {
                 duplicate = members.contains { $0.key.utf8.elementsEqual(key.utf8) }
             } else {
-                if seen.isEmpty {
-                    seen.reserveCapacity(256)
-                    for m in members { seen.insert(KeyBytes(m.key)) }
+                if seen == nil {
+                    var set = Set<KeyBytes>()
+                    set.reserveCapacity(256)
+                    for m in members { set.insert(KeyBytes(m.key)) }
+                    seen = set
                 }
-                duplicate = !seen.insert(KeyBytes(key)).inserted
+                duplicate = seen?.insert(KeyBytes(key)).inserted == false
             }
             guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
             skipWhitespace()
