@@ -1,5 +1,6 @@
 internal import TrustCore
 internal import Formats
+internal import Foundation
 
 extension TUF1 {
     /// What a TUF 1.0 client would do with a repository directory, offline: from a trusted root
@@ -238,18 +239,23 @@ extension TUF1 {
                 r.problems.append("\(name): no \"targets\" object")
                 return
             }
-            for t in targets {
+            // First the checks of the metadata alone, in order; then the target files are read and
+            // hashed on every core (100,000 small files are mostly open/read/close); the findings
+            // are reported in the targets' order, as one pass would have.
+            var findings = [TargetFindings](repeating: TargetFindings(), count: targets.count)
+            var jobs: [(index: Int, key: String, info: JSONValue, candidates: [String])] = []
+            for (i, t) in targets.enumerated() {
                 if let delegation, !delegation.covers(t.key) {
-                    r.problems.append(
+                    findings[i].problems.append(
                         "\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
                 }
                 guard t.value["length"]?.intValue != nil, let hashes = t.value["hashes"]?.objectValue, !hashes.isEmpty else {
-                    r.problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
+                    findings[i].problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
                     continue
                 }
                 let parts = t.key.split(separator: "/", omittingEmptySubsequences: false)
                 guard !t.key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }), !t.key.contains("\u{0}") else {
-                    r.problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(source.targetsLocation); not read")
+                    findings[i].problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(source.targetsLocation); not read")
                     continue
                 }
                 var candidates: [String] = []
@@ -263,25 +269,66 @@ extension TUF1 {
                     }
                 }
                 candidates.append(t.key)
+                jobs.append((i, t.key, t.value, candidates))
+            }
+            let source = source
+            let work = jobs
+            let checked = Self.checkTargetFiles(work.count) { j in
+                let job = work[j]
+                var f = TargetFindings()
                 var present = false
-                for candidate in candidates {
+                for candidate in job.candidates {
                     let path = source.targetsLocation + "/" + candidate
-                    do {
+                    do throws(TrustVaultError) {
                         guard let bytes = try source.targetFile(candidate) else { continue }
                         present = true
-                        if let p = checkFileInfo(t.value, bytes: bytes) {
-                            r.problems.append("target \(t.key) (\(path)): \(p)")
-                        }
+                        if let p = TUF1.checkFileInfo(job.info, bytes: bytes) { f.problems.append("target \(job.key) (\(path)): \(p)") }
                     } catch {
                         present = true
-                        r.problems.append(error.message)
+                        f.problems.append(error.message)
                     }
                 }
-                guard present else {
-                    r.warnings.append("\(name): target file \(t.key) is not in \(source.targetsLocation) (served elsewhere?)")
-                    continue
-                }
+                if !present { f.warnings.append("\(name): target file \(job.key) is not in \(source.targetsLocation) (served elsewhere?)") }
+                return f
             }
+            for (j, job) in jobs.enumerated() {
+                findings[job.index].problems += checked[j].problems
+                findings[job.index].warnings += checked[j].warnings
+            }
+            for f in findings {
+                r.problems += f.problems
+                r.warnings += f.warnings
+            }
+        }
+
+        struct TargetFindings: Sendable {
+            var problems: [String] = []
+            var warnings: [String] = []
+        }
+
+        /// `check(0..<count)` on every core in contiguous chunks; the results in index order.
+        static func checkTargetFiles(_ count: Int, _ check: @Sendable (Int) -> TargetFindings) -> [TargetFindings] {
+            guard count > 0 else { return [] }
+            let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
+            let results = ChunkResults(chunks)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let range = (count * c / chunks)..<(count * (c + 1) / chunks)
+                results.set(c, range.map(check))
+            }
+            return results.joined()
+        }
+
+        /// Each chunk's findings, written once by the chunk that made them.
+        final class ChunkResults: @unchecked Sendable {
+            private let lock = NSLock()
+            private var chunks: [[TargetFindings]]
+            init(_ count: Int) { chunks = Array(repeating: [], count: count) }
+            func set(_ i: Int, _ value: [TargetFindings]) {
+                lock.lock()
+                chunks[i] = value
+                lock.unlock()
+            }
+            func joined() -> [TargetFindings] { lock.withLock { chunks.flatMap { $0 } } }
         }
 
         /// Every other non-root file in metadata/ (older versions, unversioned copies) must still
