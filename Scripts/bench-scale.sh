@@ -256,7 +256,7 @@ row() { # LABEL OURS THEIRS GOAL FLOORKEY
   ratio="$(echo "scale=1; $t / ($o + 0.0001)" | bc -l)"
   met=-
   if [ "$4" != - ]; then met="$(echo "$ratio >= $4" | bc -l)"; [ "$met" = 1 ] && met=yes || met=NO; fi
-  printf '%-44s %8.2f %8.2f %7.1fx %5sx %5s %7s %7s %7.3f %7.0fx\n' "$1" "$o" "$t" "$ratio" "$4" "$met" \
+  printf '%-44s %8.2f %8.2f %7.1fx %6s %5s %7s %7s %7.3f %7.1fx\n' "$1" "$o" "$t" "$ratio" "$([ "$4" = - ] && echo - || echo "$4x")" "$met" \
     "$(mib "${RSS[$2]}")" "$(mib "${RSS[$3]}")" "${FLOOR_OF[$5]}" "$(echo "$o / ${FLOOR_OF[$5]}" | bc -l)"
 }
 row "verify vs notary list (targets)" verify-top list-top 20 top

@@ -1,6 +1,5 @@
 internal import TrustCore
 internal import Formats
-internal import Foundation
 
 extension TUF1 {
     /// What a TUF 1.0 client would do with a repository directory, offline: from a trusted root
@@ -273,7 +272,7 @@ extension TUF1 {
             }
             let source = source
             let work = jobs
-            let checked = Self.checkTargetFiles(work.count) { j in
+            let checked = TUF1.parallelMap(work.count) { j -> TargetFindings in
                 let job = work[j]
                 var f = TargetFindings()
                 var present = false
@@ -304,31 +303,6 @@ extension TUF1 {
         struct TargetFindings: Sendable {
             var problems: [String] = []
             var warnings: [String] = []
-        }
-
-        /// `check(0..<count)` on every core in contiguous chunks; the results in index order.
-        static func checkTargetFiles(_ count: Int, _ check: @Sendable (Int) -> TargetFindings) -> [TargetFindings] {
-            guard count > 0 else { return [] }
-            let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
-            let results = ChunkResults(chunks)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let range = (count * c / chunks)..<(count * (c + 1) / chunks)
-                results.set(c, range.map(check))
-            }
-            return results.joined()
-        }
-
-        /// Each chunk's findings, written once by the chunk that made them.
-        final class ChunkResults: @unchecked Sendable {
-            private let lock = NSLock()
-            private var chunks: [[TargetFindings]]
-            init(_ count: Int) { chunks = Array(repeating: [], count: count) }
-            func set(_ i: Int, _ value: [TargetFindings]) {
-                lock.lock()
-                chunks[i] = value
-                lock.unlock()
-            }
-            func joined() -> [TargetFindings] { lock.withLock { chunks.flatMap { $0 } } }
         }
 
         /// Every other non-root file in metadata/ (older versions, unversioned copies) must still
