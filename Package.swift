@@ -117,6 +117,8 @@ let package = Package(
         .executableTarget(
             name: "targets-benchmark", dependencies: ["Metadata", "MetadataStore", "Formats", "TrustCore", crypto],
             path: "Benchmarks/Targets", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "floor-benchmark", dependencies: ["TrustCore", crypto], path: "Benchmarks/Floor", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             exclude: ["token_issuer.py"],

@@ -14,8 +14,20 @@ extension TUFCeremonies {
         var entries: [TUF1.Transitions.TargetFile] = []
         var copies: [(String, [UInt8])] = []
         var out = Output()
-        for f in files {
-            let bytes = try AtomicFile.read(f, kind: TUF1.targetFile)
+        // The files are read and hashed on every core first; then taken in order, so the first
+        // problem named is the one a single pass would name.
+        let loaded = TUF1.parallelMap(files.count) { i -> Result<(bytes: [UInt8], length: Int64, sha256: String), TrustVaultError> in
+            do throws(TrustVaultError) {
+                let bytes = try AtomicFile.read(files[i], kind: TUF1.targetFile)
+                let info = TUF1.fileInfo(bytes)
+                return .success((bytes, info.length, info.sha256))
+            } catch {
+                return .failure(error)
+            }
+        }
+        for (f, file) in zip(files, loaded) {
+            let (bytes, length, sha256) = try file.get()
+            let info = (length: length, sha256: sha256)
             let name = prefix + AtomicFile.fileName(of: f)
             try Self.checkTargetName(name)
             if let d = current.delegation, !d.covers(name) {
@@ -23,7 +35,6 @@ extension TUFCeremonies {
                     "target \(name) is outside the paths delegated to \(role) (\(d.paths.joined(separator: ", ")))",
                     recovery: "choose a --path-prefix the delegation covers")
             }
-            let info = TUF1.fileInfo(bytes)
             entries.append(TUF1.Transitions.TargetFile(name: name, length: info.length, sha256: info.sha256))
             copies.append((Self.targetPath(state.layout, name: name, sha256: info.sha256, consistent: state.root.consistentSnapshot), bytes))
             out.notes.append("target \(name): \(info.length) bytes, sha256 \(info.sha256)")

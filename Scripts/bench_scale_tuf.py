@@ -1,0 +1,121 @@
+"""python-tuf's side of Scripts/bench-scale.sh (run with .venv-tools/bin/python3).
+
+usage:
+  bench_scale_tuf.py refresh REPO CACHE TARGET
+      ngclient from an empty CACHE (bootstrapped with REPO/metadata/1.root.json): a full
+      refresh, then get_targetinfo(TARGET). Files are read from REPO by a fetcher, no server.
+  bench_scale_tuf.py add-targets REPO KEYDIR PREFIX FILE...
+      The Metadata API doing what `trustvault tuf add-targets` does: TargetFile.from_file for
+      each FILE (sha256, as trustvault lists), copy it into REPO/targets/PREFIX/, add it to
+      targets.json, version + 1, sign, write; then snapshot and timestamp likewise. KEYDIR holds
+      targets.pem, snapshot.pem and timestamp.pem (unencrypted PKCS#8 exported from the vault).
+Prints one "ok: ..." line.
+"""
+import os
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+from urllib import parse
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from securesystemslib.signer import CryptoSigner
+from tuf.api.metadata import Metadata, TargetFile
+from tuf.api.serialization.json import JSONSerializer
+from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
+from tuf.api.exceptions import DownloadHTTPError
+
+
+class DirectoryFetcher(FetcherInterface):
+    """Serves bench://repo/<path> from a local directory."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        path = os.path.join(self.root, parse.unquote(parse.urlparse(url).path).lstrip("/"))
+        if not os.path.isfile(path):
+            raise DownloadHTTPError(f"{url} not found", 404)
+        with open(path, "rb") as f:
+            return iter([f.read()])
+
+
+def refresh(repo: str, cache: str, target: str) -> int:
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(repo, "metadata", "1.root.json"), "rb") as f:
+        root = f.read()
+    updater = Updater(
+        metadata_dir=cache,
+        metadata_base_url="bench://repo/metadata/",
+        target_base_url="bench://repo/targets/",
+        fetcher=DirectoryFetcher(repo),
+        bootstrap=root,
+        # ngclient's default limit for targets.json is 5 MB; 100,000 targets are about 15 MB.
+        config=UpdaterConfig(targets_max_length=200_000_000),
+    )
+    updater.refresh()
+    info = updater.get_targetinfo(target)
+    if info is None:
+        print(f"error: no target {target}", file=sys.stderr)
+        return 1
+    print(f"ok: refresh, {target} is {info.length} bytes")
+    return 0
+
+
+def add_targets(repo: str, keydir: str, prefix: str, files: list) -> int:
+    meta = os.path.join(repo, "metadata")
+    root = Metadata.from_file(os.path.join(meta, sorted(
+        (n for n in os.listdir(meta) if n.endswith(".root.json")), key=lambda n: int(n.split(".")[0]))[-1]))
+
+    def signer(role: str) -> CryptoSigner:
+        keyid = root.signed.roles[role].keyids[0]
+        with open(os.path.join(keydir, role + ".pem"), "rb") as f:
+            private = load_pem_private_key(f.read(), password=None)
+        return CryptoSigner(private, root.signed.keys[keyid])
+
+    serializer = JSONSerializer(compact=False)
+    expiry = datetime.now(timezone.utc).replace(microsecond=0)
+
+    targets = Metadata.from_file(os.path.join(meta, "targets.json"))
+    out_dir = os.path.join(repo, "targets", prefix)
+    os.makedirs(out_dir, exist_ok=True)
+    for path in files:
+        name = prefix + "/" + os.path.basename(path)
+        targets.signed.targets[name] = TargetFile.from_file(name, path, ["sha256"])
+        shutil.copyfile(path, os.path.join(out_dir, os.path.basename(path)))
+    targets.signed.version += 1
+    targets.signed.expires = expiry + timedelta(days=90)
+    targets.signatures.clear()
+    targets.sign(signer("targets"))
+    targets.to_file(os.path.join(meta, "targets.json"), serializer)
+
+    snapshot = Metadata.from_file(os.path.join(meta, "snapshot.json"))
+    snapshot.signed.meta["targets.json"].version = targets.signed.version
+    snapshot.signed.version += 1
+    snapshot.signed.expires = expiry + timedelta(days=30)
+    snapshot.signatures.clear()
+    snapshot.sign(signer("snapshot"))
+    snapshot.to_file(os.path.join(meta, "snapshot.json"), serializer)
+
+    timestamp = Metadata.from_file(os.path.join(meta, "timestamp.json"))
+    timestamp.signed.snapshot_meta.version = snapshot.signed.version
+    timestamp.signed.version += 1
+    timestamp.signed.expires = expiry + timedelta(days=1)
+    timestamp.signatures.clear()
+    timestamp.sign(signer("timestamp"))
+    timestamp.to_file(os.path.join(meta, "timestamp.json"), serializer)
+    print(f"ok: {len(files)} targets added, targets.json version {targets.signed.version}")
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) >= 5 and sys.argv[1] == "refresh":
+        return refresh(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) >= 6 and sys.argv[1] == "add-targets":
+        return add_targets(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
