@@ -118,7 +118,7 @@ let package = Package(
             name: "targets-benchmark", dependencies: ["Metadata", "MetadataStore", "Formats", "TrustCore", crypto],
             path: "Benchmarks/Targets", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "floor-benchmark", dependencies: ["TrustCore", crypto], path: "Benchmarks/Floor", swiftSettings: swiftSettings),
+            name: "floor-benchmark", dependencies: ["TrustCore", "Metadata", crypto], path: "Benchmarks/Floor", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport", dependencies: ["TrustCore", "SmartCard", crypto], path: "Tests/TestSupport",
             exclude: ["token_issuer.py"],

@@ -4,6 +4,9 @@ usage:
   bench_scale_tuf.py refresh REPO CACHE TARGET
       ngclient from an empty CACHE (bootstrapped with REPO/metadata/1.root.json): a full
       refresh, then get_targetinfo(TARGET). Files are read from REPO by a fetcher, no server.
+  bench_scale_tuf.py refresh-all REPO CACHE
+      The same refresh, then what `trustvault tuf verify` also does: every target file in
+      REPO/targets/ checked against its length and hashes (TargetFile.verify_length_and_hashes).
   bench_scale_tuf.py add-targets REPO KEYDIR PREFIX FILE...
       The Metadata API doing what `trustvault tuf add-targets` does: TargetFile.from_file for
       each FILE (sha256, as trustvault lists), copy it into REPO/targets/PREFIX/, add it to
@@ -62,6 +65,29 @@ def refresh(repo: str, cache: str, target: str) -> int:
     return 0
 
 
+def refresh_all(repo: str, cache: str) -> int:
+    """The refresh, then every target file of the top-level targets checked."""
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(repo, "metadata", "1.root.json"), "rb") as f:
+        root = f.read()
+    updater = Updater(
+        metadata_dir=cache,
+        metadata_base_url="bench://repo/metadata/",
+        target_base_url="bench://repo/targets/",
+        fetcher=DirectoryFetcher(repo),
+        bootstrap=root,
+        config=UpdaterConfig(targets_max_length=200_000_000),
+    )
+    updater.refresh()
+    # The verified top-level targets (ngclient keeps them in its trusted set; no public list).
+    targets = updater._trusted_set.targets.signed.targets
+    for name, info in targets.items():
+        with open(os.path.join(repo, "targets", name), "rb") as f:
+            info.verify_length_and_hashes(f.read())
+    print(f"ok: refresh, {len(targets)} target files verified")
+    return 0
+
+
 def add_targets(repo: str, keydir: str, prefix: str, files: list) -> int:
     meta = os.path.join(repo, "metadata")
     root = Metadata.from_file(os.path.join(meta, sorted(
@@ -111,6 +137,8 @@ def add_targets(repo: str, keydir: str, prefix: str, files: list) -> int:
 def main() -> int:
     if len(sys.argv) >= 5 and sys.argv[1] == "refresh":
         return refresh(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) >= 4 and sys.argv[1] == "refresh-all":
+        return refresh_all(sys.argv[2], sys.argv[3])
     if len(sys.argv) >= 6 and sys.argv[1] == "add-targets":
         return add_targets(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     print(__doc__, file=sys.stderr)
