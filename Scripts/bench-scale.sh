@@ -42,7 +42,7 @@ step() { echo "== $* ($(date -u +%H:%M:%S))"; }
 step "building trustvault and floor-benchmark (release)"
 (cd "$ROOT_DIR" && swift build -c release --product trustvault >"$WORK/build.log" 2>&1 \
   && swift build -c release --product floor-benchmark >>"$WORK/build.log" 2>&1) \
-  || { tail -20 "$WORK/build.log" >&2; die "the release build failed (see above)"; }
+  || { tail -n 20 "$WORK/build.log" >&2; die "the release build failed (see above)"; }
 TV="$ROOT_DIR/.build/release/trustvault"
 FLOOR="$ROOT_DIR/.build/release/floor-benchmark"
 
@@ -180,7 +180,7 @@ measure() {
   shift 2
   $prep
   /usr/bin/time -v "$@" >"$WORK/out-$key" 2>"$WORK/time-$key" </dev/null \
-    || { tail -20 "$WORK/out-$key" "$WORK/time-$key" >&2; die "$key failed: $*"; }
+    || { tail -n 20 "$WORK/out-$key" "$WORK/time-$key" >&2; die "$key failed: $*"; }
   local wall rss
   wall="$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$WORK/time-$key" | awk -F: '{s=0; for (i=1;i<=NF;i++) s=s*60+$i; print s}')"
   rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time-$key")"

@@ -80,7 +80,7 @@ def refresh_all(repo: str, cache: str) -> int:
     )
     updater.refresh()
     # The verified top-level targets (ngclient keeps them in its trusted set; no public list).
-    targets = updater._trusted_set.targets.signed.targets
+    targets = updater._trusted_set.targets.targets
     for name, info in targets.items():
         with open(os.path.join(repo, "targets", name), "rb") as f:
             info.verify_length_and_hashes(f.read())
