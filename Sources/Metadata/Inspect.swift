@@ -179,14 +179,14 @@ public struct DockerTrustView: Sendable {
             for (k, t) in signedTags.enumerated() {
                 if k > 0 { out += ",\n" }
                 out += "\(i3){\n\(i4)\"SignedTag\": "
-                out += str(t.tag)
+                out.appendJSONString(t.tag)
                 out += ",\n\(i4)\"Digest\": "
-                out += str(t.digest)
+                out.appendJSONString(t.digest)
                 out += ",\n\(i4)\"Signers\": [\n"
                 for (n, signer) in (t.signers.isEmpty ? ["Repo Admin"] : t.signers).enumerated() {
                     if n > 0 { out += ",\n" }
                     out += "\(i4)    "
-                    out += str(signer)
+                    out.appendJSONString(signer)
                 }
                 out += "\n\(i4)]\n\(i3)}"
             }
@@ -220,6 +220,17 @@ struct ChunkedText {
         }
     }
 
+    /// `s` as Go's `encoding/json` writes it, without a string made for it when it needs no escape.
+    mutating func appendJSONString(_ s: String) {
+        if DockerTrustView.isPlainJSON(s) {
+            text += "\""
+            text += s
+            self += "\""
+        } else {
+            self += DockerTrustView.goJSONString(s)
+        }
+    }
+
     /// Hands on what is left.
     mutating func finish() {
         if !text.isEmpty { emit(text) }
@@ -228,11 +239,19 @@ struct ChunkedText {
 }
 
 extension DockerTrustView {
+    /// Printable ASCII without `"`, `\\`, `<`, `>` or `&`: written between quotes as it is.
+    static func isPlainJSON(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { bytes in
+            for b in bytes where b < 0x20 || b >= 0x7F || b == 0x22 || b == 0x5C || b == 0x3C || b == 0x3E || b == 0x26 { return false }
+            return true
+        }
+    }
+
     /// A string as Go's `encoding/json` writes it (HTML-escaped); plain ASCII without `"`, `\\`,
     /// `<`, `>` or `&` (every tag and digest of a usual repository) is only quoted.
     static func goJSONString(_ s: String) -> String {
-        let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }
-        if plain { return "\"" + s + "\"" }
+        if isPlainJSON(s) { return "\"" + s + "\"" }
         return String(decoding: JSONValue.goHTMLEscaped(JSONValue.string(s).canonicalBytes), as: UTF8.self)
     }
 }

@@ -265,7 +265,25 @@ public enum Escape {
     static func isPlainLines(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            for b in bytes where (b < 0x20 && b != 0x0A && b != 0x09) || b >= 0x7F { return false }
+            func plain(_ b: UInt8) -> Bool { (b >= 0x20 || b == 0x0A || b == 0x09) && b < 0x7F }
+            guard let base = UnsafeRawPointer(bytes.baseAddress) else { return true }
+            // Eight bytes at a time: a word with no byte at or above 0x7F and none below 0x20 is
+            // plain (the usual word tests for a byte below a bound or equal to a value); a word
+            // that may hold one is checked byte by byte.
+            let n = bytes.count
+            var i = 0
+            while i + 8 <= n {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let high = w & 0x8080_8080_8080_8080
+                let control = (w &- 0x2020_2020_2020_2020) & ~w & 0x8080_8080_8080_8080
+                let x = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                let del = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+                if high | control | del != 0 {
+                    for k in i..<(i + 8) where !plain(bytes[k]) { return false }
+                }
+                i += 8
+            }
+            for k in i..<n where !plain(bytes[k]) { return false }
             return true
         }
     }
