@@ -43,11 +43,12 @@ class DirectoryFetcher(FetcherInterface):
             return iter([f.read()])
 
 
-def refresh(repo: str, cache: str, target: str) -> int:
+def updater(repo: str, cache: str) -> Updater:
+    """ngclient from an empty CACHE, bootstrapped with REPO/metadata/1.root.json."""
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(repo, "metadata", "1.root.json"), "rb") as f:
         root = f.read()
-    updater = Updater(
+    return Updater(
         metadata_dir=cache,
         metadata_base_url="bench://repo/metadata/",
         target_base_url="bench://repo/targets/",
@@ -56,8 +57,12 @@ def refresh(repo: str, cache: str, target: str) -> int:
         # ngclient's default limit for targets.json is 5 MB; 100,000 targets are about 15 MB.
         config=UpdaterConfig(targets_max_length=200_000_000),
     )
-    updater.refresh()
-    info = updater.get_targetinfo(target)
+
+
+def refresh(repo: str, cache: str, target: str) -> int:
+    u = updater(repo, cache)
+    u.refresh()
+    info = u.get_targetinfo(target)
     if info is None:
         print(f"error: no target {target}", file=sys.stderr)
         return 1
@@ -67,20 +72,10 @@ def refresh(repo: str, cache: str, target: str) -> int:
 
 def refresh_all(repo: str, cache: str) -> int:
     """The refresh, then every target file of the top-level targets checked."""
-    os.makedirs(cache, exist_ok=True)
-    with open(os.path.join(repo, "metadata", "1.root.json"), "rb") as f:
-        root = f.read()
-    updater = Updater(
-        metadata_dir=cache,
-        metadata_base_url="bench://repo/metadata/",
-        target_base_url="bench://repo/targets/",
-        fetcher=DirectoryFetcher(repo),
-        bootstrap=root,
-        config=UpdaterConfig(targets_max_length=200_000_000),
-    )
-    updater.refresh()
+    u = updater(repo, cache)
+    u.refresh()
     # The verified top-level targets (ngclient keeps them in its trusted set; no public list).
-    targets = updater._trusted_set.targets.targets
+    targets = u._trusted_set.targets.targets
     for name, info in targets.items():
         with open(os.path.join(repo, "targets", name), "rb") as f:
             info.verify_length_and_hashes(f.read())
