@@ -104,27 +104,21 @@ def add_targets(repo: str, keydir: str, prefix: str, files: list) -> int:
         name = prefix + "/" + os.path.basename(path)
         targets.signed.targets[name] = TargetFile.from_file(name, path, ["sha256"])
         shutil.copyfile(path, os.path.join(out_dir, os.path.basename(path)))
-    targets.signed.version += 1
-    targets.signed.expires = expiry + timedelta(days=90)
-    targets.signatures.clear()
-    targets.sign(signer("targets"))
-    targets.to_file(os.path.join(meta, "targets.json"), serializer)
+    def resign(md: Metadata, role: str, days: int) -> None:
+        """Version + 1, a fresh expiry, signed by the role's key alone, written back."""
+        md.signed.version += 1
+        md.signed.expires = expiry + timedelta(days=days)
+        md.signatures.clear()
+        md.sign(signer(role))
+        md.to_file(os.path.join(meta, role + ".json"), serializer)
 
+    resign(targets, "targets", 90)
     snapshot = Metadata.from_file(os.path.join(meta, "snapshot.json"))
     snapshot.signed.meta["targets.json"].version = targets.signed.version
-    snapshot.signed.version += 1
-    snapshot.signed.expires = expiry + timedelta(days=30)
-    snapshot.signatures.clear()
-    snapshot.sign(signer("snapshot"))
-    snapshot.to_file(os.path.join(meta, "snapshot.json"), serializer)
-
+    resign(snapshot, "snapshot", 30)
     timestamp = Metadata.from_file(os.path.join(meta, "timestamp.json"))
     timestamp.signed.snapshot_meta.version = snapshot.signed.version
-    timestamp.signed.version += 1
-    timestamp.signed.expires = expiry + timedelta(days=1)
-    timestamp.signatures.clear()
-    timestamp.sign(signer("timestamp"))
-    timestamp.to_file(os.path.join(meta, "timestamp.json"), serializer)
+    resign(timestamp, "timestamp", 1)
     print(f"ok: {len(files)} targets added, targets.json version {targets.signed.version}")
     return 0
 

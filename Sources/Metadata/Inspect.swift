@@ -298,25 +298,17 @@ public enum NaturalOrder {
 public enum GoTabWriter {
     public static func table(_ header: [String], _ rows: [[String]]) -> String {
         var out = ""
-        write(into: &out, header: header, rows: rows.count) { rows[$0][$1] }
+        let append = { (piece: String) in out += piece }
+        withoutActuallyEscaping(append) { append in
+            var chunked = ChunkedText(append)
+            write(into: &chunked, header: header, rows: rows.count) { rows[$0][$1] }
+            chunked.finish()
+        }
         return out
     }
 
     /// Appends the table to `out`, asking `cell(row, column)` for each cell (twice: widths first),
     /// so a table of 100,000 rows needs no array of rows.
-    public static func write(into out: inout String, header: [String], rows: Int, cell: (Int, Int) -> String) {
-        var text = ""
-        let append = { (piece: String) in text += piece }
-        withoutActuallyEscaping(
-            append,
-            do: { append in
-                var chunked = ChunkedText(append)
-                write(into: &chunked, header: header, rows: rows, cell: cell)
-                chunked.finish()
-            })
-        out += text
-    }
-
     static func write(into out: inout ChunkedText, header: [String], rows: Int, cell: (Int, Int) -> String) {
         let columns = header.count
         var widths = header.dropLast().map { max(10, scalarCount($0) + 3) }

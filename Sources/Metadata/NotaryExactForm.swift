@@ -28,8 +28,8 @@ struct NotaryExactForm {
             var form = NotaryExactForm()
             guard s.literal(#"{"signed":"#), s.peek(UInt8(ascii: "{")) else { return nil }
             let signedStart = s.i
-            var members: [(key: Range<Int>, escaped: Bool, value: Range<Int>)] = []
-            guard s.object(recording: &members) else { return nil }
+            var recorded: [ExactScanner.Member]? = []
+            guard s.object(recording: &recorded), let members = recorded else { return nil }
             form.signed = signedStart..<s.i
             guard s.literal(#","signatures":"#), s.peek(UInt8(ascii: "[")) else { return nil }
             let signaturesStart = s.i
@@ -126,7 +126,7 @@ private struct ExactScanner {
         guard i < p.count else { return false }
         switch p[i] {
         case UInt8(ascii: "{"):
-            var none: [(key: Range<Int>, escaped: Bool, value: Range<Int>)]? = nil
+            var none: [Member]? = nil
             return object(recording: &none)
         case UInt8(ascii: "["): return array()
         case UInt8(ascii: "\""): return string() != nil
@@ -138,13 +138,12 @@ private struct ExactScanner {
         }
     }
 
-    mutating func object(recording members: inout [(key: Range<Int>, escaped: Bool, value: Range<Int>)]) -> Bool {
-        var optional: [(key: Range<Int>, escaped: Bool, value: Range<Int>)]? = members
-        defer { members = optional ?? [] }
-        return object(recording: &optional)
-    }
+    /// A member of an object: its key's bytes between the quotes, whether the key has escapes,
+    /// and its value's bytes.
+    typealias Member = (key: Range<Int>, escaped: Bool, value: Range<Int>)
 
-    mutating func object(recording members: inout [(key: Range<Int>, escaped: Bool, value: Range<Int>)]?) -> Bool {
+    /// An object; its members are appended to `members` unless that is nil.
+    mutating func object(recording members: inout [Member]?) -> Bool {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maxDepth else { return false }

@@ -1,5 +1,6 @@
 public import TrustCore
 internal import Foundation
+internal import Formats
 
 /// The targets of a role read straight from the canonical bytes of its `targets` object
 /// (`JSONValue.verbatim`), without a tree: per target the place of its name, of its SHA-256 and
@@ -109,22 +110,7 @@ struct TargetTable: Sendable {
     func sha256Hex(_ k: Int) -> String {
         let r = entries[k].sha256
         guard !r.isEmpty, let d = Data(base64Encoded: Data(source.buffer[r])) else { return "" }
-        return Self.hex(d)
-    }
-
-    /// Lowercase hex, written straight into the string's storage.
-    static func hex(_ d: Data) -> String {
-        let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: d.count * 2) { out in
-            let h = digits.utf8Start
-            var o = 0
-            for b in d {
-                out[o] = h[Int(b >> 4)]
-                out[o + 1] = h[Int(b & 0x0F)]
-                o += 2
-            }
-            return o
-        }
+        return Hex.encode(d)
     }
 
     /// The targets as ``TargetEntry`` values, parsed from the bytes as the tree reader does.
