@@ -57,6 +57,20 @@ public enum Hex {
         return out
     }
 
+    /// Whether `text` is the hex (either case) of `bytes`, without decoding or allocating.
+    public static func matches(_ bytes: [UInt8], _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { t in
+            guard t.count == bytes.count * 2 else { return false }
+            var k = 0
+            for b in bytes {
+                guard let hi = value(t[k]), let lo = value(t[k + 1]), hi << 4 | lo == b else { return false }
+                k += 2
+            }
+            return true
+        }
+    }
+
     private static func value(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")

@@ -10,10 +10,13 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     public var signed: JSONValue { didSet { fileForm = nil } }
     public var signatures: [D.Signature] { didSet { fileForm?.isExactFile = false } }
 
-    /// Where the signed bytes are in the file this envelope was read from, when the file was in
-    /// the dialect's exact form (`D.readExactForm`); dropped as soon as `signed` changes.
+    /// The file this envelope was read from and its signed bytes, when the dialect's fast reader
+    /// took it (`D.readExactForm`); dropped as soon as `signed` changes.
     struct FileForm: Sendable {
         var file: [UInt8]
+        /// The buffer holding the signed bytes: the file itself (Notary), or the file without its
+        /// whitespace (TUF's indented files).
+        var signedBuffer: [UInt8]
         var canonicalSigned: Range<Int>
         /// The file is what ``MetadataEnvelope/envelopeBytes`` writes for the unchanged envelope.
         var isExactFile: Bool
@@ -29,7 +32,8 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     public init(parsing bytes: [UInt8], name: String) throws(TrustVaultError) {
         if let read = try D.readExactForm(bytes, name: name) {
             self.init(signed: read.signed, signatures: read.signatures)
-            fileForm = FileForm(file: read.file, canonicalSigned: read.canonicalSigned, isExactFile: true)
+            fileForm = FileForm(
+                file: read.file, signedBuffer: read.signedBuffer, canonicalSigned: read.canonicalSigned, isExactFile: read.isExactFile)
             return
         }
         let doc: JSONValue
@@ -51,7 +55,7 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
 
     /// The bytes that are signed (the dialect's canonical form of `signed`).
     public var canonicalSigned: [UInt8] {
-        if let f = fileForm { return Array(f.file[f.canonicalSigned]) }
+        if let f = fileForm { return Array(f.signedBuffer[f.canonicalSigned]) }
         return D.canonicalBytes(signed)
     }
 
@@ -69,7 +73,7 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
 
     /// The signed bytes without a copy when they are a slice of the file read.
     var signedSlice: ArraySlice<UInt8> {
-        if let f = fileForm { return f.file[f.canonicalSigned] }
+        if let f = fileForm { return f.signedBuffer[f.canonicalSigned] }
         return D.canonicalBytes(signed)[...]
     }
 

@@ -89,15 +89,30 @@ extension NotaryV1 {
     }
 }
 
-/// What a dialect's exact-form reader found: the envelope's parts, and where its signed bytes
-/// are in the file.
+/// What a dialect's fast reader found: the envelope's parts, and where its signed bytes are.
 public struct ExactFormRead<S: Sendable>: Sendable {
     public var signed: JSONValue
     public var signatures: [S]
     /// The file, as read (shared, not copied).
     public var file: [UInt8]
-    /// The signed bytes' range in ``file``.
+    /// The buffer that holds the signed bytes: ``file`` itself when the file is in the dialect's
+    /// exact form (Notary), else the canonical bytes the reader made (TUF's indented files).
+    public var signedBuffer: [UInt8]
+    /// The signed bytes' range in ``signedBuffer``.
     public var canonicalSigned: Range<Int>
+    /// ``file`` is, byte for byte, what the dialect writes for this envelope.
+    public var isExactFile: Bool
+
+    public init(
+        signed: JSONValue, signatures: [S], file: [UInt8], signedBuffer: [UInt8]? = nil, canonicalSigned: Range<Int>, isExactFile: Bool = true
+    ) {
+        self.signed = signed
+        self.signatures = signatures
+        self.file = file
+        self.signedBuffer = signedBuffer ?? file
+        self.canonicalSigned = canonicalSigned
+        self.isExactFile = isExactFile
+    }
 }
 
 /// The scanner behind ``NotaryExactForm``: validates without allocating, answering false at the

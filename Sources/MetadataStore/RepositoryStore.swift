@@ -1,5 +1,9 @@
 public import TrustCore
 public import Metadata
+internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// A repository's metadata on disk. The Metadata module reads and writes no files; every
 /// directory layout trustvault reads or writes is here, behind this one type:
@@ -18,6 +22,8 @@ public import Metadata
 /// through `AtomicFile`.
 public struct RepositoryStore: Sendable {
     public let dir: String
+    /// The directories under `targets/` open while this store reads target files.
+    private let targetDirectories = DirectoryHandles()
     public init(_ dir: String) { self.dir = dir }
 
     // MARK: TUF 1.0 repository directory
@@ -83,8 +89,17 @@ extension RepositoryStore: TUF1.RepositorySource {
 
     public func targetFile(_ relativePath: String) throws(TrustVaultError) -> [UInt8]? {
         let path = targetsDir + "/" + relativePath
-        guard AtomicFile.exists(path) else { return nil }
-        return try AtomicFile.read(path, kind: TUF1.targetFile)
+        // 100,000 target files in a few directories: each read looks up one name in its open
+        // directory rather than the whole path.
+        guard let slash = relativePath.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            guard let fd = targetDirectories.descriptor(targetsDir) else { return try InputFile.readIfPresent(path, kind: TUF1.targetFile) }
+            return try InputFile.readIfPresent(relativePath, in: fd, path: path, kind: TUF1.targetFile)
+        }
+        let name = String(relativePath[relativePath.utf8.index(after: slash)...])
+        guard !name.isEmpty, let fd = targetDirectories.descriptor(targetsDir + "/" + relativePath[..<slash]) else {
+            return try InputFile.readIfPresent(path, kind: TUF1.targetFile)
+        }
+        return try InputFile.readIfPresent(name, in: fd, path: path, kind: TUF1.targetFile)
     }
 }
 
@@ -103,5 +118,27 @@ extension TUF1.Verifier {
     /// Verifies the repository directory `directory` (`metadata/`, `targets/`).
     public init(directory: String, now: TUFTime = .now()) {
         self.init(source: RepositoryStore(directory), now: now)
+    }
+}
+
+/// Directories kept open for reading many files in them, at most ``limit`` at a time (beyond it,
+/// and for a directory that cannot be opened, the caller reads by path, which names the error).
+final class DirectoryHandles: @unchecked Sendable {
+    static let limit = 64
+    private let lock = NSLock()
+    private var open: [String: Int32] = [:]
+
+    func descriptor(_ dir: String) -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let fd = open[dir] { return fd >= 0 ? fd : nil }
+        guard open.count < Self.limit else { return nil }
+        let fd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        open[dir] = fd >= 0 ? fd : -1
+        return fd >= 0 ? fd : nil
+    }
+
+    deinit {
+        for fd in open.values where fd >= 0 { close(fd) }
     }
 }

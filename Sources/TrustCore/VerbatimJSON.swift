@@ -12,13 +12,20 @@ public struct VerbatimJSON: Sendable {
     public let buffer: [UInt8]
     /// Where the value's canonical bytes are in ``buffer``.
     public let range: Range<Int>
+    /// Every byte is printable ASCII and none is a backslash, `<`, `>` or `&`: no string holds
+    /// an escape or a character any writer escapes. The bytes are then also OLPC canonical JSON
+    /// (TUF's signed form), and an indented writer can re-indent them without parsing, in either
+    /// string style.
+    public let isPlain: Bool
 
     /// `range` must hold one JSON object in Go-canonical form: no whitespace, keys in UTF-8 byte
     /// order without duplicates, strings escaped as Go's canonical encoder escapes them,
     /// integers only. The caller has checked this; nothing here re-checks it.
-    public init(canonicalObjectIn buffer: [UInt8], range: Range<Int>) {
+    /// `isPlain`: the caller has checked the bytes are plain (see ``isPlain``).
+    public init(canonicalObjectIn buffer: [UInt8], range: Range<Int>, isPlain: Bool = false) {
         self.buffer = buffer
         self.range = range
+        self.isPlain = isPlain
     }
 
     /// The bytes themselves.

@@ -97,11 +97,65 @@ extension TUF1 {
                 out.append(UInt8(ascii: "}"))
             case .string(let s) where strings == .pythonASCII:
                 writePythonASCII(s, into: &out)
+            case .verbatim(let v) where v.isPlain:
+                reindent(v.bytes, indent: indent, into: &out)
             case .verbatim(let v):
                 write(v.value, indent: indent, strings: strings, into: &out)
             default:
                 // Go-canonical escaping is valid JSON (control characters escaped).
                 out += value.canonicalBytes
+            }
+        }
+
+        /// Plain canonical bytes (`VerbatimJSON.isPlain`: no whitespace, sorted keys, strings
+        /// without escapes, printable ASCII) written as ``write(_:indent:strings:into:)`` writes
+        /// their value, in either string style, without parsing them.
+        static func reindent(_ bytes: ArraySlice<UInt8>, indent: Int, into out: inout [UInt8]) {
+            out.reserveCapacity(out.count + bytes.count + bytes.count / 2)
+            bytes.withUnsafeBufferPointer { p in
+                var level = indent
+                var i = 0
+                let n = p.count
+                func newline(_ k: Int) {
+                    out.append(0x0A)
+                    out.append(contentsOf: repeatElement(0x20, count: k))
+                }
+                while i < n {
+                    let b = p[i]
+                    switch b {
+                    case UInt8(ascii: "\""):
+                        // No escapes: the string ends at the next quote.
+                        var j = i + 1
+                        while p[j] != UInt8(ascii: "\"") { j += 1 }
+                        out.append(contentsOf: UnsafeBufferPointer(rebasing: p[i...j]))
+                        i = j + 1
+                        continue
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        let close = b == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                        if i + 1 < n, p[i + 1] == close {
+                            out.append(b)
+                            out.append(close)
+                            i += 2
+                            continue
+                        }
+                        out.append(b)
+                        level += 1
+                        newline(level)
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        level -= 1
+                        newline(level)
+                        out.append(b)
+                    case UInt8(ascii: ","):
+                        out.append(b)
+                        newline(level)
+                    case UInt8(ascii: ":"):
+                        out.append(b)
+                        out.append(0x20)
+                    default:
+                        out.append(b)
+                    }
+                    i += 1
+                }
             }
         }
 

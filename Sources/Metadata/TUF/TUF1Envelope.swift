@@ -114,19 +114,49 @@ extension TUF1 {
     /// algorithm trustvault cannot compute is a problem too (never silently skipped).
     /// Returns the problem, or nil when everything present matches.
     public static func checkFileInfo(_ info: JSONValue, bytes: [UInt8]) -> String? {
-        if let length = info["length"]?.intValue, length != Int64(bytes.count) {
+        checkFileInfo(length: info["length"]?.intValue, hashes: info["hashes"]?.objectValue, bytes: bytes)
+    }
+
+    /// ``checkFileInfo(_:bytes:)`` with the entry's `length` and `hashes` already taken out.
+    public static func checkFileInfo(length: Int64?, hashes: [JSONValue.Member]?, bytes: [UInt8]) -> String? {
+        if let length, length != Int64(bytes.count) {
             return "length is \(bytes.count), the metadata says \(length)"
         }
-        guard let hashes = info["hashes"]?.objectValue else { return nil }
+        guard let hashes else { return nil }
         for h in hashes {
             guard let want = h.value.stringValue else { return "hash \(h.key) is not a string" }
             guard let digest = FileDigest.compute(h.key, of: bytes) else {
                 return
                     "hash algorithm \"\(Escape.visible(String(h.key.prefix(32))))\" is not one trustvault can check (sha256, sha384, sha512), so the file is not verified"
             }
+            if Hex.matches(digest, want) { continue }
             let got = Hex.encode(digest)
             if got != want.lowercased() { return "\(h.key) is \(got.prefix(16))…, the metadata says \(want.prefix(16))…" }
         }
         return nil
+    }
+
+    /// A target path's directory (with its slash, or empty) and last part; nil for a path that
+    /// would leave the targets directory (absolute, `.`, `..`, an empty part, a NUL).
+    static func targetPathParts(_ path: String) -> (dir: String, base: String)? {
+        var path = path
+        return path.withUTF8 { p -> (dir: String, base: String)? in
+            // Every part between slashes non-empty and neither "." nor ".."; no NUL.
+            var partStart = 0
+            for k in 0...p.count {
+                if k < p.count, p[k] == 0 { return nil }
+                guard k == p.count || p[k] == UInt8(ascii: "/") else { continue }
+                let n = k - partStart
+                if n == 0 || (p[partStart] == UInt8(ascii: ".") && (n == 1 || (n == 2 && p[partStart + 1] == UInt8(ascii: "."))))
+                {
+                    return nil
+                }
+                if k < p.count { partStart = k + 1 }
+            }
+            return (
+                String(decoding: UnsafeBufferPointer(rebasing: p[..<partStart]), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(rebasing: p[partStart...]), as: UTF8.self)
+            )
+        }
     }
 }

@@ -139,6 +139,7 @@ extension TUF1 {
 
         /// Targets `signed` with these entries added (an entry of the same path is replaced).
         public static func addingTargets(_ signed: JSONValue, _ files: [TargetFile]) -> JSONValue {
+            if let merged = addingPlainTargets(signed, files) { return merged }
             var s = signed
             var members = s["targets"]?.objectValue ?? []
             // One index of the existing paths (by UTF-8 bytes, as JSONValue compares keys): adding
@@ -155,6 +156,61 @@ extension TUF1 {
                 }
             }
             s["targets"] = .object(members)
+            return s
+        }
+
+        /// ``addingTargets(_:_:)`` for a `targets` object kept as plain bytes (a large file read in
+        /// plain form) and plain new paths: the new entries merged into the bytes in key order,
+        /// without a tree; nil otherwise. The result has the members ``addingTargets`` gives
+        /// (a path added twice: the last one; an existing path: its entry replaced).
+        static func addingPlainTargets(_ signed: JSONValue, _ files: [TargetFile]) -> JSONValue? {
+            guard case .verbatim(let v)? = signed["targets"], v.isPlain,
+                files.allSatisfy({ f in f.name.utf8.allSatisfy(TUF1PlainForm.isPlain) && f.sha256.utf8.allSatisfy(TUF1PlainForm.isPlain) }),
+                let members = TUF1.plainMembers(v)
+            else { return nil }
+            var latest: [[UInt8]: Int] = [:]
+            for (i, f) in files.enumerated() { latest[Array(f.name.utf8)] = i }
+            let added = latest.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            func entry(_ f: TargetFile, into out: inout [UInt8]) {
+                out.append(UInt8(ascii: "\""))
+                out += f.name.utf8
+                out += #"":{"hashes":{"sha256":""#.utf8
+                out += f.sha256.utf8
+                out += #""},"length":"#.utf8
+                out += String(f.length).utf8
+                out.append(UInt8(ascii: "}"))
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(v.range.count + files.count * 160)
+            out.append(UInt8(ascii: "{"))
+            v.buffer.withUnsafeBufferPointer { p in
+                var k = 0
+                func separate() { if out.count > 1 { out.append(UInt8(ascii: ",")) } }
+                for m in members {
+                    let key = UnsafeBufferPointer(rebasing: p[m.key])
+                    while k < added.count, added[k].key.lexicographicallyPrecedes(key) {
+                        separate()
+                        entry(files[added[k].value], into: &out)
+                        k += 1
+                    }
+                    if k < added.count, added[k].key.elementsEqual(key) {
+                        separate()
+                        entry(files[added[k].value], into: &out)
+                        k += 1
+                        continue
+                    }
+                    separate()
+                    out += UnsafeBufferPointer(rebasing: p[(m.key.lowerBound - 1)..<m.value.upperBound])
+                }
+                while k < added.count {
+                    separate()
+                    entry(files[added[k].value], into: &out)
+                    k += 1
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+            var s = signed
+            s["targets"] = .verbatim(VerbatimJSON(canonicalObjectIn: out, range: 0..<out.count, isPlain: true))
             return s
         }
 

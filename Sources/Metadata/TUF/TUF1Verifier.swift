@@ -234,69 +234,71 @@ extension TUF1 {
         }
 
         private func checkTargets(_ env: Envelope, name: String, delegation: Delegation?, consistent: Bool, report r: inout Report) {
-            guard let targets = env.signed["targets"]?.objectValue else {
+            guard let targetsValue = env.signed["targets"], let targets = TUF1.targetEntries(targetsValue) else {
                 r.problems.append("\(name): no \"targets\" object")
                 return
             }
             // First the checks of the metadata alone, in order; then the target files are read and
             // hashed on every core (100,000 small files are mostly open/read/close); the findings
             // are reported in the targets' order, as one pass would have.
-            var findings = [TargetFindings](repeating: TargetFindings(), count: targets.count)
-            var jobs: [(index: Int, key: String, info: JSONValue, candidates: [String])] = []
+            var findings: [Int: TargetFindings] = [:]
+            var jobs: [(index: Int, entry: TargetEntry, candidates: [String])] = []
+            jobs.reserveCapacity(targets.count)
             for (i, t) in targets.enumerated() {
-                if let delegation, !delegation.covers(t.key) {
-                    findings[i].problems.append(
-                        "\(name): target \(t.key) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
+                if let delegation, !delegation.covers(t.name) {
+                    findings[i, default: TargetFindings()].problems.append(
+                        "\(name): target \(t.name) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
                 }
-                guard t.value["length"]?.intValue != nil, let hashes = t.value["hashes"]?.objectValue, !hashes.isEmpty else {
-                    findings[i].problems.append("\(name): target \(t.key) needs \"length\" and \"hashes\"")
+                guard t.length != nil, let hashes = t.hashes, !hashes.isEmpty else {
+                    findings[i, default: TargetFindings()].problems.append("\(name): target \(t.name) needs \"length\" and \"hashes\"")
                     continue
                 }
-                let parts = t.key.split(separator: "/", omittingEmptySubsequences: false)
-                guard !t.key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }), !t.key.contains("\u{0}") else {
-                    findings[i].problems.append("\(name): target path \"\(Escape.visible(t.key))\" would leave \(source.targetsLocation); not read")
+                guard let (dir, base) = TUF1.targetPathParts(t.name) else {
+                    findings[i, default: TargetFindings()].problems.append(
+                        "\(name): target path \"\(Escape.visible(t.name))\" would leave \(source.targetsLocation); not read")
                     continue
                 }
                 var candidates: [String] = []
                 if consistent {
                     // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
                     // in the target's directory (python-tuf fetches the first, go-tuf sha512).
-                    let dir = parts.dropLast().map { $0 + "/" }.joined()
                     for h in hashes {
                         guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
-                        candidates.append(dir + hex.lowercased() + "." + (parts.last.map(String.init) ?? t.key))
+                        candidates.append(dir + hex.lowercased() + "." + base)
                     }
                 }
-                candidates.append(t.key)
-                jobs.append((i, t.key, t.value, candidates))
+                candidates.append(t.name)
+                jobs.append((i, t, candidates))
             }
             let source = source
             let work = jobs
-            let checked = TUF1.parallelMap(work.count) { j -> TargetFindings in
+            let checked = TUF1.parallelMap(work.count) { j -> TargetFindings? in
                 let job = work[j]
                 var f = TargetFindings()
                 var present = false
                 for candidate in job.candidates {
-                    let path = source.targetsLocation + "/" + candidate
                     do throws(TrustVaultError) {
                         guard let bytes = try source.targetFile(candidate) else { continue }
                         present = true
-                        if let p = TUF1.checkFileInfo(job.info, bytes: bytes) { f.problems.append("target \(job.key) (\(path)): \(p)") }
+                        if let p = TUF1.checkFileInfo(length: job.entry.length, hashes: job.entry.hashes, bytes: bytes) {
+                            f.problems.append("target \(job.entry.name) (\(source.targetsLocation + "/" + candidate)): \(p)")
+                        }
                     } catch {
                         present = true
                         f.problems.append(error.message)
                     }
                 }
-                if !present { f.warnings.append("\(name): target file \(job.key) is not in \(source.targetsLocation) (served elsewhere?)") }
-                return f
+                if !present { f.warnings.append("\(name): target file \(job.entry.name) is not in \(source.targetsLocation) (served elsewhere?)") }
+                return f.problems.isEmpty && f.warnings.isEmpty ? nil : f
             }
             for (j, job) in jobs.enumerated() {
-                findings[job.index].problems += checked[j].problems
-                findings[job.index].warnings += checked[j].warnings
+                guard let c = checked[j] else { continue }
+                findings[job.index, default: TargetFindings()].problems += c.problems
+                findings[job.index, default: TargetFindings()].warnings += c.warnings
             }
-            for f in findings {
-                r.problems += f.problems
-                r.warnings += f.warnings
+            for i in findings.keys.sorted() {
+                r.problems += findings[i]!.problems
+                r.warnings += findings[i]!.warnings
             }
         }
 
