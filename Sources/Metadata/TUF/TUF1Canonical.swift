@@ -7,7 +7,7 @@ extension TUF1 {
     public enum Canonical {
         public static func bytes(_ value: JSONValue) -> [UInt8] {
             var out: [UInt8] = []
-            out.reserveCapacity(512)
+            out.reserveCapacity(512 + value.verbatimBytes)
             write(value, into: &out)
             return out
         }
@@ -35,7 +35,9 @@ extension TUF1 {
                     write(m.value, into: &out)
                 }
                 out.append(UInt8(ascii: "}"))
-            case .verbatim(let v): write(v.value, into: &out)
+            case .verbatim(let v):
+                // Plain bytes are OLPC canonical already (no escape to write differently).
+                if v.isPlain { out += v.bytes } else { write(v.value, into: &out) }
             }
         }
 
@@ -63,7 +65,7 @@ extension TUF1 {
 
         public static func bytes(_ value: JSONValue, strings: Strings = .goCanonical) -> [UInt8] {
             var out: [UInt8] = []
-            out.reserveCapacity(4096)
+            out.reserveCapacity(4096 + value.verbatimBytes * 3 / 2)
             write(value, indent: 0, strings: strings, into: &out)
             return out
         }
