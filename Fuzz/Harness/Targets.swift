@@ -134,6 +134,26 @@ func checkExactFormAgreesWithTheStrictParser(_ part: [UInt8]) {
     }
 }
 
+/// The same differential check for TUF files in plain form (`TUF1.readExactForm`): the same tree,
+/// signatures and OLPC canonical signed bytes as the strict parser, the same target entries and
+/// the same indented writing.
+func checkPlainFormAgreesWithTheStrictParser(_ part: [UInt8]) {
+    guard let fast = (try? TUF1.readExactForm(part, name: "f")) ?? nil else { return }
+    guard let doc = try? JSONValue(parsing: part), let signed = doc["signed"], let sigs = doc["signatures"]?.arrayValue else {
+        fatalError("the plain-form reader accepted a file the strict parser refuses")
+    }
+    let signatures = sigs.enumerated().compactMap { try? TUF1.parseSignature($0.element, index: $0.offset, name: "f") }
+    precondition(fast.signed == signed && fast.signatures == signatures, "the plain-form reader read a different tree")
+    precondition(Array(fast.signedBuffer[fast.canonicalSigned]) == TUF1.Canonical.bytes(signed), "the plain-form reader made other signed bytes")
+    precondition(TUF1.Pretty.bytes(fast.signed) == TUF1.Pretty.bytes(signed), "the plain form re-indents differently")
+    if let fastTargets = fast.signed["targets"], let treeTargets = signed["targets"] {
+        let a = TUF1.targetEntries(fastTargets), b = TUF1.targetEntries(treeTargets)
+        precondition(
+            a?.map(\.name) == b?.map(\.name) && a?.map(\.length) == b?.map(\.length) && a?.map(\.hashes) == b?.map(\.hashes),
+            "the plain target entries differ from the tree's")
+    }
+}
+
 let tufFiles = ["1.root.json", "timestamp.json", "snapshot.json", "targets.json", "2.root.json"]
 
 /// TUF 1.0 metadata (1.root, timestamp, snapshot, targets, 2.root; split at 0x00) through the
@@ -145,6 +165,7 @@ func fuzzTUF(_ bytes: [UInt8]) {
     try? FileManager.default.createDirectory(atPath: metadata, withIntermediateDirectories: true)
     for (name, part) in zip(tufFiles, parts(bytes, max: tufFiles.count)) where !part.isEmpty {
         FileManager.default.createFile(atPath: metadata + "/" + name, contents: Data(part))
+        checkPlainFormAgreesWithTheStrictParser(part)
         if let envelope = try? TUF1.Envelope(parsing: part, name: name), name.hasSuffix("root.json") {
             _ = try? TUF1.Root(envelope.signed, name: name)
         }
