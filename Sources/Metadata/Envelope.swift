@@ -32,8 +32,10 @@ public struct MetadataEnvelope<D: MetadataDialect>: Sendable {
     public init(parsing bytes: [UInt8], name: String) throws(TrustVaultError) {
         if let read = try D.readExactForm(bytes, name: name) {
             self.init(signed: read.signed, signatures: read.signatures)
+            // The file is kept only when it is what the dialect writes (``exactFile``).
             fileForm = FileForm(
-                file: read.file, signedBuffer: read.signedBuffer, canonicalSigned: read.canonicalSigned, isExactFile: read.isExactFile)
+                file: read.isExactFile ? read.file : [], signedBuffer: read.signedBuffer, canonicalSigned: read.canonicalSigned,
+                isExactFile: read.isExactFile)
             return
         }
         let doc: JSONValue

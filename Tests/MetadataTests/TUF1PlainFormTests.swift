@@ -276,6 +276,18 @@ import Formats
         let r2 = v2.verify()
         #expect(r2.isValid && r2.warnings.contains { $0.contains("target file pkg/f7.txt is not in big/targets") }, "\(r2.warnings)")
 
+        // A copy of targets.json (an older name clients may fetch): the same bytes pass without
+        // a second check, a changed copy is named.
+        var withCopy = repo
+        withCopy.metadata["1.targets.json"] = file
+        var v4 = TUF1.Verifier(source: withCopy)
+        #expect(v4.verify().isValid)
+        var changedCopy = withCopy
+        changedCopy.metadata["1.targets.json"] = Array(String(decoding: file, as: UTF8.self).replacingOccurrences(of: "\"length\": 11", with: "\"length\": 13").utf8)
+        var v5 = TUF1.Verifier(source: changedCopy)
+        let r5 = v5.verify()
+        #expect(r5.problems.contains { $0.hasPrefix("1.targets.json:") && $0.contains("a copy clients may fetch") }, "\(r5.problems)")
+
         // One byte of the signed targets changed in the file: the signature no longer verifies.
         var tampered = repo
         var text = String(decoding: file, as: UTF8.self)

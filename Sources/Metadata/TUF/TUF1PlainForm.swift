@@ -269,14 +269,9 @@ private struct PlainScanner {
 extension TUF1 {
     /// Reads a file in plain form (see ``TUF1PlainForm``); nil sends it to the strict parser. A
     /// targets file's `targets` object stays as its canonical bytes (`JSONValue.verbatim`).
+    /// (No reading cache as for Notary: TUF code reads each file once per buffer, and the
+    /// file's buffer is not kept, so it is freed once read.)
     public static func readExactForm(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>? {
-        try plainFormCache.value(for: bytes, range: 0..<bytes.count) { () throws(TrustVaultError) in try readPlainFormOnce(bytes, name: name) }
-    }
-
-    /// Readings of the last few large files (a ceremony reads its targets.json more than once).
-    private static let plainFormCache = LargeFileCache<ExactFormRead<Signature>?>()
-
-    private static func readPlainFormOnce(_ bytes: [UInt8], name: String) throws(TrustVaultError) -> ExactFormRead<Signature>? {
         guard let form = TUF1PlainForm.scan(bytes) else { return nil }
         let canonical = form.canonical
         var members: [JSONValue.Member] = []

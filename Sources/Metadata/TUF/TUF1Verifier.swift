@@ -23,11 +23,19 @@ extension TUF1 {
         private var roleKeys: [String: (keys: [String: Key], threshold: Int)] = [:]
         /// Delegated roles left unchecked because their delegator did not verify.
         private var notChecked: Set<String> = []
+        /// SHA-256 of each large role file read on the client's path, and the roles whose file
+        /// met its threshold: a copy with the same bytes (`N.targets.json` beside `targets.json`)
+        /// has the same verdict and is not parsed and checked twice.
+        private var largeFileDigests: [String: [UInt8]] = [:]
+        private var thresholdMet: Set<String> = []
 
         public init(source: any RepositorySource, now: TUFTime = .now()) {
             self.source = source
             self.now = now
         }
+
+        /// From this size on a copy identical to a verified file is recognised by its digest.
+        static let largeFile = 1 << 20
 
         /// A metadata file's name as messages show it.
         private func path(_ name: String) -> String { source.metadataLocation + "/" + name }
@@ -38,6 +46,8 @@ extension TUF1 {
             checkedFiles = []
             roleKeys = [:]
             notChecked = []
+            largeFileDigests = [:]
+            thresholdMet = []
             var r = Report()
             var root: Root
             var rootEnv: Envelope
@@ -204,6 +214,7 @@ extension TUF1 {
                     return nil
                 }
                 if let info, let p = checkFileInfo(info, bytes: bytes) { r.problems.append("\(name): \(p)") }
+                if bytes.count >= Self.largeFile { largeFileDigests[role] = FileDigest.compute("sha256", of: bytes) }
                 let env = try Envelope(parsing: bytes, name: name)
                 _ = try commonFields(env.signed, type: role == "timestamp" || role == "snapshot" ? role : "targets", name: name)
                 return env
@@ -223,6 +234,7 @@ extension TUF1 {
             {
                 r.problems.append(p)
             } else {
+                thresholdMet.insert(role)
                 r.passed.append("\(name) version \(env.version ?? 0): \(threshold) of \(keys.count) signature(s) required, threshold met")
             }
             let state = env.expires.map { ExpiryState.of($0, now: now, window: role == "timestamp" ? nil : 7 * Lifetime.day) }
@@ -242,7 +254,7 @@ extension TUF1 {
             // hashed on every core (100,000 small files are mostly open/read/close); the findings
             // are reported in the targets' order, as one pass would have.
             var findings: [Int: TargetFindings] = [:]
-            var jobs: [(index: Int, entry: TargetEntry, candidates: [String])] = []
+            var jobs: [Int] = []
             jobs.reserveCapacity(targets.count)
             for (i, t) in targets.enumerated() {
                 if let delegation, !delegation.covers(t.name) {
@@ -253,48 +265,48 @@ extension TUF1 {
                     findings[i, default: TargetFindings()].problems.append("\(name): target \(t.name) needs \"length\" and \"hashes\"")
                     continue
                 }
-                guard let (dir, base) = TUF1.targetPathParts(t.name) else {
+                guard TUF1.targetPathParts(t.name) != nil else {
                     findings[i, default: TargetFindings()].problems.append(
                         "\(name): target path \"\(Escape.visible(t.name))\" would leave \(source.targetsLocation); not read")
                     continue
                 }
-                var candidates: [String] = []
-                if consistent {
-                    // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
-                    // in the target's directory (python-tuf fetches the first, go-tuf sha512).
-                    for h in hashes {
-                        guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
-                        candidates.append(dir + hex.lowercased() + "." + base)
-                    }
-                }
-                candidates.append(t.name)
-                jobs.append((i, t, candidates))
+                jobs.append(i)
             }
             let source = source
             let work = jobs
             let checked = TUF1.parallelMap(work.count) { j -> TargetFindings? in
-                let job = work[j]
+                let entry = targets[work[j]]
+                var candidates: [String] = []
+                if consistent, let (dir, base) = TUF1.targetPathParts(entry.name) {
+                    // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
+                    // in the target's directory (python-tuf fetches the first, go-tuf sha512).
+                    for h in entry.hashes ?? [] {
+                        guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
+                        candidates.append(dir + hex.lowercased() + "." + base)
+                    }
+                }
+                candidates.append(entry.name)
                 var f = TargetFindings()
                 var present = false
-                for candidate in job.candidates {
+                for candidate in candidates {
                     do throws(TrustVaultError) {
                         guard let bytes = try source.targetFile(candidate) else { continue }
                         present = true
-                        if let p = TUF1.checkFileInfo(length: job.entry.length, hashes: job.entry.hashes, bytes: bytes) {
-                            f.problems.append("target \(job.entry.name) (\(source.targetsLocation + "/" + candidate)): \(p)")
+                        if let p = TUF1.checkFileInfo(length: entry.length, hashes: entry.hashes, bytes: bytes) {
+                            f.problems.append("target \(entry.name) (\(source.targetsLocation + "/" + candidate)): \(p)")
                         }
                     } catch {
                         present = true
                         f.problems.append(error.message)
                     }
                 }
-                if !present { f.warnings.append("\(name): target file \(job.entry.name) is not in \(source.targetsLocation) (served elsewhere?)") }
+                if !present { f.warnings.append("\(name): target file \(entry.name) is not in \(source.targetsLocation) (served elsewhere?)") }
                 return f.problems.isEmpty && f.warnings.isEmpty ? nil : f
             }
-            for (j, job) in jobs.enumerated() {
+            for (j, index) in jobs.enumerated() {
                 guard let c = checked[j] else { continue }
-                findings[job.index, default: TargetFindings()].problems += c.problems
-                findings[job.index, default: TargetFindings()].warnings += c.warnings
+                findings[index, default: TargetFindings()].problems += c.problems
+                findings[index, default: TargetFindings()].warnings += c.warnings
             }
             for i in findings.keys.sorted() {
                 r.problems += findings[i]!.problems
@@ -324,6 +336,11 @@ extension TUF1 {
                 }
                 do {
                     guard let bytes = try source.metadataFile(name) else { continue }
+                    if bytes.count >= Self.largeFile, thresholdMet.contains(role), let digest = largeFileDigests[role],
+                        FileDigest.compute("sha256", of: bytes) == digest
+                    {
+                        continue  // the very file verified above
+                    }
                     let env = try Envelope(parsing: bytes, name: path(name))
                     let ids = Array(rk.keys.keys)
                     guard
