@@ -192,14 +192,18 @@ fresh_notary() { rm -rf "$WORK/fresh"; }
 fresh_docker() { rm -rf "$DOCKER_CONFIG/trust"; }
 fresh_rotate() { rm -rf "$WORK/rotated"; }
 fresh_ngclient() { rm -rf "$WORK/ngclient"; }
-fresh_tuf_copy() { # the large TUF repository again; target files hard-linked (never written)
-  rm -rf "$WORK/tuf-work"
+# The large TUF repository again; target files hard-linked (never written). The previous copy is
+# moved aside, not deleted: on ext4 without a journal, inodes freed within the last minute are
+# skipped one by one when new files are made (recently_deleted), which would add seconds to the
+# next command's file creation, ours and python-tuf's alike, that no user's repository pays.
+fresh_tuf_copy() {
+  if [ -d "$WORK/tuf-work" ]; then mv "$WORK/tuf-work" "$(mktemp -d "$WORK/used-XXXXXX")/"; fi
   mkdir "$WORK/tuf-work"
   cp -a "$WORK/tuf-big/metadata" "$WORK/tuf-work/metadata"
   cp -al "$WORK/tuf-big/targets" "$WORK/tuf-work/targets"
 }
 fresh_tuf_tiny_copy() {
-  rm -rf "$WORK/tuf-tiny-work"
+  if [ -d "$WORK/tuf-tiny-work" ]; then mv "$WORK/tuf-tiny-work" "$(mktemp -d "$WORK/used-XXXXXX")/"; fi
   cp -a "$WORK/tuf-tiny" "$WORK/tuf-tiny-work"
 }
 

@@ -364,10 +364,12 @@ def c_tuf_init():
         return problem
     return ["tuf", "init", d, "--root-key", root], {}, None, check
 def c_tuf_add_targets():
-    path = out_path("t") + ".txt"
-    with open(path, "w") as f:
-        f.write(path + "\n")
-    return ["tuf", "add-targets", tuf_repo, path], {}, None, tuf_check("tuf add-targets")
+    # Several files: the target files are written as one batch (one flush, then the renames).
+    paths = [out_path("t") + f"-{i}.txt" for i in range(3)]
+    for path in paths:
+        with open(path, "w") as f:
+            f.write(path + "\n")
+    return ["tuf", "add-targets", tuf_repo, *paths], {}, None, tuf_check("tuf add-targets")
 def c_tuf_remove_targets():
     m = os.path.join(tuf_repo, "metadata", "targets.json")
     names = sorted(json.load(open(m))["signed"]["targets"])

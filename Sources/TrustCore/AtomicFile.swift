@@ -211,7 +211,31 @@ public enum AtomicFile {
         for name in stale { unlink(directory + "/" + name) }
     }
 
-    private static func writeTemporary(_ bytes: [UInt8], besides path: String, mode: UInt32) throws(TrustVaultError) -> String {
+    /// Writes `bytes` to a new temporary file beside `path` without making it durable; returns
+    /// its path. For writing many files at once: ``syncFileSystem(of:)`` then makes all of them
+    /// durable in one step, before each is renamed into place (``write(_:to:mode:)`` does all of
+    /// this for one file).
+    public static func writeUnsyncedTemporary(_ bytes: [UInt8], besides path: String, mode: UInt32) throws(TrustVaultError) -> String {
+        try writeTemporary(bytes, besides: path, mode: mode, sync: false)
+    }
+
+    /// Makes everything written to the file system holding `path` durable (`syncfs(2)`, which
+    /// reports write-back errors since Linux 5.8): one flush for thousands of new files instead
+    /// of one per file.
+    public static func syncFileSystem(of path: String) throws(TrustVaultError) {
+        typealias SyncFS = @convention(c) (Int32) -> Int32
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw errnoError("cannot open \(path)", path: path) }
+        defer { close(fd) }
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else {
+            // No syncfs: every file system, as sync(2) does.
+            sync()
+            return
+        }
+        guard unsafeBitCast(symbol, to: SyncFS.self)(fd) == 0 else { throw errnoError("cannot make the files under \(path) durable", path: path) }
+    }
+
+    private static func writeTemporary(_ bytes: [UInt8], besides path: String, mode: UInt32, sync: Bool = true) throws(TrustVaultError) -> String {
         let dir = parent(of: path)
         let suffix = Sodium.randomBytes(8).map { String($0, radix: 16) }.joined()
         let temp = dir + "/" + temporaryPrefix + fileName(of: path) + "-" + suffix
@@ -232,7 +256,7 @@ public enum AtomicFile {
             }
             offset += n
         }
-        guard fsync(fd) == 0 else { throw errnoError("cannot sync \(path)", path: path) }
+        guard !sync || fsync(fd) == 0 else { throw errnoError("cannot sync \(path)", path: path) }
         ok = true
         return temp
     }

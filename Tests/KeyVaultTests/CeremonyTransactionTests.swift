@@ -57,6 +57,44 @@ struct CeremonyTransactionTests {
         #expect(Self.tree(dir.sub(".")) == filesBefore, "every file and directory is as it was, no staging copy left")
     }
 
+    @Test func aBatchOfFilesIsWrittenWholeOrUndoneWhole() throws {
+        let t = try TestVault()
+        let dir = TemporaryDirectory("transaction-batch")
+        let repo = try Self.repository(dir)
+        let before = Self.tree(dir.sub("."))
+        func files(_ n: Int, _ text: String) -> [(path: String, bytes: [UInt8])] {
+            (0..<n).map { (repo + "/targets/new/f\($0).txt", Array("\(text) \($0)".utf8)) } + [(repo + "/targets/app.txt", Array("\(text) app".utf8))]
+        }
+        // A rename that fails half-way (a directory where the 31st file goes): the files renamed
+        // before it get their old bytes (or their absence) back, no temporary is left.
+        try FileManager.default.createDirectory(atPath: repo + "/targets/new/f30.txt", withIntermediateDirectories: true)
+        let blocked = Self.tree(dir.sub("."))
+        #expect(throws: TrustVaultError.self) {
+            try CeremonyTransaction.run(vault: t.vault) { (tx: CeremonyTransaction) throws(TrustVaultError) in
+                try tx.write(files: files(50, "batch"))
+            }
+        }
+        #expect(Self.tree(dir.sub(".")) == blocked, "every file as it was, no temporary left")
+        try FileManager.default.removeItem(atPath: repo + "/targets/new")
+        #expect(Self.tree(dir.sub(".")) == before)
+        // A later step fails: the whole batch is undone, the replaced file restored.
+        #expect(throws: TrustVaultError.self) {
+            try CeremonyTransaction.run(vault: t.vault) { (tx: CeremonyTransaction) throws(TrustVaultError) in
+                try tx.write(files: files(50, "batch"))
+                throw TrustVaultError.io("a step fails (a full disk)")
+            }
+        }
+        #expect(Self.tree(dir.sub(".")) == before, "every file and directory as it was")
+        // Committed: every file whole, nothing else beside them.
+        try CeremonyTransaction.run(vault: t.vault) { (tx: CeremonyTransaction) throws(TrustVaultError) in
+            try tx.write(files: files(50, "batch"))
+        }
+        var expected = before
+        expected["repo/targets/new"] = "/"
+        for f in files(50, "batch") { expected[String(f.path.dropFirst(dir.path.count + 1))] = String(decoding: f.bytes, as: UTF8.self) }
+        #expect(Self.tree(dir.sub(".")) == expected)
+    }
+
     @Test func successReplacesTheStagedDirectoryWhole() throws {
         let t = try TestVault()
         let dir = TemporaryDirectory("transaction-ok")

@@ -40,9 +40,10 @@ struct DiskFullTests {
         #expect(try v.run(["key", "remove", removedLater, "--yes"]).status == 0)
         // A TUF repository with a target and a delegation, for the tuf ceremonies.
         let tufBase = dir.sub("tuf-base")
-        let payload = dir.sub("payload.txt"), payload2 = dir.sub("payload2.txt")
+        let payload = dir.sub("payload.txt"), payload2 = dir.sub("payload2.txt"), payload3 = dir.sub("payload3.txt")
         try "payload\n".write(toFile: payload, atomically: true, encoding: .utf8)
         try "payload 2\n".write(toFile: payload2, atomically: true, encoding: .utf8)
+        try "payload 3\n".write(toFile: payload3, atomically: true, encoding: .utf8)
         for args in [
             ["tuf", "init", tufBase, "--root-key", root], ["tuf", "add-targets", tufBase, payload],
             ["tuf", "delegate", tufBase, "team-x", "--key", pubFile, "--paths", "team-x/*"],
@@ -125,7 +126,8 @@ struct DiskFullTests {
             ("root sign --out", ["--vault", vault, "root", "sign", rootFile, "--key", repoRoot, "--out", mount + "/signed-root.json"]),
             ("tuf init", ["--vault", vault, "tuf", "init", mount + "/tuf-new", "--root-key", root]),
             ("tuf init (only the vault full)", ["--vault", vault, "tuf", "init", dir.sub("tuf-elsewhere"), "--root-key", root]),
-            ("tuf add-targets", ["--vault", vault, "tuf", "add-targets", tuf, payload2]),
+            // Two files: the target files are written as one batch.
+            ("tuf add-targets", ["--vault", vault, "tuf", "add-targets", tuf, payload2, payload3]),
             ("tuf remove-targets", ["--vault", vault, "tuf", "remove-targets", tuf, "payload.txt"]),
             ("tuf delegate", ["--vault", vault, "tuf", "delegate", tuf, "team-a", "--key", pubFile, "--paths", "team-a/*"]),
             ("tuf delegate --remove", ["--vault", vault, "tuf", "delegate", tuf, "team-x", "--remove"]),

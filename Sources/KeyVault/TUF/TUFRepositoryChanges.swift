@@ -103,7 +103,7 @@ extension TUFCeremonies {
             }
         }
         // Everything is signed: now the files, target files first, timestamp last.
-        plan.writes += preWrites.map { TUFPlan.Write(path: $0.path, bytes: $0.bytes) }
+        plan.writes += preWrites.map { TUFPlan.Write(path: $0.path, bytes: $0.bytes, isTargetFile: true) }
         for (role, env) in ready { plan.add(env, role: role, layout: state.layout, consistent: consistent) }
         if let snapEnv { plan.add(snapEnv, role: "snapshot", layout: state.layout, consistent: consistent) }
         if let tsEnv { plan.add(tsEnv, role: "timestamp", layout: state.layout, consistent: consistent) }
@@ -119,7 +119,11 @@ extension TUFCeremonies {
             for d in plan.directories { try t.makeDirectories(d, mode: 0o755) }
             try t.stage(layout.metadataDir)
             for k in plan.newKeys { added.append(try t.addKey(k.key, role: k.role, gun: k.gun, passphrase: k.passphrase)) }
-            for w in plan.writes {
+            // Target files (before any metadata) in one batch: one flush for all of them.
+            let targetFiles = plan.writes.prefix { $0.isTargetFile }
+            try t.write(files: targetFiles.map { ($0.path, $0.bytes) })
+            written += targetFiles.map(\.path)
+            for w in plan.writes.dropFirst(targetFiles.count) {
                 if w.createOnly { try t.create(w.bytes, at: w.path) } else { try t.write(w.bytes, to: w.path) }
                 written.append(w.path)
             }
@@ -166,6 +170,8 @@ struct TUFPlan {
         var bytes: [UInt8]
         /// Refuse to replace an existing file (a new root version).
         var createOnly = false
+        /// A target file, written before any metadata (``CeremonyTransaction/write(files:mode:)``).
+        var isTargetFile = false
     }
     var writes: [Write] = []
     /// Directories made first (the repository's `targets/`).
