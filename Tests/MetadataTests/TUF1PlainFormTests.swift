@@ -58,7 +58,10 @@ import Formats
         var targets: [JSONValue.Member] = []
         for i in 0..<count { targets.append(.init("pkg/t\(i).bin", target(Int64(i), ["sha256": hex("a\(i)")]))) }
         targets.append(.init("two/hashes.txt", target(10, ["sha256": hex("x"), "sha512": hex("y")])))
-        targets.append(.init("custom.txt", .obj(["length": .integer(3), "hashes": .obj(["sha256": .string(hex("c"))]), "custom": .obj(["k": .array([.integer(1), .null])])])))
+        targets.append(
+            .init(
+                "custom.txt",
+                .obj(["length": .integer(3), "hashes": .obj(["sha256": .string(hex("c"))]), "custom": .obj(["k": .array([.integer(1), .null])])])))
         targets.append(.init("nolength", .obj(["hashes": .obj(["sha256": .string(hex("n"))])])))
         targets.append(.init("nohashes", .obj(["length": .integer(1)])))
         targets.append(.init("emptyhashes", .obj(["length": .integer(1), "hashes": .obj([:])])))
@@ -75,7 +78,9 @@ import Formats
         var env = TUF1.Envelope(signed: signed)
         let tufKey = TUF1.Key(key.publicKey)
         try env.sign(with: key, key: tufKey, keyID: tufKey.defaultKeyID)
-        return TUF1.Pretty.bytes(.obj(["signatures": .array(env.signatures.map { .obj(["keyid": .string($0.keyID), "sig": .string($0.hex)]) }), "signed": env.signed]), strings: strings) + [0x0A]
+        return TUF1.Pretty.bytes(
+            .obj(["signatures": .array(env.signatures.map { .obj(["keyid": .string($0.keyID), "sig": .string($0.hex)]) }), "signed": env.signed]),
+            strings: strings) + [0x0A]
     }
 
     @Test func plainFilesReadAsTheStrictParserReadsThem() throws {
@@ -90,7 +95,8 @@ import Formats
         Self.expectAgreement(try Self.targetsFile(strings: .pythonASCII), "python ASCII")
         // Compact (canonical) and other whitespace are plain form too.
         let text = String(decoding: file, as: UTF8.self)
-        let compact = Array(text.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: ": ", with: ":").replacingOccurrences(of: ", ", with: ",").utf8)
+        let compact = Array(
+            text.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: ": ", with: ":").replacingOccurrences(of: ", ", with: ",").utf8)
         #expect(try TUF1.readExactForm(compact, name: "f") != nil)
         Self.expectAgreement(compact, "compact")
         Self.expectAgreement(Array(text.replacingOccurrences(of: "\n", with: "\r\n\t ").utf8), "other whitespace")
@@ -134,7 +140,10 @@ import Formats
         refused(text + "x", "trailing garbage")
         refused(String(text.dropLast(40)), "truncated")
         refused(text.replacingOccurrences(of: "\"signatures\"", with: "\"extra\": 1,\n \"signatures\""), "an extra top-level member")
-        refused(text.replacingOccurrences(of: "\"spec_version\": \"1.0.31\"", with: "\"spec_version\": " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200)), "deep nesting")
+        refused(
+            text.replacingOccurrences(
+                of: "\"spec_version\": \"1.0.31\"", with: "\"spec_version\": " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200)),
+            "deep nesting")
         // A second signature by one key: the strict path refuses it with its own message.
         let sig = try #require(text.range(of: #"\{\s*"keyid": "[0-9a-f]+",\s*"sig": "[0-9a-f]+"\s*\}"#, options: .regularExpression))
         refused(text.replacingCharacters(in: sig, with: text[sig] + ", " + text[sig]), "a duplicate signature")
@@ -202,7 +211,9 @@ import Formats
         // Into an empty targets object.
         let empty = Array(String(decoding: try Self.targetsFile(count: 0), as: UTF8.self).utf8)
         let e = try #require(try TUF1.readExactForm(empty, name: "f")).signed
-        #expect(TUF1.Canonical.bytes(TUF1.Transitions.addingTargets(e, added)) == TUF1.Canonical.bytes(TUF1.Transitions.addingTargets(try Self.strict(empty).signed, added)))
+        #expect(
+            TUF1.Canonical.bytes(TUF1.Transitions.addingTargets(e, added))
+                == TUF1.Canonical.bytes(TUF1.Transitions.addingTargets(try Self.strict(empty).signed, added)))
     }
 
     @Test func aLargeRepositoryReadInPlainFormStillCatchesEveryChange() throws {
@@ -283,7 +294,8 @@ import Formats
         var v4 = TUF1.Verifier(source: withCopy)
         #expect(v4.verify().isValid)
         var changedCopy = withCopy
-        changedCopy.metadata["1.targets.json"] = Array(String(decoding: file, as: UTF8.self).replacingOccurrences(of: "\"length\": 11", with: "\"length\": 13").utf8)
+        changedCopy.metadata["1.targets.json"] = Array(
+            String(decoding: file, as: UTF8.self).replacingOccurrences(of: "\"length\": 11", with: "\"length\": 13").utf8)
         var v5 = TUF1.Verifier(source: changedCopy)
         let r5 = v5.verify()
         #expect(r5.problems.contains { $0.hasPrefix("1.targets.json:") && $0.contains("a copy clients may fetch") }, "\(r5.problems)")

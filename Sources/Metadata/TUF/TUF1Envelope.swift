@@ -147,8 +147,7 @@ extension TUF1 {
                 if k < p.count, p[k] == 0 { return nil }
                 guard k == p.count || p[k] == UInt8(ascii: "/") else { continue }
                 let n = k - partStart
-                if n == 0 || (p[partStart] == UInt8(ascii: ".") && (n == 1 || (n == 2 && p[partStart + 1] == UInt8(ascii: "."))))
-                {
+                if n == 0 || (p[partStart] == UInt8(ascii: ".") && (n == 1 || (n == 2 && p[partStart + 1] == UInt8(ascii: ".")))) {
                     return nil
                 }
                 if k < p.count { partStart = k + 1 }
