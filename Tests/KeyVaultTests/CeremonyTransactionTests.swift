@@ -63,7 +63,9 @@ struct CeremonyTransactionTests {
         let repo = try Self.repository(dir)
         let before = Self.tree(dir.sub("."))
         func files(_ n: Int, _ text: String) -> [(path: String, bytes: [UInt8])] {
-            (0..<n).map { (repo + "/targets/new/f\($0).txt", Array("\(text) \($0)".utf8)) } + [(repo + "/targets/app.txt", Array("\(text) app".utf8))]
+            // app.txt twice: written once with its last bytes, its old bytes back on rollback.
+            [(repo + "/targets/app.txt", Array("first \(text) app".utf8))]
+                + (0..<n).map { (repo + "/targets/new/f\($0).txt", Array("\(text) \($0)".utf8)) } + [(repo + "/targets/app.txt", Array("\(text) app".utf8))]
         }
         // A rename that fails half-way (a directory where the 31st file goes): the files renamed
         // before it get their old bytes (or their absence) back, no temporary is left.

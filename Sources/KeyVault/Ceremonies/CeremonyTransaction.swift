@@ -163,7 +163,12 @@ final class CeremonyTransaction {
     /// two per file. Every file goes to a temporary name first; one `syncfs(2)` makes them all
     /// durable; then each is renamed into place, and each directory is synced once. Killed
     /// before the renames, only temporaries (`.tmp-…`) are left; a failure removes them.
-    func write(files: [(path: String, bytes: [UInt8])], mode: UInt32 = 0o644) throws(TrustVaultError) {
+    func write(files all: [(path: String, bytes: [UInt8])], mode: UInt32 = 0o644) throws(TrustVaultError) {
+        // A path given twice is written once, with its last bytes (a second backup would
+        // replace the first, and rollback would bring back the wrong bytes).
+        var last: [String: Int] = [:]
+        for (i, f) in all.enumerated() { last[f.path] = i }
+        let files = all.enumerated().filter { last[$0.element.path] == $0.offset }.map(\.element)
         guard files.count > 1, files.allSatisfy({ stagedPath($0.path) == $0.path }) else {
             for f in files { try write(f.bytes, to: f.path, mode: mode) }
             return
