@@ -93,13 +93,18 @@ private struct PlainScanner {
 
     @inline(__always) func peek(_ b: UInt8) -> Bool { i < p.count && p[i] == b }
 
+    /// The byte at `i`, copied.
+    @inline(__always) mutating func copy() {
+        out[o] = p[i]
+        o += 1
+        i += 1
+    }
+
     /// `b` (after whitespace), copied.
     @inline(__always) mutating func take(_ b: UInt8) -> Bool {
         space()
         guard peek(b) else { return false }
-        out[o] = b
-        o += 1
-        i += 1
+        copy()
         return true
     }
 
@@ -151,9 +156,7 @@ private struct PlainScanner {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maxDepth else { return false }
-        out[o] = UInt8(ascii: "{")
-        o += 1
-        i += 1
+        copy()
         space()
         if peek(UInt8(ascii: "}")) {
             return take(UInt8(ascii: "}"))
@@ -180,9 +183,7 @@ private struct PlainScanner {
             space()
             guard i < p.count else { return false }
             if p[i] == UInt8(ascii: ",") {
-                out[o] = UInt8(ascii: ",")
-                o += 1
-                i += 1
+                copy()
                 continue
             }
             return take(UInt8(ascii: "}"))
@@ -193,9 +194,7 @@ private struct PlainScanner {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maxDepth else { return false }
-        out[o] = UInt8(ascii: "[")
-        o += 1
-        i += 1
+        copy()
         space()
         if peek(UInt8(ascii: "]")) {
             return take(UInt8(ascii: "]"))
@@ -205,9 +204,7 @@ private struct PlainScanner {
             space()
             guard i < p.count else { return false }
             if p[i] == UInt8(ascii: ",") {
-                out[o] = UInt8(ascii: ",")
-                o += 1
-                i += 1
+                copy()
                 continue
             }
             return take(UInt8(ascii: "]"))
@@ -216,9 +213,7 @@ private struct PlainScanner {
 
     /// A string (at `"`) of plain bytes only, copied with its quotes.
     mutating func string() -> Bool {
-        out[o] = UInt8(ascii: "\"")
-        o += 1
-        i += 1
+        copy()
         let n = p.count
         while i < n {
             let b = p[i]
