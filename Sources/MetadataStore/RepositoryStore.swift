@@ -126,19 +126,19 @@ extension TUF1.Verifier {
 final class DirectoryHandles: @unchecked Sendable {
     static let limit = 64
     private let lock = NSLock()
-    private var open: [String: Int32] = [:]
+    private var handles: [String: Int32] = [:]
 
     func descriptor(_ dir: String) -> Int32? {
         lock.lock()
         defer { lock.unlock() }
-        if let fd = open[dir] { return fd >= 0 ? fd : nil }
-        guard open.count < Self.limit else { return nil }
-        let fd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        open[dir] = fd >= 0 ? fd : -1
+        if let fd = handles[dir] { return fd >= 0 ? fd : nil }
+        guard handles.count < Self.limit else { return nil }
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        handles[dir] = fd >= 0 ? fd : -1
         return fd >= 0 ? fd : nil
     }
 
     deinit {
-        for fd in open.values where fd >= 0 { close(fd) }
+        for fd in handles.values where fd >= 0 { close(fd) }
     }
 }
