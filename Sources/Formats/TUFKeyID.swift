@@ -29,9 +29,8 @@ public enum TUFKeyID {
 public enum Hex {
     /// Written straight into the string's storage (a view of 100,000 digests makes 100,000).
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            let h = digits.utf8Start
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            let h = lowerDigits
             var o = 0
             for b in bytes {
                 out[o] = h[Int(b >> 4)]
@@ -41,6 +40,9 @@ public enum Hex {
             return o
         }
     }
+
+    /// The sixteen digits, lower case.
+    private static var lowerDigits: UnsafePointer<UInt8> { ("0123456789abcdef" as StaticString).utf8Start }
 
     /// Decodes hex (either case); nil when the text is not even-length hex.
     public static func decode(_ text: String) -> [UInt8]? {
@@ -62,9 +64,12 @@ public enum Hex {
         var text = text
         return text.withUTF8 { t in
             guard t.count == bytes.count * 2 else { return false }
+            // Each byte's two lower-case digits, compared with the text's (an upper-case letter
+            // is its lower-case one less 32; nothing else matches).
+            func same(_ c: UInt8, _ digit: UInt8) -> Bool { c == digit || (digit >= UInt8(ascii: "a") && c == digit - 32) }
             var k = 0
             for b in bytes {
-                guard let hi = value(t[k]), let lo = value(t[k + 1]), hi << 4 | lo == b else { return false }
+                guard same(t[k], lowerDigits[Int(b >> 4)]), same(t[k + 1], lowerDigits[Int(b & 15)]) else { return false }
                 k += 2
             }
             return true

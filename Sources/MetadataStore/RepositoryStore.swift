@@ -22,7 +22,9 @@ internal import Glibc
 /// through `AtomicFile`.
 public struct RepositoryStore: Sendable {
     public let dir: String
-    /// The directories under `targets/` open while this store reads target files.
+    /// The directories under `targets/` open (and listed) while this store reads target files:
+    /// a store sees each directory as it was when it first read from it (a new store reads what
+    /// was written since).
     private let targetDirectories = DirectoryHandles()
     public init(_ dir: String) { self.dir = dir }
 
@@ -88,18 +90,30 @@ extension RepositoryStore: TUF1.RepositorySource {
     }
 
     public func targetFile(_ relativePath: String) throws(TrustVaultError) -> [UInt8]? {
-        let path = targetsDir + "/" + relativePath
-        // 100,000 target files in a few directories: each read looks up one name in its open
-        // directory rather than the whole path.
-        guard let slash = relativePath.utf8.lastIndex(of: UInt8(ascii: "/")) else {
-            guard let fd = targetDirectories.descriptor(targetsDir) else { return try InputFile.readIfPresent(path, kind: TUF1.targetFile) }
-            return try InputFile.readIfPresent(relativePath, in: fd, path: path, kind: TUF1.targetFile)
+        // 100,000 target files in a few directories: each directory is opened and listed once;
+        // a name listed as a regular file is opened at once (no lookup first), a name not listed
+        // is not there, anything else is looked up as below. The full path is made only for a
+        // message.
+        let dir: String, name: String
+        if let slash = relativePath.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            dir = String(relativePath[..<slash])
+            name = String(relativePath[relativePath.utf8.index(after: slash)...])
+        } else {
+            dir = ""
+            name = relativePath
         }
-        let name = String(relativePath[relativePath.utf8.index(after: slash)...])
-        guard !name.isEmpty, let fd = targetDirectories.descriptor(targetsDir + "/" + relativePath[..<slash]) else {
-            return try InputFile.readIfPresent(path, kind: TUF1.targetFile)
+        guard !name.isEmpty, let d = targetDirectories.directory(dir, in: targetsDir) else {
+            return try InputFile.readIfPresent(targetsDir + "/" + relativePath, kind: TUF1.targetFile)
         }
-        return try InputFile.readIfPresent(name, in: fd, path: path, kind: TUF1.targetFile)
+        switch d.listing?.kind(of: name) {
+        case .absent: return nil
+        case .regular:
+            if let bytes = try InputFile.readListedRegular(name, in: d.fd, path: targetsDir + "/" + relativePath, kind: TUF1.targetFile) {
+                return bytes
+            }
+        case .other, nil: break
+        }
+        return try InputFile.readIfPresent(name, in: d.fd, path: targetsDir + "/" + relativePath, kind: TUF1.targetFile)
     }
 }
 
@@ -121,24 +135,140 @@ extension TUF1.Verifier {
     }
 }
 
-/// Directories kept open for reading many files in them, at most ``limit`` at a time (beyond it,
-/// and for a directory that cannot be opened, the caller reads by path, which names the error).
+/// Directories under one root kept open for reading many files in them, each with a listing of
+/// its names and their types (`d_type`), at most ``limit`` directories at a time. Beyond it, and
+/// for a directory that cannot be opened, the caller reads by path, which names the error; a
+/// directory too large to list, or one whose listing fails, is read without a listing.
 final class DirectoryHandles: @unchecked Sendable {
     static let limit = 64
-    private let lock = NSLock()
-    private var handles: [String: Int32] = [:]
+    /// The most names one listing holds (9 bytes each, twice over).
+    static let listingLimit = 1 << 20
 
-    func descriptor(_ dir: String) -> Int32? {
+    struct Directory: Sendable {
+        let fd: Int32
+        /// What the listing says of each name (nil: read without a listing).
+        let listing: Listing?
+    }
+
+    /// A directory's names by a 64-bit hash of their bytes (FNV-1a), with the type the listing
+    /// gave them: a hash not in the table is a name not in the directory; a hash held only by
+    /// regular files is a regular file if it is there at all; a hash also held by anything else
+    /// (a symlink, a device, a directory, another kind under a colliding name) is ``other``. No
+    /// name is kept, and a crafted collision can only send a name to the lookup that refuses
+    /// what is not a regular file.
+    struct Listing: Sendable {
+        enum Kind { case absent, regular, other }
+        private var keys: [UInt64]
+        private var regular: [Bool]
+        private let mask: Int
+
+        init(capacity count: Int) {
+            var size = 16
+            while size < count * 2 { size <<= 1 }
+            keys = Array(repeating: 0, count: size)
+            regular = Array(repeating: false, count: size)
+            mask = size - 1
+        }
+
+        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h == 0 ? 1 : h  // 0 marks an empty slot
+        }
+
+        /// The first slot for `hash`: its bits mixed down (FNV's low bits depend only on the
+        /// bytes' low bits, and names like t000042.bin differ in a few of them).
+        private func slot(_ hash: UInt64) -> Int {
+            var x = hash ^ (hash >> 33)
+            x = x &* 0xff51_afd7_ed55_8ccd
+            x ^= x >> 33
+            return Int(truncatingIfNeeded: x) & mask
+        }
+
+        mutating func insert(_ hash: UInt64, isRegular: Bool) {
+            var i = slot(hash)
+            while keys[i] != 0 && keys[i] != hash { i = (i + 1) & mask }
+            if keys[i] == hash {
+                regular[i] = regular[i] && isRegular
+            } else {
+                keys[i] = hash
+                regular[i] = isRegular
+            }
+        }
+
+        func kind(of name: String) -> Kind {
+            var name = name
+            let hash = name.withUTF8 { Self.hash($0) }
+            var i = slot(hash)
+            while keys[i] != 0 {
+                if keys[i] == hash { return regular[i] ? .regular : .other }
+                i = (i + 1) & mask
+            }
+            return .absent
+        }
+    }
+
+    private let lock = NSLock()
+    private var handles: [String: Directory?] = [:]
+    /// The directory asked for last (most reads are of the same directory as the one before).
+    private var last: (relative: String, directory: Directory?)?
+
+    /// The directory `relative` (`""` for the root itself) under `root`, opened and listed the
+    /// first time it is asked for; nil when it cannot be opened or ``limit`` are open.
+    func directory(_ relative: String, in root: String) -> Directory? {
         lock.lock()
         defer { lock.unlock() }
-        if let fd = handles[dir] { return fd >= 0 ? fd : nil }
+        if let last, last.relative == relative { return last.directory }
+        if let known = handles[relative] {
+            last = (relative, known)
+            return known
+        }
         guard handles.count < Self.limit else { return nil }
-        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        handles[dir] = fd >= 0 ? fd : -1
-        return fd >= 0 ? fd : nil
+        let path = relative.isEmpty ? root : root + "/" + relative
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let d = fd >= 0 ? Directory(fd: fd, listing: Self.listing(fd)) : nil
+        handles[relative] = d
+        last = (relative, d)
+        return d
+    }
+
+    /// Every name in the directory open as `fd`, by hash, with its `d_type`; nil if it cannot
+    /// be listed whole or holds more than ``listingLimit`` names.
+    private static func listing(_ fd: Int32) -> Listing? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let copy = dup(fd)
+        guard copy >= 0 else { return nil }
+        guard let stream = fdopendir(copy) else {
+            close(copy)
+            return nil
+        }
+        defer { closedir(stream) }
+        // Sized from the directory's size (ext4: about 20 to 40 bytes per name), grown if short.
+        var hashes: [(UInt64, Bool)] = []
+        hashes.reserveCapacity(min(Int(max(st.st_size, 0)) / 24, listingLimit))
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else { break }
+            let isRegular = entry.pointee.d_type == UInt8(DT_REG)
+            let hash = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> UInt64? in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                let count = bytes.firstIndex(of: 0) ?? bytes.count
+                let dot = UInt8(ascii: ".")
+                if (count == 1 && bytes[0] == dot) || (count == 2 && bytes[0] == dot && bytes[1] == dot) { return nil }
+                return Listing.hash(UnsafeBufferPointer(rebasing: bytes[..<count]))
+            }
+            guard let hash else { continue }
+            guard hashes.count < listingLimit else { return nil }
+            hashes.append((hash, isRegular))
+        }
+        guard errno == 0 else { return nil }
+        var listing = Listing(capacity: hashes.count)
+        for (hash, isRegular) in hashes { listing.insert(hash, isRegular: isRegular) }
+        return listing
     }
 
     deinit {
-        for fd in handles.values where fd >= 0 { close(fd) }
+        for case let d? in handles.values { close(d.fd) }
     }
 }

@@ -87,6 +87,22 @@ public enum InputFile {
         return try read(path, stat: st, kind: kind) { openat(directory, name, $0) }
     }
 
+    /// ``readIfPresent(_:in:path:kind:)`` of a name a listing of `directory` showed as a regular
+    /// file (not a symlink): opened straight away, with no lookup first (`O_NOFOLLOW`, so a
+    /// symlink put there since fails the open). Nil when the open finds no regular file there:
+    /// the caller then looks again with ``readIfPresent(_:in:path:kind:)``, which names what is
+    /// there. `path` (names the file in messages) is made only for a message.
+    public static func readListedRegular(
+        _ name: String, in directory: Int32, path: @autoclosure () -> String, kind: InputKind
+    ) throws(TrustVaultError) -> [UInt8]? {
+        let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return try read(opened: fd, stat: st, path: path, kind: kind)
+    }
+
     /// The rest of ``read(_:kind:)`` once `path` was found with `st`; `open` opens it with the
     /// flags it is given.
     private static func read(
@@ -99,6 +115,11 @@ public enum InputFile {
         defer { close(fd) }
         guard fstat(fd, &st) == 0 else { throw AtomicFile.errnoError("cannot read \(path)", path: path) }
         try requireRegular(st.st_mode, path: path, kind: kind)
+        return try read(opened: fd, stat: st, path: { path }, kind: kind)
+    }
+
+    /// The whole of the regular file open as `fd`, which `fstat` found as `st`, up to the limit.
+    private static func read(opened fd: Int32, stat st: stat, path: () -> String, kind: InputKind) throws(TrustVaultError) -> [UInt8] {
         let limit = kind.maximumSize
         // Straight into the result, sized by fstat (one byte more, to see a file that grew): no
         // zeroed buffer and no copy per file (a TUF repository's 100,000 target files).
@@ -119,7 +140,8 @@ public enum InputFile {
         }
         if failure != 0 {
             errno = failure
-            throw AtomicFile.errnoError("cannot read \(path)", path: path)
+            let p = path()
+            throw AtomicFile.errnoError("cannot read \(p)", path: p)
         }
         guard out.count > expected else { return out }
         // The file grew since fstat: read on, up to the limit.
@@ -129,7 +151,8 @@ public enum InputFile {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AtomicFile.errnoError("cannot read \(path)", path: path)
+                let p = path()
+                throw AtomicFile.errnoError("cannot read \(p)", path: p)
             }
             if n == 0 { break }
             out.append(contentsOf: buffer[0..<n])
@@ -137,7 +160,7 @@ public enum InputFile {
         if out.count > limit {
             Sodium.wipe(&out)
             throw .corrupt(
-                "\(Escape.visible(path)) is larger than \(describe(limit)), far too large for a \(kind.name)",
+                "\(Escape.visible(path())) is larger than \(describe(limit)), far too large for a \(kind.name)",
                 recovery: "check that you gave the right file")
         }
         return out

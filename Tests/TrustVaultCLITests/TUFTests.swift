@@ -302,6 +302,12 @@ struct TUFTests {
         wrong["TRUSTVAULT_SNAPSHOT_PASSPHRASE"] = "not-the-passphrase"
         expectFailure(try offline.run(["tuf", "add-targets", repo, f], env: wrong), status: 77, vault: offline, before: offline.fingerprint())
         #expect(treeFingerprint(repo) == repoBefore, "a failed add-targets leaves the repository unchanged")
+        // The keys are unlocked while the files are read; a missing file is still the error
+        // named, before the wrong passphrase.
+        let missing = try offline.run(["tuf", "add-targets", repo, work.sub("missing.txt")], env: wrong)
+        #expect(missing.status != 0 && missing.errorLines.count == 1, "\(missing)")
+        #expect(missing.stderr.contains("missing.txt") && !missing.stderr.contains("TRUSTVAULT_SNAPSHOT_PASSPHRASE"), "\(missing)")
+        #expect(treeFingerprint(repo) == repoBefore)
         let add = try offline.run(["tuf", "add-targets", repo, f])
         #expect(add.status == 0 && add.stdout.contains("timestamp.json was not changed"), "\(add)")
         let ts2 = try online.run(["tuf", "refresh", repo, "--roles", "timestamp"])

@@ -13,6 +13,8 @@ public struct TUFCeremonies: Sendable {
     public let secrets: SecretSource
     /// The clock (tests pass a fixed one).
     public var now: TUFTime = .now()
+    /// Keys being unlocked while the ceremony reads (``unlockAhead(keyIDs:keys:limit:)``).
+    private let ahead = UnlockAhead()
 
     public init(vault: Vault, secrets: SecretSource) {
         self.vault = vault
@@ -76,11 +78,28 @@ public struct TUFCeremonies: Sendable {
                 try env.sign(with: fresh.0, key: key, keyID: id)
                 used.append(id)
             } else if let rec = try record(for: key) {
-                try env.sign(with: try vault.signer(for: rec, secrets: secrets), key: key, keyID: id)
+                let signer: any SigningKey
+                if let unlocked = try ahead.take(rec) { signer = unlocked } else { signer = try vault.signer(for: rec, secrets: secrets) }
+                try env.sign(with: signer, key: key, keyID: id)
                 used.append(id)
             }
         }
         return used
+    }
+
+    /// Starts unlocking the vault keys ``signWithVault(_:keyIDs:keys:limit:extra:)`` will sign
+    /// with for these roles (``UnlockAhead``: only those the environment has passphrases for).
+    func unlockAhead(_ roles: [(keyIDs: [String], keys: [String: TUF1.Key], limit: Int)]) {
+        var records: [KeyRecord] = []
+        for role in roles {
+            var count = 0
+            for id in role.keyIDs where count < role.limit {
+                guard let key = role.keys[id], let rec = try? record(for: key) else { continue }
+                records.append(rec)
+                count += 1
+            }
+        }
+        ahead.start(records, vault: vault, secrets: secrets)
     }
 
     /// Vault role and GUN for a new key of a TUF role (`tuf-timestamp` for timestamp keys,

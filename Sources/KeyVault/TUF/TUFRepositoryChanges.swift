@@ -15,15 +15,30 @@ extension TUFCeremonies {
         var root: TUF1.Root
         var targets: TUF1.Envelope
 
-        init(_ dir: String) throws(TrustVaultError) {
+        /// `rootRead` is called with the root before targets.json is read (to start unlocking
+        /// keys while it is).
+        init(_ dir: String, rootRead: (TUF1.Root) -> Void = { _ in }) throws(TrustVaultError) {
             layout = TUF1.Layout(dir)
             let l = try layout.latestRoot()
             rootVersion = l.version
             rootEnv = l.envelope
             root = l.root
+            rootRead(l.root)
             targets = try TUF1.Envelope.load(layout.path(role: "targets"))
             _ = try TUF1.commonFields(targets.signed, type: "targets", name: layout.path(role: "targets"))
         }
+    }
+
+    /// Starts unlocking (``unlockAhead(_:)``) the keys that sign a change of `role` (when the
+    /// root names them: `targets`; a delegated role's keys are in targets.json) and the new
+    /// snapshot and timestamp.
+    func unlockAhead(for role: String, root: TUF1.Root) {
+        var roles: [(keyIDs: [String], keys: [String: TUF1.Key], limit: Int)] = []
+        for name in (role == "targets" ? ["targets"] : []) + ["snapshot", "timestamp"] {
+            let r = root.role(name)
+            roles.append((r.keyIDs, root.keys, r.threshold))
+        }
+        unlockAhead(roles)
     }
 
     /// `env` with version+1 and a new expiry.
@@ -61,8 +76,10 @@ extension TUFCeremonies {
             var s = bumped(current, role: "snapshot", expires: expires)
             var versions: [(file: String, version: Int64?)] = []
             // Every listed file at the version now in metadata/ (another holder may have changed
-            // a delegated role since), then the files this command changed.
-            for m in s.signed["meta"]?.objectValue ?? [] where m.key.hasSuffix(".json") {
+            // a delegated role since), then the files this command changed (not read again: a
+            // targets.json of 100,000 targets is 20 MB).
+            let changedFiles = Set(ready.map { $0.0 + ".json" } + extraMeta.keys.map { $0 + ".json" } + removedRoles.map { $0 + ".json" })
+            for m in s.signed["meta"]?.objectValue ?? [] where m.key.hasSuffix(".json") && !changedFiles.contains(m.key) {
                 let path = state.layout.metadataDir + "/" + m.key
                 guard AtomicFile.exists(path), let v = try? TUF1.Envelope.load(path).version,
                     v != m.value["version"]?.intValue, v <= TUF1.maximumVersion
@@ -140,11 +157,28 @@ extension TUFCeremonies {
         return AtomicFile.parent(of: path) + "/" + sha256 + "." + AtomicFile.fileName(of: path)
     }
 
+    /// A usable target path: parts between slashes, none empty, `.` or `..`; no control
+    /// character, DEL or backslash. One pass over the bytes (10,000 new targets at a time).
     static func checkTargetName(_ name: String) throws(TrustVaultError) {
-        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//"),
-            !name.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }),
-            name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && $0 != "\\" })
-        else { throw .invalid("\"\(name)\" is not a usable target path", recovery: "use a relative path such as app/v1/file.tar.gz") }
+        var bytes = name
+        let usable = bytes.withUTF8 { p -> Bool in
+            guard !p.isEmpty else { return false }
+            var partStart = 0
+            for k in 0...p.count {
+                if k < p.count {
+                    let c = p[k]
+                    if c < 0x20 || c == 0x7F || c == UInt8(ascii: "\\") { return false }
+                    if c != UInt8(ascii: "/") { continue }
+                }
+                let n = k - partStart
+                guard n > 0 else { return false }
+                let dot = UInt8(ascii: ".")
+                if p[partStart] == dot, n == 1 || (n == 2 && p[partStart + 1] == dot) { return false }
+                partStart = k + 1
+            }
+            return true
+        }
+        guard usable else { throw .invalid("\"\(name)\" is not a usable target path", recovery: "use a relative path such as app/v1/file.tar.gz") }
     }
 
     /// The targets-like role `role` (`targets` or a role delegated from targets.json): its current

@@ -5,11 +5,12 @@ internal import Metadata
 /// `tuf add-targets` and `tuf remove-targets`.
 extension TUFCeremonies {
     public func addTargets(dir: String, files: [String], pathPrefix: String?, role: String = "targets") throws(TrustVaultError) -> Output {
-        let state = try State(dir)
+        let state = try State(dir) { unlockAhead(for: role, root: $0) }
         guard !files.isEmpty else { throw .invalid("give at least one FILE") }
         var prefix = pathPrefix ?? ""
         if !prefix.isEmpty, !prefix.hasSuffix("/") { prefix += "/" }
         let current = try targetsRole(state, role)
+        if current.delegation != nil { unlockAhead([(current.role.keyIDs, current.keys, current.role.threshold)]) }
         var env = bumped(current.env, role: "targets")
         var entries: [TUF1.Transitions.TargetFile] = []
         var copies: [(String, [UInt8])] = []
@@ -49,8 +50,9 @@ extension TUFCeremonies {
     }
 
     public func removeTargets(dir: String, names: [String], role: String = "targets") throws(TrustVaultError) -> Output {
-        let state = try State(dir)
+        let state = try State(dir) { unlockAhead(for: role, root: $0) }
         let current = try targetsRole(state, role)
+        if current.delegation != nil { unlockAhead([(current.role.keyIDs, current.keys, current.role.threshold)]) }
         var env = bumped(current.env, role: "targets")
         env.signed = try TUF1.Transitions.removingTargets(env.signed, names, role: role)
         var out = Output()

@@ -278,6 +278,7 @@ extension TUF1 {
                 let entry = targets[work[j]]
                 var candidates: [String] = []
                 if consistent, let (dir, base) = TUF1.targetPathParts(entry.name) {
+                    candidates.reserveCapacity((entry.hashes?.count ?? 0) + 1)
                     // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
                     // in the target's directory (python-tuf fetches the first, go-tuf sha512).
                     for h in entry.hashes ?? [] {
