@@ -162,6 +162,9 @@ final class DirectoryHandles: @unchecked Sendable {
         private var regular: [Bool]
         private let mask: Int
 
+        /// Distinct hashes held; the table is kept at least twice as large.
+        private(set) var count = 0
+
         init(capacity count: Int) {
             var size = 16
             while size < count * 2 { size <<= 1 }
@@ -170,7 +173,7 @@ final class DirectoryHandles: @unchecked Sendable {
             mask = size - 1
         }
 
-        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
             for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             return h == 0 ? 1 : h  // 0 marks an empty slot
@@ -186,6 +189,11 @@ final class DirectoryHandles: @unchecked Sendable {
         }
 
         mutating func insert(_ hash: UInt64, isRegular: Bool) {
+            if (count + 1) * 2 > keys.count {
+                var larger = Listing(capacity: keys.count)
+                for (k, r) in zip(keys, regular) where k != 0 { larger.insert(k, isRegular: r) }
+                self = larger
+            }
             var i = slot(hash)
             while keys[i] != 0 && keys[i] != hash { i = (i + 1) & mask }
             if keys[i] == hash {
@@ -193,12 +201,13 @@ final class DirectoryHandles: @unchecked Sendable {
             } else {
                 keys[i] = hash
                 regular[i] = isRegular
+                count += 1
             }
         }
 
         func kind(of name: String) -> Kind {
             var name = name
-            let hash = name.withUTF8 { Self.hash($0) }
+            let hash = name.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
             var i = slot(hash)
             while keys[i] != 0 {
                 if keys[i] == hash { return regular[i] ? .regular : .other }
@@ -244,27 +253,23 @@ final class DirectoryHandles: @unchecked Sendable {
             return nil
         }
         defer { closedir(stream) }
-        // Sized from the directory's size (ext4: about 20 to 40 bytes per name), grown if short.
-        var hashes: [(UInt64, Bool)] = []
-        hashes.reserveCapacity(min(Int(max(st.st_size, 0)) / 24, listingLimit))
+        // Sized from the directory's size (ext4: about 20 to 40 bytes a name), grown if short.
+        var listing = Listing(capacity: min(Int(max(st.st_size, 0)) / 32, 1 << 16))
         while true {
             errno = 0
             guard let entry = readdir(stream) else { break }
             let isRegular = entry.pointee.d_type == UInt8(DT_REG)
-            let hash = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> UInt64? in
-                let bytes = raw.bindMemory(to: UInt8.self)
+            let hash = withUnsafeBytes(of: &entry.pointee.d_name) { bytes -> UInt64? in
                 let count = bytes.firstIndex(of: 0) ?? bytes.count
                 let dot = UInt8(ascii: ".")
                 if (count == 1 && bytes[0] == dot) || (count == 2 && bytes[0] == dot && bytes[1] == dot) { return nil }
-                return Listing.hash(UnsafeBufferPointer(rebasing: bytes[..<count]))
+                return Listing.hash(UnsafeRawBufferPointer(rebasing: bytes[..<count]))
             }
             guard let hash else { continue }
-            guard hashes.count < listingLimit else { return nil }
-            hashes.append((hash, isRegular))
+            guard listing.count < listingLimit else { return nil }
+            listing.insert(hash, isRegular: isRegular)
         }
         guard errno == 0 else { return nil }
-        var listing = Listing(capacity: hashes.count)
-        for (hash, isRegular) in hashes { listing.insert(hash, isRegular: isRegular) }
         return listing
     }
 

@@ -5,11 +5,11 @@ internal import Metadata
 /// `tuf add-targets` and `tuf remove-targets`.
 extension TUFCeremonies {
     public func addTargets(dir: String, files: [String], pathPrefix: String?, role: String = "targets") throws(TrustVaultError) -> Output {
-        let state = try State(dir) { unlockAhead(for: role, root: $0) }
+        var state = try State(dir) { unlockAhead(for: role, root: $0) }
         guard !files.isEmpty else { throw .invalid("give at least one FILE") }
         var prefix = pathPrefix ?? ""
         if !prefix.isEmpty, !prefix.hasSuffix("/") { prefix += "/" }
-        let current = try targetsRole(state, role)
+        var current = try targetsRole(state, role)
         if current.delegation != nil { unlockAhead([(current.role.keyIDs, current.keys, current.role.threshold)]) }
         var env = bumped(current.env, role: "targets")
         var entries: [TUF1.Transitions.TargetFile] = []
@@ -40,6 +40,11 @@ extension TUFCeremonies {
             copies.append((Self.targetPath(state.layout, name: name, sha256: info.sha256, consistent: state.root.consistentSnapshot), bytes))
             out.notes.append("target \(name): \(info.length) bytes, sha256 \(info.sha256)")
         }
+        // Only the new file is needed from here on: the old one (11 MB of canonical bytes at
+        // 100,000 targets) is let go as the new one is made, not kept beside it while the keys
+        // sign and unlock.
+        state.targets = TUF1.Envelope(signed: .null)
+        current.env = TUF1.Envelope(signed: .null)
         env.signed = TUF1.Transitions.addingTargets(env.signed, entries)
         // Target files are written first (metadata never names a file that is not there), and
         // only once every signature is made (a wrong passphrase leaves DIR unchanged).

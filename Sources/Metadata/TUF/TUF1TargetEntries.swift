@@ -25,27 +25,65 @@ extension TUF1 {
     /// plain form) is read straight from its bytes: the usual entry
     /// `{"hashes":{"sha256":"…",…},"length":N}` without a tree, any other entry through the
     /// strict parser, so every entry reads as it would from the tree.
-    public static func targetEntries(_ targets: JSONValue) -> [TargetEntry]? {
+    public static func targetEntries(_ targets: JSONValue) -> TargetEntryList? {
         if case .verbatim(let v) = targets, v.isPlain { return plainEntries(v) }
-        return targets.objectValue?.map { TargetEntry(name: $0.key, value: $0.value) }
+        return targets.objectValue.map { TargetEntryList(.entries($0.map { TargetEntry(name: $0.key, value: $0.value) })) }
     }
 
-    private static func plainEntries(_ v: VerbatimJSON) -> [TargetEntry]? {
-        guard let members = plainMembers(v) else { return nil }
-        return v.buffer.withUnsafeBufferPointer { p -> [TargetEntry]? in
-            var entries: [TargetEntry] = []
-            entries.reserveCapacity(members.count)
-            for m in members {
-                let name = String(decoding: UnsafeBufferPointer(rebasing: p[m.key]), as: UTF8.self)
-                if let entry = usualEntry(p, m.value, name: name) {
-                    entries.append(entry)
-                } else {
-                    guard let value = try? JSONValue(parsing: v.buffer, range: m.value) else { return nil }
-                    entries.append(TargetEntry(name: name, value: value))
+    /// A `targets` object's entries, each made when it is asked for (on any thread). Of a plain
+    /// verbatim object only each member's byte ranges are kept, about 32 bytes a target instead
+    /// of a few hundred: the usual entry is read from the bytes when asked for, any other entry
+    /// is parsed when the list is made (and the list is nil if one does not parse).
+    public struct TargetEntryList: RandomAccessCollection, Sendable {
+        enum Storage: Sendable {
+            case entries([TargetEntry])
+            case plain(VerbatimJSON, members: [(key: Range<Int>, value: Range<Int>)], others: [Int: TargetEntry])
+        }
+        let storage: Storage
+        public let endIndex: Int
+        public var startIndex: Int { 0 }
+
+        init(_ storage: Storage) {
+            self.storage = storage
+            switch storage {
+            case .entries(let e): endIndex = e.count
+            case .plain(_, let members, _): endIndex = members.count
+            }
+        }
+
+        public subscript(i: Int) -> TargetEntry {
+            switch storage {
+            case .entries(let e): return e[i]
+            case .plain(let v, let members, let others):
+                if let other = others[i] { return other }
+                return v.buffer.withUnsafeBufferPointer { p in
+                    let name = String(decoding: UnsafeBufferPointer(rebasing: p[members[i].key]), as: UTF8.self)
+                    var hashes: [JSONValue.Member] = []
+                    let length = usualShape(p, members[i].value) { algorithm, value in
+                        hashes.append(JSONValue.Member(string(p, algorithm), .string(string(p, value))))
+                    }
+                    // The shape was checked when the list was made.
+                    return TargetEntry(name: name, length: length ?? -1, hashes: hashes)
                 }
             }
-            return entries
         }
+
+        private func string(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+        }
+    }
+
+    private static func plainEntries(_ v: VerbatimJSON) -> TargetEntryList? {
+        guard let members = plainMembers(v) else { return nil }
+        let others = v.buffer.withUnsafeBufferPointer { p -> [Int: TargetEntry]? in
+            var others: [Int: TargetEntry] = [:]
+            for (i, m) in members.enumerated() where usualShape(p, m.value, hash: { _, _ in }) == nil {
+                guard let value = try? JSONValue(parsing: v.buffer, range: m.value) else { return nil }
+                others[i] = TargetEntry(name: String(decoding: UnsafeBufferPointer(rebasing: p[m.key]), as: UTF8.self), value: value)
+            }
+            return others
+        }
+        return others.map { TargetEntryList(.plain(v, members: members, others: $0)) }
     }
 
     /// The members of a plain verbatim object, in order: each key's bytes (between its quotes)
@@ -100,8 +138,11 @@ extension TUF1 {
     }
 
     /// `{"hashes":{"ALG":"VALUE",…},"length":N}` exactly (N at most 18 digits, no `-0`), read
-    /// without the parser; nil for any other shape.
-    private static func usualEntry(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, name: String) -> TargetEntry? {
+    /// without the parser: `hash` is given each algorithm's and value's bytes (between their
+    /// quotes), in order; the length, or nil for any other shape.
+    private static func usualShape(
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, hash: (_ algorithm: Range<Int>, _ value: Range<Int>) -> Void
+    ) -> Int64? {
         var i = r.lowerBound
         func literal(_ s: StaticString) -> Bool {
             let k = s.utf8CodeUnitCount
@@ -110,19 +151,18 @@ extension TUF1 {
             i += k
             return true
         }
-        func string() -> String? {
+        func string() -> Range<Int>? {
             guard i < r.upperBound, p[i] == UInt8(ascii: "\"") else { return nil }
             var j = i + 1
             while j < r.upperBound, p[j] != UInt8(ascii: "\"") { j += 1 }
             guard j < r.upperBound else { return nil }
             defer { i = j + 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: p[(i + 1)..<j]), as: UTF8.self)
+            return (i + 1)..<j
         }
         guard literal(#"{"hashes":{"#) else { return nil }
-        var hashes: [JSONValue.Member] = []
         while true {
             guard let algorithm = string(), literal(":"), let value = string() else { return nil }
-            hashes.append(JSONValue.Member(algorithm, .string(value)))
+            hash(algorithm, value)
             if literal(",") { continue }
             guard literal(#"},"length":"#) else { return nil }
             break
@@ -137,6 +177,6 @@ extension TUF1 {
         guard count >= 1, count <= 18, count == 1 || p[digits] != UInt8(ascii: "0"), i == r.upperBound - 1, p[i] == UInt8(ascii: "}") else {
             return nil
         }
-        return TargetEntry(name: name, length: length, hashes: hashes)
+        return length
     }
 }

@@ -250,50 +250,44 @@ extension TUF1 {
                 r.problems.append("\(name): no \"targets\" object")
                 return
             }
-            // First the checks of the metadata alone, in order; then the target files are read and
-            // hashed on every core (100,000 small files are mostly open/read/close); the findings
-            // are reported in the targets' order, as one pass would have.
-            var findings: [Int: TargetFindings] = [:]
-            var jobs: [Int] = []
-            jobs.reserveCapacity(targets.count)
-            for (i, t) in targets.enumerated() {
-                if let delegation, !delegation.covers(t.name) {
-                    findings[i, default: TargetFindings()].problems.append(
-                        "\(name): target \(t.name) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
-                }
-                guard t.length != nil, let hashes = t.hashes, !hashes.isEmpty else {
-                    findings[i, default: TargetFindings()].problems.append("\(name): target \(t.name) needs \"length\" and \"hashes\"")
-                    continue
-                }
-                guard TUF1.targetPathParts(t.name) != nil else {
-                    findings[i, default: TargetFindings()].problems.append(
-                        "\(name): target path \"\(Escape.visible(t.name))\" would leave \(source.targetsLocation); not read")
-                    continue
-                }
-                jobs.append(i)
-            }
+            // Each target on every core (100,000 small files are mostly open/read/close), its
+            // entry made there from the file's bytes: first the checks of the metadata alone, then
+            // its file read and hashed. The findings are reported in the targets' order, as one
+            // pass would have.
             let source = source
-            let work = jobs
-            let checked = TUF1.parallelMap(work.count) { j -> TargetFindings? in
-                let entry = targets[work[j]]
+            let checked = TUF1.parallelMap(targets.count) { i -> TargetFindings? in
+                let entry = targets[i]
+                var f = TargetFindings()
+                if let delegation, !delegation.covers(entry.name) {
+                    f.problems.append(
+                        "\(name): target \(entry.name) is outside the paths delegated to \(delegation.name) (\(delegation.paths.joined(separator: ", ")))")
+                }
+                guard entry.length != nil, let hashes = entry.hashes, !hashes.isEmpty else {
+                    f.problems.append("\(name): target \(entry.name) needs \"length\" and \"hashes\"")
+                    return f
+                }
+                guard let (dir, base) = TUF1.targetPathParts(entry.name) else {
+                    f.problems.append(
+                        "\(name): target path \"\(Escape.visible(entry.name))\" would leave \(source.targetsLocation); not read")
+                    return f
+                }
                 var candidates: [String] = []
-                if consistent, let (dir, base) = TUF1.targetPathParts(entry.name) {
-                    candidates.reserveCapacity((entry.hashes?.count ?? 0) + 1)
+                if consistent {
                     // The spec's consistent-snapshot name: one `<hash>.<name>` per listed hash,
                     // in the target's directory (python-tuf fetches the first, go-tuf sha512).
-                    for h in entry.hashes ?? [] {
+                    candidates.reserveCapacity(hashes.count + 1)
+                    for h in hashes {
                         guard let hex = h.value.stringValue, !hex.isEmpty, Hex.decode(hex) != nil else { continue }
                         candidates.append(dir + hex.lowercased() + "." + base)
                     }
                 }
                 candidates.append(entry.name)
-                var f = TargetFindings()
                 var present = false
                 for candidate in candidates {
                     do throws(TrustVaultError) {
                         guard let bytes = try source.targetFile(candidate) else { continue }
                         present = true
-                        if let p = TUF1.checkFileInfo(length: entry.length, hashes: entry.hashes, bytes: bytes) {
+                        if let p = TUF1.checkFileInfo(length: entry.length, hashes: hashes, bytes: bytes) {
                             f.problems.append("target \(entry.name) (\(source.targetsLocation + "/" + candidate)): \(p)")
                         }
                     } catch {
@@ -304,14 +298,9 @@ extension TUF1 {
                 if !present { f.warnings.append("\(name): target file \(entry.name) is not in \(source.targetsLocation) (served elsewhere?)") }
                 return f.problems.isEmpty && f.warnings.isEmpty ? nil : f
             }
-            for (j, index) in jobs.enumerated() {
-                guard let c = checked[j] else { continue }
-                findings[index, default: TargetFindings()].problems += c.problems
-                findings[index, default: TargetFindings()].warnings += c.warnings
-            }
-            for i in findings.keys.sorted() {
-                r.problems += findings[i]!.problems
-                r.warnings += findings[i]!.warnings
+            for case let f? in checked {
+                r.problems += f.problems
+                r.warnings += f.warnings
             }
         }
 
