@@ -13,7 +13,7 @@ public struct TUFCeremonies: Sendable {
     public let secrets: SecretSource
     /// The clock (tests pass a fixed one).
     public var now: TUFTime = .now()
-    /// Keys being unlocked while the ceremony reads (``unlockAhead(keyIDs:keys:limit:)``).
+    /// Keys being unlocked while the ceremony reads (``unlockAhead(_:)``).
     private let ahead = UnlockAhead()
 
     public init(vault: Vault, secrets: SecretSource) {
