@@ -99,8 +99,11 @@ for (label, profile) in profiles {
 print("")
 print(
     String(
-        format: "init's calibration: %d passes over 512 MiB (estimated %.2f s per unlock; notary guess %.3f ms in its own measurement)",
-        calibration.profile.opsLimit, calibration.unlockSeconds, calibration.notaryGuessSeconds * 1000))
+        format:
+            "init's calibration: %d passes over 512 MiB (measured %.0f ms a pass + %.0f ms fixed: "
+            + "estimated %.2f s per unlock; notary guess %.3f ms in its own measurement)",
+        calibration.profile.opsLimit, calibration.perPassSeconds * 1000, calibration.fixedSeconds * 1000,
+        calibration.unlockSeconds, calibration.notaryGuessSeconds * 1000))
 let ratio = calibratedGuess / notaryGuessSeconds
 print(
     String(

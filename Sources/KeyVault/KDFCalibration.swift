@@ -14,10 +14,11 @@ internal import Formats
 public struct KDFCalibration: Sendable {
     /// The profile to record in the vault.
     public let profile: KDFProfile
-    /// Measured: one Argon2id run of the calibration passes over 512 MiB.
-    public let measuredSeconds: Double
-    /// The passes the measurement ran.
-    public let measuredPasses: UInt64
+    /// Measured: the time each further pass over 512 MiB adds to one Argon2id run.
+    public let perPassSeconds: Double
+    /// Measured: the part of one Argon2id run that does not grow with its passes (allocating,
+    /// touching and freeing 512 MiB).
+    public let fixedSeconds: Double
     /// Expected time of one unlock (and of one wrong guess) with ``profile`` on this machine.
     public let unlockSeconds: Double
     /// Measured: one wrong guess against a notary key file (median).
@@ -35,36 +36,58 @@ public struct KDFCalibration: Sendable {
     public var meetsGoal: Bool { guessRatio >= Self.goalRatio && unlockSeconds <= 2.0 }
 
     public init(
-        profile: KDFProfile, measuredSeconds: Double, measuredPasses: UInt64, unlockSeconds: Double,
+        profile: KDFProfile, perPassSeconds: Double, fixedSeconds: Double, unlockSeconds: Double,
         notaryGuessSeconds: Double
     ) {
         self.profile = profile
-        self.measuredSeconds = measuredSeconds
-        self.measuredPasses = measuredPasses
+        self.perPassSeconds = perPassSeconds
+        self.fixedSeconds = fixedSeconds
         self.unlockSeconds = unlockSeconds
         self.notaryGuessSeconds = notaryGuessSeconds
     }
 
-    /// Measures this machine and returns the calibrated `moderate` profile. Takes about 1 s
-    /// (two Argon2id passes over 512 MiB and a few hundred PBKDF2 guesses).
+    /// Measures this machine and returns the calibrated `moderate` profile. Takes about 3 s:
+    /// Argon2id over 512 MiB with 1 and with 3 passes, each twice in turn (the faster of each
+    /// pair counts, so one slow moment of a busy machine does not skew the line), and a few
+    /// hundred PBKDF2 guesses.
+    ///
+    /// An unlock costs a fixed part (the 512 MiB are allocated and touched afresh each time)
+    /// plus a time per pass; the two points give both, so the estimate for more passes is
+    /// neither inflated by the fixed part nor short of it.
     public static func calibrate(targetUnlockSeconds target: Double = targetUnlockSeconds) throws(TrustVaultError)
         -> KDFCalibration
     {
         let base = KDFProfile.moderate
-        let passes: UInt64 = 2
         let salt = Sodium.randomBytes(SecretSeal.saltBytes)
-        let measured = try seconds { () throws(TrustVaultError) in
-            _ = try SecretSeal.deriveKey(
-                passphrase: Passphrase("calibration"), salt: salt, opsLimit: passes, memLimit: base.memLimit)
+        func run(_ passes: UInt64) throws(TrustVaultError) -> Double {
+            try seconds { () throws(TrustVaultError) in
+                _ = try SecretSeal.deriveKey(
+                    passphrase: Passphrase("calibration"), salt: salt, opsLimit: passes, memLimit: base.memLimit)
+            }
         }
-        // Argon2id's time grows linearly with its passes; the fixed part (allocating and freeing
-        // 512 MiB) is counted in every pass here, so the estimate errs on the slow side.
-        let perPass = measured / Double(passes)
-        let wanted = perPass > 0 ? UInt64(max(1, (target / perPass).rounded(.down))) : base.opsLimit
+        var one = Double.infinity
+        var three = Double.infinity
+        for _ in 0..<2 {
+            one = min(one, try run(1))
+            three = min(three, try run(3))
+        }
+        let (perPass, fixed) = line(one: one, three: three)
+        let wanted = perPass > 0 ? UInt64(max(1, ((target - fixed) / perPass).rounded(.down))) : base.opsLimit
         let profile = KDFProfile.moderate(passes: wanted)
         return KDFCalibration(
-            profile: profile, measuredSeconds: measured, measuredPasses: passes,
-            unlockSeconds: perPass * Double(profile.opsLimit), notaryGuessSeconds: try notaryGuess())
+            profile: profile, perPassSeconds: perPass, fixedSeconds: fixed,
+            unlockSeconds: fixed + perPass * Double(profile.opsLimit), notaryGuessSeconds: try notaryGuess())
+    }
+
+    /// The time per pass and the fixed part, from one run of 1 pass and one of 3. When noise
+    /// makes the two points disagree with a line through positive values (the 3-pass run not
+    /// slower, or slower by more than three times the 1-pass run), the whole 3-pass time is
+    /// taken as passes, which errs on the slow side: fewer passes are chosen, never more.
+    static func line(one: Double, three: Double) -> (perPass: Double, fixed: Double) {
+        let perPass = (three - one) / 2
+        let fixed = one - perPass
+        guard perPass > 0, fixed >= 0 else { return (three / 3, 0) }
+        return (perPass, fixed)
     }
 
     /// The median time of one wrong guess against a freshly made notary key file.

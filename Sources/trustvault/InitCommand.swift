@@ -23,7 +23,7 @@ extension TrustVault {
             var profile = kdf.profile
             var calibration: KDFCalibration?
             if profile == .moderate {
-                StepProgress.note("calibrating the KDF on this machine (about a second)…")
+                StepProgress.note("calibrating the KDF on this machine (about 3 seconds)…")
                 calibration = try KDFCalibration.calibrate()
                 profile = calibration?.profile ?? profile
             }

@@ -64,15 +64,26 @@ struct KDFCalibrationTests {
         _ = try reopened.unlock(record, passphrase: Passphrase("root passphrase"))
     }
 
+    @Test func theLineThroughOneAndThreePassesSplitsPassesFromTheFixedPart() {
+        // 0.2 s fixed, 0.25 s a pass.
+        let (perPass, fixed) = KDFCalibration.line(one: 0.45, three: 0.95)
+        #expect(abs(perPass - 0.25) < 1e-9 && abs(fixed - 0.2) < 1e-9)
+        // Noise that breaks the line (3 passes no slower than 1, or more than 3 times slower)
+        // falls back to counting the whole 3-pass run as passes: the slow side, fewer passes.
+        for (one, three) in [(0.5, 0.5), (0.6, 0.4), (0.2, 0.9)] {
+            let (p, f) = KDFCalibration.line(one: one, three: three)
+            #expect(abs(p - three / 3) < 1e-9 && f == 0)
+        }
+    }
+
     @Test func calibrationMeasuresThisMachine() throws {
         let c = try KDFCalibration.calibrate()
         #expect(c.profile.name == "moderate")
         #expect(c.profile.memLimit == KDFProfile.moderate.memLimit)
         #expect((KDFProfile.moderate.opsLimit...KDFProfile.maximumCalibratedOpsLimit).contains(c.profile.opsLimit))
-        #expect(c.measuredSeconds > 0 && c.notaryGuessSeconds > 0)
-        // The estimate is the measured time per pass times the passes chosen.
-        let perPass = c.measuredSeconds / Double(c.measuredPasses)
-        #expect(abs(c.unlockSeconds - perPass * Double(c.profile.opsLimit)) < 1e-9)
+        #expect(c.perPassSeconds > 0 && c.fixedSeconds >= 0 && c.notaryGuessSeconds > 0)
+        // The estimate is the fixed part plus the measured time per pass times the passes chosen.
+        #expect(abs(c.unlockSeconds - (c.fixedSeconds + c.perPassSeconds * Double(c.profile.opsLimit))) < 1e-9)
         // More passes only while the estimate stays within the target.
         if c.profile.opsLimit > KDFProfile.moderate.opsLimit {
             #expect(c.unlockSeconds <= KDFCalibration.targetUnlockSeconds + 1e-9)

@@ -96,7 +96,7 @@ extension RSTUFCeremonies {
         }
         let newStatus = env.thresholdStatus(newRoot.role("root"), keys: newRoot.keys)
         let oldStatus = trusted.map { env.thresholdStatus($0.role("root"), keys: $0.keys) }
-        if newStatus.valid >= newStatus.threshold, oldStatus.map { $0.valid >= $0.threshold } ?? true {
+        if newStatus.valid >= newStatus.threshold, oldStatus.map({ $0.valid >= $0.threshold }) ?? true {
             throw TrustVaultError(.refused, "\(path): the pending root version \(newRoot.version) is fully signed already; there is nothing to sign")
         }
 
