@@ -20,7 +20,7 @@ public struct KDFCalibration: Sendable {
     /// touching and freeing 512 MiB).
     public let fixedSeconds: Double
     /// Expected time of one unlock (and of one wrong guess) with ``profile`` on this machine.
-    public let unlockSeconds: Double
+    public var unlockSeconds: Double { fixedSeconds + perPassSeconds * Double(profile.opsLimit) }
     /// Measured: one wrong guess against a notary key file (median).
     public let notaryGuessSeconds: Double
 
@@ -36,13 +36,11 @@ public struct KDFCalibration: Sendable {
     public var meetsGoal: Bool { guessRatio >= Self.goalRatio && unlockSeconds <= 2.0 }
 
     public init(
-        profile: KDFProfile, perPassSeconds: Double, fixedSeconds: Double, unlockSeconds: Double,
-        notaryGuessSeconds: Double
+        profile: KDFProfile, perPassSeconds: Double, fixedSeconds: Double, notaryGuessSeconds: Double
     ) {
         self.profile = profile
         self.perPassSeconds = perPassSeconds
         self.fixedSeconds = fixedSeconds
-        self.unlockSeconds = unlockSeconds
         self.notaryGuessSeconds = notaryGuessSeconds
     }
 
@@ -75,8 +73,7 @@ public struct KDFCalibration: Sendable {
         let wanted = perPass > 0 ? UInt64(max(1, ((target - fixed) / perPass).rounded(.down))) : base.opsLimit
         let profile = KDFProfile.moderate(passes: wanted)
         return KDFCalibration(
-            profile: profile, perPassSeconds: perPass, fixedSeconds: fixed,
-            unlockSeconds: fixed + perPass * Double(profile.opsLimit), notaryGuessSeconds: try notaryGuess())
+            profile: profile, perPassSeconds: perPass, fixedSeconds: fixed, notaryGuessSeconds: try notaryGuess())
     }
 
     /// The time per pass and the fixed part, from one run of 1 pass and one of 3. When noise
